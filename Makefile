@@ -1,0 +1,132 @@
+# pvback build. GNU make + pkg-config; see README.md.
+#   make                 build everything (-O2 -g, warnings are errors)
+#   make check           build and run every test (unit + integration)
+#   make SANITIZE=1 check   the same under ASan+UBSan (separate build tree)
+#   make bench           benchmarks (not tests): same-run ratios
+#   make install         honours PREFIX and DESTDIR
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
+DATADIR  = $(PREFIX)/share/pvback
+
+CC      ?= cc
+PKGS     = xenstore xengnttab xenevtchn xencontrol xentoolcore
+CSTD     = -std=gnu11
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(SANITIZE),1)
+BUILD   ?= build/san
+OPT      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN    = -fsanitize=address,undefined
+else
+BUILD   ?= build/release
+OPT      = -O2 -g
+LDSAN    =
+endif
+
+# Recursive on purpose: evaluated inside recipes, after the deps step ran.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -I. -Icommon $(PKG_CFLAGS) \
+             -DPVBACK_SCHEMA_DIR='"$(DATADIR)/xenstore-schema"' $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
+
+COMMON_SRC = $(wildcard common/*.c)
+SIM_SRC    = $(wildcard tools/sim/*.c)
+XSV_SRC    = $(wildcard tools/xs-validate/*.c)
+DEMO_SRC   = $(wildcard tools/demo/*.c)
+TESTLIB_SRC = $(wildcard tests/lib/*.c)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+INTEG_SRC  = $(wildcard tests/integration/test_*.c)
+BENCH_SRC  = $(wildcard tools/bench/bench_*.c)
+SIMLIB_SRC = $(filter-out tools/sim/main.c,$(SIM_SRC))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON = $(BUILD)/libpvcommon.a
+LIBSIM    = $(BUILD)/libpvsim.a
+LIBTEST   = $(BUILD)/libpvtest.a
+SIM_BIN   = $(BUILD)/bin/pvback-sim
+XSV_BIN   = $(BUILD)/bin/pvback-xs-validate
+DEMO_BIN  = $(BUILD)/bin/pvback-demo
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+INTEG_BINS = $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRC))
+BENCH_BINS = $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+PROGRAMS  = $(SIM_BIN) $(if $(XSV_SRC),$(XSV_BIN))
+HELPERS   = $(if $(DEMO_SRC),$(DEMO_BIN))
+DEPS_STAMP = $(BUILD)/.deps-ok
+
+.PHONY: all check unit integration bench demo install clean deps format
+all: $(PROGRAMS) $(HELPERS) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
+
+# A fresh machine needs no manual step: the deps script installs what is missing.
+$(DEPS_STAMP): scripts/install-deps.sh
+	@./scripts/install-deps.sh
+	@mkdir -p $(@D) && touch $@
+deps: $(DEPS_STAMP)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(if $(filter tests/% tools/bench/%,$<),$(CHECK_CFLAGS) -Itests/lib) -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(LIBSIM): $(call obj,$(SIMLIB_SRC))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(LIBTEST): $(call obj,$(TESTLIB_SRC))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(SIM_BIN): $(call obj,tools/sim/main.c) $(LIBSIM) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(XSV_BIN): $(call obj,$(XSV_SRC)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(DEMO_BIN): $(call obj,$(DEMO_SRC)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBSIM) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBSIM) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+# Tests find the binaries under test through PVBACK_BUILD.
+check: all
+	@PVBACK_BUILD=$(abspath $(BUILD)) PVBACK_SRC=$(CURDIR) ./scripts/run-tests.sh $(UNIT_BINS) $(INTEG_BINS)
+unit: all
+	@PVBACK_BUILD=$(abspath $(BUILD)) PVBACK_SRC=$(CURDIR) ./scripts/run-tests.sh $(UNIT_BINS)
+integration: all
+	@PVBACK_BUILD=$(abspath $(BUILD)) PVBACK_SRC=$(CURDIR) ./scripts/run-tests.sh $(INTEG_BINS)
+
+# The README's main command: a simulated host carrying real traffic.
+demo: all
+	@PVBACK_BUILD=$(abspath $(BUILD)) ./scripts/demo.sh
+
+bench: all
+	@for b in $(BENCH_BINS); do PVBACK_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/xenstore-schema
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 xenstore-schema/*.schema $(DESTDIR)$(DATADIR)/xenstore-schema/
+
+format:
+	clang-format -i $(wildcard common/*.[ch] tools/*/*.[ch] tests/*/*.[ch] backend/*.[ch] frontend/*.[ch])
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

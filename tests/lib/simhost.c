@@ -1,0 +1,278 @@
+/* Test harness implementation (see simhost.h). Check runs each test in a
+ * forked child and, on a failed assertion, exits without running teardown:
+ * hosts are therefore also stopped from an atexit handler, and every process
+ * the harness starts dies with its parent (PR_SET_PDEATHSIG), so a timed-out
+ * or crashed test leaves nothing behind. */
+#include "simhost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/sim/host.h"
+#include "sim_paths.h"
+
+#define MAX_HOSTS 8
+
+static struct simhost *live_hosts[MAX_HOSTS];
+static pid_t owner_pid;
+static bool atexit_done;
+
+static long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+const char *simhost_bin(const char *name, char *buf, size_t len)
+{
+        const char *build = getenv("PVBACK_BUILD");
+        snprintf(buf, len, "%s/bin/%s", build && *build ? build : "build/release", name);
+        return buf;
+}
+
+static void stop_all_at_exit(void)
+{
+        if (getpid() != owner_pid)
+                return;
+        for (int i = 0; i < MAX_HOSTS; i++)
+                if (live_hosts[i])
+                        simhost_stop(live_hosts[i]);
+}
+
+static void track(struct simhost *h, bool add)
+{
+        if (!atexit_done) {
+                atexit(stop_all_at_exit);
+                atexit_done = true;
+        }
+        owner_pid = getpid();
+        for (int i = 0; i < MAX_HOSTS; i++) {
+                if (add && !live_hosts[i]) {
+                        live_hosts[i] = h;
+                        return;
+                }
+                if (!add && live_hosts[i] == h)
+                        live_hosts[i] = NULL;
+        }
+}
+
+/* In a forked child: die with the parent, keep the test's output clean. */
+static void child_prepare(bool quiet)
+{
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+                _exit(127);
+        if (quiet && !getenv("PVBACK_TEST_VERBOSE")) {
+                int null = open("/dev/null", O_WRONLY);
+                if (null >= 0) {
+                        dup2(null, STDERR_FILENO);
+                        close(null);
+                }
+        }
+}
+
+int simhost_start(struct simhost *h)
+{
+        char bin[PATH_MAX];
+        memset(h, 0, sizeof(*h));
+        snprintf(h->dir, sizeof(h->dir), "/tmp/pvback-t-XXXXXX");
+        if (!mkdtemp(h->dir))
+                return -errno;
+        simhost_bin("pvback-sim", bin, sizeof(bin));
+
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                child_prepare(true);
+                execl(bin, "pvback-sim", "start", "--dir", h->dir, "--foreground", (char *)NULL);
+                _exit(127);
+        }
+        h->pid = pid;
+        track(h, true);
+
+        for (long deadline = now_ms() + 10000; now_ms() < deadline; sleep_ms(5)) {
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        h->pid = 0;
+                        simhost_stop(h);
+                        return -ECHILD;
+                }
+                if (sim_host_pid(h->dir) == pid)
+                        return 0;
+        }
+        simhost_stop(h);
+        return -ETIMEDOUT;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        remove(path);
+        return 0;
+}
+
+void simhost_stop(struct simhost *h)
+{
+        if (h->pid > 0) {
+                kill(h->pid, SIGTERM);
+                if (simhost_wait(h->pid, 5000) == -ETIMEDOUT)
+                        fprintf(stderr, "simhost: pvback-sim pid %d ignored SIGTERM; killed\n",
+                                (int)h->pid);
+                h->pid = 0;
+        }
+        if (h->dir[0]) {
+                nftw(h->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                h->dir[0] = '\0';
+        }
+        track(h, false);
+}
+
+int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const args[])
+{
+        char bin[PATH_MAX];
+        const char *argv[64];
+        int pfd[2], n = 0;
+
+        simhost_bin("pvback-sim", bin, sizeof(bin));
+        argv[n++] = "pvback-sim";
+        for (int i = 0; args[i] && n < 60; i++)
+                argv[n++] = args[i];
+        argv[n++] = "--dir";
+        argv[n++] = h->dir;
+        argv[n] = NULL;
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                child_prepare(false);
+                dup2(pfd[1], STDOUT_FILENO);
+                execv(bin, (char *const *)argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        size_t off = 0;
+        char sink[256];
+        for (;;) {
+                char *dst = out && off + 1 < outlen ? out + off : sink;
+                size_t room = out && off + 1 < outlen ? outlen - 1 - off : sizeof(sink);
+                ssize_t r = read(pfd[0], dst, room);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                if (dst != sink)
+                        off += (size_t)r;
+        }
+        close(pfd[0]);
+        if (out && outlen)
+                out[off] = '\0';
+        int rc = simhost_wait(pid, 60000);
+        return rc < 0 ? -1 : rc;
+}
+
+static int domain_cmd(struct simhost *h, const char *verb, uint16_t domid)
+{
+        char id[16];
+        snprintf(id, sizeof(id), "%u", domid);
+        const char *const args[] = {"domain", verb, "--domid", id, NULL};
+        return simhost_cli(h, NULL, 0, args) == 0 ? 0 : -EIO;
+}
+
+int simhost_domain_create(struct simhost *h, uint16_t domid)
+{
+        return domain_cmd(h, "create", domid);
+}
+
+int simhost_domain_destroy(struct simhost *h, uint16_t domid)
+{
+        return domain_cmd(h, "destroy", domid);
+}
+
+void simhost_enter(struct simhost *h, uint16_t domid)
+{
+        char path[PATH_MAX], id[16];
+        sim_path_dom(path, sizeof(path), h->dir, domid, SIM_XS_SOCK);
+        snprintf(id, sizeof(id), "%u", domid);
+        setenv("XENSTORED_PATH", path, 1);
+        setenv(XH_ENV_PROVIDER, "sim", 1);
+        setenv(SIM_ENV_DIR, h->dir, 1);
+        setenv(SIM_ENV_DOMID, id, 1);
+}
+
+struct xs_handle *simhost_xs_open(struct simhost *h, uint16_t domid)
+{
+        char path[PATH_MAX];
+        const char *old = getenv("XENSTORED_PATH");
+        char *saved = old ? strdup(old) : NULL;
+
+        sim_path_dom(path, sizeof(path), h->dir, domid, SIM_XS_SOCK);
+        setenv("XENSTORED_PATH", path, 1);
+        struct xs_handle *xs = xs_open(0);
+        if (saved) {
+                setenv("XENSTORED_PATH", saved, 1);
+                free(saved);
+        } else {
+                unsetenv("XENSTORED_PATH");
+        }
+        return xs;
+}
+
+pid_t simhost_spawn(struct simhost *h, uint16_t domid, int (*fn)(void *arg), void *arg)
+{
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                child_prepare(false);
+                simhost_enter(h, domid);
+                /* _exit: the parent's atexit handlers (host shutdown) are not ours. */
+                _exit(fn(arg) & 0xff);
+        }
+        return pid;
+}
+
+int simhost_wait(pid_t pid, int timeout_ms)
+{
+        long deadline = now_ms() + timeout_ms;
+        int status;
+        for (;;) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid)
+                        break;
+                if (r < 0)
+                        return -errno;
+                if (now_ms() >= deadline) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, &status, 0);
+                        return -ETIMEDOUT;
+                }
+                sleep_ms(2);
+        }
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}

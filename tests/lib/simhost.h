@@ -1,0 +1,41 @@
+/* Test harness: a private simulated Xen host per test (or per fixture), in a
+ * fresh temporary directory, torn down even when the test fails. Tests run the
+ * real pvback-sim binary from $PVBACK_BUILD/bin. */
+#ifndef PVBACK_TEST_SIMHOST_H
+#define PVBACK_TEST_SIMHOST_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xh.h"
+
+struct simhost {
+        char dir[PATH_MAX]; /* state directory (mkdtemp under /tmp) */
+        pid_t pid;          /* the pvback-sim daemon */
+};
+
+/* Path of a built binary: "$PVBACK_BUILD/bin/<name>" (falls back to build/release). */
+const char *simhost_bin(const char *name, char *buf, size_t len);
+/* Starts a host (dom0 exists); returns 0 or -errno. */
+int simhost_start(struct simhost *h);
+/* Stops the daemon (SIGKILL after 5 s), removes the directory. Idempotent. */
+void simhost_stop(struct simhost *h);
+/* Runs `pvback-sim <args...> --dir <h->dir>`; returns its exit status (or -1).
+ * If out is non-NULL, its stdout (NUL-terminated, truncated to outlen-1). */
+int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const args[]);
+int simhost_domain_create(struct simhost *h, uint16_t domid);
+int simhost_domain_destroy(struct simhost *h, uint16_t domid);
+/* Sets this process's environment to act as domain `domid` on this host
+ * (XENSTORED_PATH, PVBACK_HYPERVISOR=sim, PVBACK_SIM_DIR, PVBACK_SIM_DOMID). */
+void simhost_enter(struct simhost *h, uint16_t domid);
+/* xs_open() as domain `domid`, without changing the environment for good. */
+struct xs_handle *simhost_xs_open(struct simhost *h, uint16_t domid);
+/* Forks a child acting as `domid` that runs fn(arg) and exits with its return
+ * value. Returns the child's pid or -errno. */
+pid_t simhost_spawn(struct simhost *h, uint16_t domid, int (*fn)(void *arg), void *arg);
+/* Waits up to timeout_ms for pid; returns its exit status, 128+signal if it was
+ * killed by one, or -ETIMEDOUT (after which the child is killed and reaped). */
+int simhost_wait(pid_t pid, int timeout_ms);
+
+#endif
