@@ -1,0 +1,389 @@
+/* Event channels on the simulated host, across two processes acting as two
+ * domains: dom5 (spawned, driven over pipes) and dom0 (this process).
+ * Xen's port states and errors, the evtchn driver's mask-on-delivery, closing
+ * and domain destruction leaving peers bindable, and a broker that survives
+ * clients sending garbage or dying mid-call. */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "sim_paths.h"
+#include "simhost.h"
+
+#define FRONT 5
+
+/* ---- dom5: a scripted peer ---------------------------------------------- */
+enum { E_BIND_UNBOUND = 1, E_BIND_INTER, E_NOTIFY, E_WAIT, E_UNMASK, E_UNBIND, E_MANY };
+struct cmd {
+        uint32_t op, a, b;
+};
+struct rep {
+        int32_t rc;
+        uint32_t port;
+};
+
+struct agent {
+        int cmd[2], rep[2];
+        pid_t pid;
+};
+
+/* Waits up to ms for the fd, then takes one pending port (-EAGAIN if none). */
+static int wait_port(struct xh_evtchn *e, int ms, uint32_t *port)
+{
+        struct pollfd pfd = {.fd = xh_evtchn_fd(e), .events = POLLIN};
+        if (ms && poll(&pfd, 1, ms) == 0)
+                return -EAGAIN;
+        return xh_evtchn_pending(e, port);
+}
+
+static void agent_do(struct xh_evtchn *e, const struct cmd *c, struct rep *r)
+{
+        r->port = 0;
+        switch (c->op) {
+        case E_BIND_UNBOUND:
+                r->rc = xh_evtchn_bind_unbound(e, c->a, &r->port);
+                break;
+        case E_BIND_INTER:
+                r->rc = xh_evtchn_bind_interdomain(e, c->a, c->b, &r->port);
+                break;
+        case E_NOTIFY:
+                r->rc = xh_evtchn_notify(e, c->a);
+                break;
+        case E_WAIT:
+                r->rc = wait_port(e, (int)c->a, &r->port);
+                break;
+        case E_UNMASK:
+                r->rc = xh_evtchn_unmask(e, c->a);
+                break;
+        case E_UNBIND:
+                r->rc = xh_evtchn_unbind(e, c->a);
+                break;
+        case E_MANY: /* bind unbound ports until refused; count them */
+                for (r->port = 0; (r->rc = xh_evtchn_bind_unbound(e, c->a, &(uint32_t){0})) == 0;)
+                        r->port++;
+                break;
+        default:
+                r->rc = -EINVAL;
+        }
+}
+
+static int agent_main(void *arg)
+{
+        struct agent *ag = arg;
+        const struct xh_provider *p;
+        struct xh_evtchn *e;
+        char err[256];
+        struct cmd c;
+        struct rep r;
+
+        close(ag->cmd[1]);
+        close(ag->rep[0]);
+        if (xh_provider_select(NULL, &p, err, sizeof(err)) < 0 || xh_evtchn_open(p, &e) < 0)
+                return 2;
+        while (read(ag->cmd[0], &c, sizeof(c)) == (ssize_t)sizeof(c)) {
+                agent_do(e, &c, &r);
+                if (write(ag->rep[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+                        break;
+        }
+        xh_evtchn_close(e);
+        return 0;
+}
+
+/* ---- dom0: this process -------------------------------------------------- */
+static struct simhost host;
+static struct agent front;
+static const struct xh_provider *prov;
+static struct xh_evtchn *ev;
+
+static void agent_start(void)
+{
+        ck_assert_int_eq(pipe(front.cmd), 0);
+        ck_assert_int_eq(pipe(front.rep), 0);
+        front.pid = simhost_spawn(&host, FRONT, agent_main, &front);
+        ck_assert_int_gt(front.pid, 0);
+        close(front.cmd[0]);
+        close(front.rep[1]);
+}
+
+static void agent_stop(void)
+{
+        close(front.cmd[1]);
+        close(front.rep[0]);
+        if (front.pid > 0)
+                simhost_wait(front.pid, 5000);
+        front.pid = 0;
+}
+
+static struct rep ask(uint32_t op, uint32_t a, uint32_t b)
+{
+        struct cmd cm = {op, a, b};
+        struct rep r;
+        struct pollfd pfd = {.fd = front.rep[0], .events = POLLIN};
+        ck_assert_int_eq(write(front.cmd[1], &cm, sizeof(cm)), sizeof(cm));
+        ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+        ck_assert_int_eq(read(front.rep[0], &r, sizeof(r)), sizeof(r));
+        return r;
+}
+
+static void setup(void)
+{
+        char err[512];
+        ck_assert_int_eq(simhost_start(&host), 0);
+        ck_assert_int_eq(simhost_domain_create(&host, FRONT), 0);
+        agent_start();
+        simhost_enter(&host, 0);
+        ck_assert_msg(xh_provider_select(NULL, &prov, err, sizeof(err)) == 0, "%s", err);
+        ck_assert_int_eq(xh_evtchn_open(prov, &ev), 0);
+}
+
+static void teardown(void)
+{
+        xh_evtchn_close(ev);
+        ev = NULL;
+        agent_stop();
+        simhost_stop(&host);
+}
+
+/* dom5 offers a port to dom0; dom0 binds it. Xen marks the new local port
+ * pending on bind_interdomain, so dom0 first drains that event. */
+static void connect_pair(struct xh_evtchn *e, uint32_t *p5, uint32_t *p0)
+{
+        struct rep r = ask(E_BIND_UNBOUND, 0, 0);
+        uint32_t got;
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_uint_ge(r.port, 1);
+        *p5 = r.port;
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(e, FRONT, *p5, p0), 0);
+        ck_assert_int_eq(wait_port(e, 2000, &got), 0);
+        ck_assert_uint_eq(got, *p0);
+        ck_assert_int_eq(xh_evtchn_unmask(e, *p0), 0);
+}
+
+START_TEST(ping_pong_both_ways)
+{
+        uint32_t p5, p0, got;
+        connect_pair(ev, &p5, &p0);
+        for (int i = 0; i < 200; i++) {
+                ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+                struct rep r = ask(E_WAIT, 2000, 0);
+                ck_assert_int_eq(r.rc, 0);
+                ck_assert_uint_eq(r.port, p5);
+                ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+                ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+                ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+                ck_assert_uint_eq(got, p0);
+                ck_assert_int_eq(xh_evtchn_unmask(ev, p0), 0);
+        }
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), -EAGAIN);
+}
+END_TEST
+
+START_TEST(masked_port_stays_pending_until_unmask)
+{
+        uint32_t p5, p0;
+        connect_pair(ev, &p5, &p0);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, p5); /* delivered: now masked */
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN); /* pending only */
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+        struct rep r = ask(E_WAIT, 2000, 0); /* re-delivered, once */
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_uint_eq(r.port, p5);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN);
+        /* Unmasking with nothing pending delivers nothing. */
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN);
+}
+END_TEST
+
+START_TEST(one_handle_many_ports)
+{
+        uint32_t a5, a0, b5, b0, got, seen = 0;
+        connect_pair(ev, &a5, &a0);
+        connect_pair(ev, &b5, &b0);
+        ck_assert_uint_ne(a0, b0);
+        ck_assert_int_eq(ask(E_NOTIFY, a5, 0).rc, 0);
+        ck_assert_int_eq(ask(E_NOTIFY, b5, 0).rc, 0);
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+                seen |= got == a0 ? 1u : got == b0 ? 2u : 4u;
+        }
+        ck_assert_uint_eq(seen, 3);
+}
+END_TEST
+
+START_TEST(refusals_match_xen_and_the_driver)
+{
+        uint32_t port, p5, p0;
+        struct rep r = ask(E_BIND_UNBOUND, 7, 0); /* reserved for dom7, not us */
+        ck_assert_int_eq(r.rc, -ESRCH);           /* ... and dom7 does not exist */
+        r = ask(E_BIND_UNBOUND, FRONT, 0);        /* reserved for dom5 itself */
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, r.port, &port), -EINVAL);
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, 0, &port), -EINVAL);
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, 5000, &port), -EINVAL);
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, 900, &port), -EINVAL); /* free */
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, 77, 1, &port), -ESRCH);
+        ck_assert_int_eq(xh_evtchn_bind_unbound(ev, 77, &port), -ESRCH);
+        connect_pair(ev, &p5, &p0);
+        /* Already interdomain: not bindable a second time. */
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, p5, &port), -EINVAL);
+        /* Ports this handle did not bind. */
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0 + 100), -ENOTCONN);
+        ck_assert_int_eq(xh_evtchn_unbind(ev, p0 + 100), -ENOTCONN);
+        ck_assert_int_eq(xh_evtchn_unmask(ev, p0 + 100), 0); /* ignored, as write() */
+}
+END_TEST
+
+START_TEST(closing_one_end_leaves_the_other_bindable)
+{
+        uint32_t p5, p0, again, got;
+        connect_pair(ev, &p5, &p0);
+        ck_assert_int_eq(xh_evtchn_unbind(ev, p0), 0);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), -ENOTCONN);
+        /* dom5's port is unbound-for-dom0 again: notify is dropped silently. */
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert_int_eq(wait_port(ev, 200, &got), -EAGAIN);
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, p5, &again), 0);
+        ck_assert_int_eq(wait_port(ev, 2000, &got), 0); /* Xen's initial event */
+        ck_assert_uint_eq(got, again);
+        ck_assert_int_eq(xh_evtchn_unmask(ev, again), 0);
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+        ck_assert_uint_eq(got, again);
+
+        /* Closing the handle unbinds everything it held. */
+        xh_evtchn_close(ev);
+        ck_assert_int_eq(xh_evtchn_open(prov, &ev), 0);
+        int rc = -EINVAL;
+        for (int i = 0; i < 200 && rc == -EINVAL; i++, usleep(5000))
+                rc = xh_evtchn_bind_interdomain(ev, FRONT, p5, &again);
+        ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+static int bind_and_die(void *arg)
+{
+        const uint32_t *p5 = arg;
+        const struct xh_provider *p;
+        struct xh_evtchn *e;
+        char err[256];
+        uint32_t port;
+        if (xh_provider_select(NULL, &p, err, sizeof(err)) < 0 || xh_evtchn_open(p, &e) < 0 ||
+            xh_evtchn_bind_interdomain(e, FRONT, *p5, &port) < 0)
+                return 1;
+        raise(SIGKILL);
+        return 2;
+}
+
+START_TEST(process_death_unbinds_its_ports)
+{
+        uint32_t p5 = ask(E_BIND_UNBOUND, 0, 0).port, port;
+        pid_t pid = simhost_spawn(&host, 0, bind_and_die, &p5);
+        ck_assert_int_eq(simhost_wait(pid, 10000), 128 + SIGKILL);
+        int rc = -EINVAL;
+        for (int i = 0; i < 200 && rc == -EINVAL; i++, usleep(5000))
+                rc = xh_evtchn_bind_interdomain(ev, FRONT, p5, &port);
+        ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+START_TEST(domain_destroy_closes_its_ports)
+{
+        uint32_t p5, p0, got;
+        connect_pair(ev, &p5, &p0);
+        ck_assert_int_eq(simhost_domain_destroy(&host, FRONT), 0);
+        agent_stop(); /* its handle was disconnected by the destruction */
+        /* Our end is unbound-for-dom5 now: notifications are dropped. */
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_int_eq(wait_port(ev, 200, &got), -EAGAIN);
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, p5, &got), -ESRCH);
+        /* A new dom5 can bind to our old port (bindable, reserved for dom5). */
+        ck_assert_int_eq(simhost_domain_create(&host, FRONT), 0);
+        agent_start();
+        struct rep r = ask(E_BIND_INTER, 0, p0);
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_int_eq(ask(E_WAIT, 2000, 0).port, r.port);
+        ck_assert_int_eq(ask(E_UNMASK, r.port, 0).rc, 0);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_int_eq(ask(E_WAIT, 2000, 0).port, r.port);
+}
+END_TEST
+
+START_TEST(port_limit_is_enospc)
+{
+        struct rep r = ask(E_MANY, 0, 0);
+        ck_assert_int_eq(r.rc, -ENOSPC);
+        ck_assert_uint_eq(r.port, 1023); /* ports 1..1023 */
+}
+END_TEST
+
+static int raw_connect(void)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        sim_path_dom(sa.sun_path, sizeof(sa.sun_path), host.dir, 0, SIM_EVTCHN_SOCK);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        return fd;
+}
+
+START_TEST(broker_survives_garbage_and_quitters)
+{
+        uint32_t p5, p0, got;
+        char junk[300];
+        memset(junk, 0xa5, sizeof(junk));
+        for (int i = 0; i < 50; i++) {
+                int fd = raw_connect();
+                ck_assert_int_eq(send(fd, junk, (size_t)(i * 7 % 300) + 1, MSG_NOSIGNAL) > 0, 1);
+                close(fd);
+        }
+        /* A client that asks for a bind and leaves before the answer. */
+        uint32_t req[4] = {3 /* bind unbound */, FRONT, 0, 1};
+        int fd = raw_connect();
+        ck_assert_int_eq(send(fd, req, sizeof(req), 0), sizeof(req));
+        close(fd);
+        /* A client that floods notifies on ports it does not own. */
+        fd = raw_connect();
+        uint32_t note[4] = {5 /* notify */, 1, 0, 0};
+        for (int i = 0; i < 10000; i++)
+                if (send(fd, note, sizeof(note), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                        break;
+        close(fd);
+        connect_pair(ev, &p5, &p0);
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+        ck_assert_uint_eq(got, p0);
+}
+END_TEST
+
+static Suite *sim_evtchn_suite(void)
+{
+        Suite *s = suite_create("sim_evtchn");
+        TCase *tc = tcase_create("two domains");
+        tcase_set_timeout(tc, 60);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, ping_pong_both_ways);
+        tcase_add_test(tc, masked_port_stays_pending_until_unmask);
+        tcase_add_test(tc, one_handle_many_ports);
+        tcase_add_test(tc, refusals_match_xen_and_the_driver);
+        tcase_add_test(tc, closing_one_end_leaves_the_other_bindable);
+        tcase_add_test(tc, process_death_unbinds_its_ports);
+        tcase_add_test(tc, domain_destroy_closes_its_ports);
+        tcase_add_test(tc, port_limit_is_enospc);
+        tcase_add_test(tc, broker_survives_garbage_and_quitters);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+PV_CHECK_MAIN(sim_evtchn_suite)
