@@ -31,7 +31,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -I. -Icommon $(PKG_CFLAGS) \
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -I. -Icommon -Ibackend -Ifrontend $(PKG_CFLAGS) \
              -DPVBACK_SCHEMA_DIR='"$(DATADIR)/xenstore-schema"' $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
 
@@ -44,12 +44,17 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 INTEG_SRC  = $(wildcard tests/integration/test_*.c)
 BENCH_SRC  = $(wildcard tools/bench/bench_*.c)
 SIMLIB_SRC = $(filter-out tools/sim/main.c,$(SIM_SRC))
+# Backend and frontend code lives in libraries so unit tests reach its pure parts.
+BACKEND_SRC  = $(filter-out backend/main.c,$(wildcard backend/*.c backend/*/*.c))
+FRONTEND_SRC = $(filter-out frontend/main_%.c,$(wildcard frontend/*.c frontend/*/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBCOMMON = $(BUILD)/libpvcommon.a
 LIBSIM    = $(BUILD)/libpvsim.a
 LIBTEST   = $(BUILD)/libpvtest.a
+LIBBACKEND  = $(BUILD)/libpvbackend.a
+LIBFRONTEND = $(BUILD)/libpvfrontend.a
 SIM_BIN   = $(BUILD)/bin/pvback-sim
 XSV_BIN   = $(BUILD)/bin/pvback-xs-validate
 DEMO_BIN  = $(BUILD)/bin/pvback-demo
@@ -82,6 +87,12 @@ $(LIBSIM): $(call obj,$(SIMLIB_SRC))
 $(LIBTEST): $(call obj,$(TESTLIB_SRC))
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
+$(LIBBACKEND): $(call obj,$(BACKEND_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBFRONTEND): $(call obj,$(FRONTEND_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(SIM_BIN): $(call obj,tools/sim/main.c) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -95,11 +106,11 @@ $(DEMO_BIN): $(call obj,$(DEMO_SRC)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBSIM) $(LIBCOMMON)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBBACKEND) $(LIBFRONTEND) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBSIM) $(LIBCOMMON)
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBBACKEND) $(LIBFRONTEND) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
 

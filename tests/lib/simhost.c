@@ -74,10 +74,12 @@ static void track(struct simhost *h, bool add)
         }
 }
 
-/* In a forked child: die with the parent, keep the test's output clean. */
-static void child_prepare(bool quiet)
+/* In a forked child: die with the parent (the daemon gets SIGTERM so its own
+ * teardown removes the state directory even if the test was killed), keep
+ * the test's output clean. */
+static void child_prepare(bool quiet, int death_signal)
 {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        prctl(PR_SET_PDEATHSIG, death_signal);
         if (getppid() == 1)
                 _exit(127);
         if (quiet && !getenv("PVBACK_TEST_VERBOSE")) {
@@ -89,27 +91,36 @@ static void child_prepare(bool quiet)
         }
 }
 
-int simhost_start(struct simhost *h)
+int simhost_start_wrapped(struct simhost *h, const char *const wrapper[], int timeout_ms)
 {
         char bin[PATH_MAX];
+        const char *argv[48];
+        int n = 0;
+
         memset(h, 0, sizeof(*h));
         snprintf(h->dir, sizeof(h->dir), "/tmp/pvback-t-XXXXXX");
         if (!mkdtemp(h->dir))
                 return -errno;
         simhost_bin("pvback-sim", bin, sizeof(bin));
+        for (int i = 0; wrapper && wrapper[i] && n < 40; i++)
+                argv[n++] = wrapper[i];
+        const char *const tail[] = {bin, "start", "--dir", h->dir, "--foreground", NULL};
+        for (int i = 0; tail[i]; i++)
+                argv[n++] = tail[i];
+        argv[n] = NULL;
 
         pid_t pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                child_prepare(true);
-                execl(bin, "pvback-sim", "start", "--dir", h->dir, "--foreground", (char *)NULL);
+                child_prepare(!wrapper, SIGTERM);
+                execvp(argv[0], (char *const *)argv);
                 _exit(127);
         }
         h->pid = pid;
         track(h, true);
 
-        for (long deadline = now_ms() + 10000; now_ms() < deadline; sleep_ms(5)) {
+        for (long deadline = now_ms() + timeout_ms; now_ms() < deadline; sleep_ms(5)) {
                 int status;
                 if (waitpid(pid, &status, WNOHANG) == pid) {
                         h->pid = 0;
@@ -123,6 +134,11 @@ int simhost_start(struct simhost *h)
         return -ETIMEDOUT;
 }
 
+int simhost_start(struct simhost *h)
+{
+        return simhost_start_wrapped(h, NULL, 10000);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
         (void)st;
@@ -132,11 +148,13 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
         return 0;
 }
 
-void simhost_stop(struct simhost *h)
+int simhost_shutdown(struct simhost *h, int timeout_ms)
 {
+        int status = -ECHILD;
         if (h->pid > 0) {
                 kill(h->pid, SIGTERM);
-                if (simhost_wait(h->pid, 5000) == -ETIMEDOUT)
+                status = simhost_wait(h->pid, timeout_ms);
+                if (status == -ETIMEDOUT)
                         fprintf(stderr, "simhost: pvback-sim pid %d ignored SIGTERM; killed\n",
                                 (int)h->pid);
                 h->pid = 0;
@@ -146,6 +164,12 @@ void simhost_stop(struct simhost *h)
                 h->dir[0] = '\0';
         }
         track(h, false);
+        return status;
+}
+
+void simhost_stop(struct simhost *h)
+{
+        simhost_shutdown(h, 5000);
 }
 
 int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const args[])
@@ -167,7 +191,7 @@ int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const a
         if (pid < 0)
                 return -1;
         if (pid == 0) {
-                child_prepare(false);
+                child_prepare(true, SIGKILL);
                 dup2(pfd[1], STDOUT_FILENO);
                 execv(bin, (char *const *)argv);
                 _exit(127);
@@ -247,7 +271,7 @@ pid_t simhost_spawn(struct simhost *h, uint16_t domid, int (*fn)(void *arg), voi
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                child_prepare(false);
+                child_prepare(false, SIGKILL);
                 simhost_enter(h, domid);
                 /* _exit: the parent's atexit handlers (host shutdown) are not ours. */
                 _exit(fn(arg) & 0xff);

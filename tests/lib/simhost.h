@@ -19,8 +19,14 @@ struct simhost {
 const char *simhost_bin(const char *name, char *buf, size_t len);
 /* Starts a host (dom0 exists); returns 0 or -errno. */
 int simhost_start(struct simhost *h);
-/* Stops the daemon (SIGKILL after 5 s), removes the directory. Idempotent. */
+/* As simhost_start, with the daemon run under a wrapper command (e.g.
+ * valgrind and its options; NULL-terminated) and up to timeout_ms to come up. */
+int simhost_start_wrapped(struct simhost *h, const char *const wrapper[], int timeout_ms);
+/* Stops the daemon (SIGTERM, SIGKILL after 5 s), removes the directory. Idempotent. */
 void simhost_stop(struct simhost *h);
+/* As simhost_stop, waiting up to timeout_ms, and returns the daemon's exit
+ * status (128+signal if killed, -ETIMEDOUT, or -ECHILD if none was running). */
+int simhost_shutdown(struct simhost *h, int timeout_ms);
 /* Runs `pvback-sim <args...> --dir <h->dir>`; returns its exit status (or -1).
  * If out is non-NULL, its stdout (NUL-terminated, truncated to outlen-1). */
 int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const args[]);

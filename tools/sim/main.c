@@ -181,13 +181,17 @@ static int cmd_stop(const char *dir, int argc, char **argv)
                 fprintf(stderr, "pvback-sim: %s\n", err);
                 return 1;
         }
-        /* The daemon answers before tearing down; wait until it is gone so a
-         * following start or cleanup sees a settled directory. */
-        for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++) {
+        /* The daemon answers before tearing down; wait until its teardown is
+         * over so a following start or cleanup sees a settled directory. The
+         * pid file goes last; kill(pid, 0) alone would also wait for a zombie
+         * whose parent has not reaped it yet. */
+        char pidfile[PATH_MAX];
+        sim_path_host(pidfile, sizeof(pidfile), dir, SIM_PID_FILE);
+        for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0 && access(pidfile, F_OK) == 0; i++) {
                 struct timespec ts = {0, 50 * 1000 * 1000};
                 nanosleep(&ts, NULL);
         }
-        if (kill((pid_t)pid, 0) == 0) {
+        if (kill((pid_t)pid, 0) == 0 && access(pidfile, F_OK) == 0) {
                 fprintf(stderr, "pvback-sim: host pid %ld did not exit within 15 s\n", pid);
                 return 1;
         }
