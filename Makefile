@@ -135,7 +135,7 @@ install: $(PROGRAMS)
 	install -m 0644 xenstore-schema/*.schema $(DESTDIR)$(DATADIR)/xenstore-schema/
 
 format:
-	clang-format -i $(wildcard common/*.[ch] tools/*/*.[ch] tests/*/*.[ch] backend/*.[ch] frontend/*.[ch])
+	clang-format -i $(wildcard common/*.[ch] tools/*/*.[ch] tests/*/*.[ch] backend/*.[ch] backend/*/*.[ch] frontend/*.[ch] frontend/*/*.[ch])
 
 clean:
 	rm -rf build
