@@ -30,6 +30,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
+# Extra libraries of the backend and frontends (liburing for blkback's I/O engine).
+BACKEND_LIBS  = $(shell pkg-config --libs liburing 2>/dev/null) -lm
+FRONTEND_LIBS = -lm
 
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -I. -Icommon -Ibackend -Ifrontend $(PKG_CFLAGS) \
              -DPVBACK_SCHEMA_DIR='"$(DATADIR)/xenstore-schema"' $(CFLAGS)
@@ -39,6 +42,9 @@ COMMON_SRC = $(wildcard common/*.c)
 SIM_SRC    = $(wildcard tools/sim/*.c)
 XSV_SRC    = $(wildcard tools/xs-validate/*.c)
 DEMO_SRC   = $(wildcard tools/demo/*.c)
+PVBACKD_MAIN = $(wildcard backend/main.c)
+NETFRONT_MAIN = $(wildcard frontend/main_netfront.c)
+BLKFRONT_MAIN = $(wildcard frontend/main_blkfront.c)
 TESTLIB_SRC = $(wildcard tests/lib/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 INTEG_SRC  = $(wildcard tests/integration/test_*.c)
@@ -58,10 +64,14 @@ LIBFRONTEND = $(BUILD)/libpvfrontend.a
 SIM_BIN   = $(BUILD)/bin/pvback-sim
 XSV_BIN   = $(BUILD)/bin/pvback-xs-validate
 DEMO_BIN  = $(BUILD)/bin/pvback-demo
+PVBACKD_BIN  = $(BUILD)/bin/pvbackd
+NETFRONT_BIN = $(BUILD)/bin/pvback-netfront
+BLKFRONT_BIN = $(BUILD)/bin/pvback-blkfront
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BINS = $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRC))
 BENCH_BINS = $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-PROGRAMS  = $(SIM_BIN) $(if $(XSV_SRC),$(XSV_BIN))
+PROGRAMS  = $(SIM_BIN) $(if $(XSV_SRC),$(XSV_BIN)) $(if $(PVBACKD_MAIN),$(PVBACKD_BIN)) \
+            $(if $(NETFRONT_MAIN),$(NETFRONT_BIN)) $(if $(BLKFRONT_MAIN),$(BLKFRONT_BIN))
 HELPERS   = $(if $(DEMO_SRC),$(DEMO_BIN))
 DEPS_STAMP = $(BUILD)/.deps-ok
 
@@ -102,17 +112,24 @@ $(XSV_BIN): $(call obj,$(XSV_SRC)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+$(PVBACKD_BIN): $(call obj,backend/main.c) $(LIBBACKEND) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(BACKEND_LIBS)
+$(BUILD)/bin/pvback-%: $(BUILD)/obj/frontend/main_%.o $(LIBFRONTEND) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(FRONTEND_LIBS)
+
 $(DEMO_BIN): $(call obj,$(DEMO_SRC)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBBACKEND) $(LIBFRONTEND) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL) $(BACKEND_LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBBACKEND) $(LIBFRONTEND) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL) $(BACKEND_LIBS)
 
 # Tests find the binaries under test through PVBACK_BUILD.
 check: all

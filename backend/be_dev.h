@@ -1,0 +1,98 @@
+/* A backend device as the device manager sees it, and the operations each
+ * device class (vif, vbd) provides. The manager owns the xenbus handshake
+ * (InitWait, hotplug-status, Connected, Closing/Closed, reconnect, removal);
+ * a class owns what is specific to its protocol. Class callbacks run on the
+ * control thread, which owns xenstore and device lifecycle. */
+#ifndef PVBACK_BE_DEV_H
+#define PVBACK_BE_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xh.h"
+#include <xen/io/xenbus.h>
+
+struct devmgr;
+struct worker_pool;
+
+/* Where a device is in its life; the xenbus states it writes follow from it. */
+enum be_phase {
+        BE_PHASE_NEW,         /* seen, not probed (online or state not yet 1) */
+        BE_PHASE_INITWAIT,    /* probed, state=InitWait, waiting for the frontend */
+        BE_PHASE_CONNECTING,  /* class connected; waiting for hotplug-status */
+        BE_PHASE_CONNECTED,   /* state=Connected */
+        BE_PHASE_CLOSING,     /* state=Closing */
+        BE_PHASE_CLOSED,      /* state=Closed; may reconnect or be removed */
+        BE_PHASE_FAILED,      /* probe failed: error node written, state=Closing */
+};
+
+struct be_dev {
+        const struct be_class *cls;
+        struct devmgr *mgr;
+        struct xs_handle *xs; /* the control thread's handle */
+        const struct xh_provider *hv;
+        struct worker_pool *workers;
+        uint16_t self;   /* backend domain */
+        uint16_t fedom;  /* frontend domain */
+        uint32_t devid;
+        char name[40];   /* log context: "vif5.0", "vbd5.51712" */
+        char be_path[128];
+        char fe_path[128];
+        enum be_phase phase;
+        int fe_state;    /* enum xenbus_state last read from the frontend */
+        bool online;     /* BE/online as last read */
+        bool disabled;   /* the guest broke the protocol; see the error node */
+        void *priv;      /* the class's state */
+};
+
+struct be_class {
+        const char *kind; /* "vif", "vbd": the directory under backend/ */
+        /* `pvbackd -o <kind>.<key>=<value>`: 0, or -EINVAL/-ERANGE with a
+         * message logged. Called before any device exists; may be NULL. */
+        int (*configure)(const char *key, const char *value);
+        /* One line per option for --help ("  vif.max-queues=N  ..."). */
+        const char *options_help;
+        /* netback connects on frontend Connected only; blkback also on
+         * Initialised (xen-blkback frontend_changed). */
+        bool connect_on_initialised;
+        /* Before InitWait: allocate priv, publish features, create what the
+         * hotplug script needs (the vif's netdev). Failing leaves the device
+         * FAILED with the reason in the error node. */
+        int (*probe)(struct be_dev *dev);
+        /* Whether the backend side is complete (e.g. hotplug-status ==
+         * "connected"; for vbd the device opened). Checked before Connected. */
+        bool (*backend_ready)(struct be_dev *dev);
+        /* Frontend is ready: read and validate its keys, map rings, bind
+         * event channels, start queues on the workers. Must undo itself on
+         * failure. */
+        int (*connect)(struct be_dev *dev);
+        /* Keys written in the same transaction as state=Connected (blkback's
+         * sectors/info/...); may be NULL. */
+        int (*publish_connected)(struct be_dev *dev, xs_transaction_t t);
+        /* Stop queues, unmap, unbind; the device (and its netdev) stays. */
+        void (*disconnect)(struct be_dev *dev);
+        /* Free everything probe made. Called once, after disconnect. */
+        void (*remove)(struct be_dev *dev);
+        /* Something under the backend directory changed (rate, physical-
+         * device, ...) while the device exists; may be NULL. */
+        void (*backend_changed)(struct be_dev *dev);
+        /* Something under the frontend directory other than state changed
+         * (request-multicast-control, ...); may be NULL. */
+        void (*frontend_changed)(struct be_dev *dev);
+};
+
+/* Fatal device error found on the control thread (bad frontend keys, a map
+ * that failed): logs, writes the error node as xenbus_dev_fatal does
+ * ("error/backend/<kind>/<fedom>/<devid>/error" in our domain) and moves the
+ * device to Closing. */
+void be_dev_fatal(struct be_dev *dev, int err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* From any thread (a worker that caught a protocol violation): the device is
+ * marked disabled and the control thread writes the reason to the error node
+ * and calls the class's disconnect. The guest loses this device only. */
+void be_dev_report_guest_error(struct be_dev *dev, const char *reason);
+
+/* Registers a class with the manager (before devmgr_run). */
+int devmgr_register_class(struct devmgr *mgr, const struct be_class *cls);
+
+#endif
