@@ -73,12 +73,14 @@ struct be_class {
         void (*disconnect)(struct be_dev *dev);
         /* Free everything probe made. Called once, after disconnect. */
         void (*remove)(struct be_dev *dev);
-        /* Something under the backend directory changed (rate, physical-
-         * device, ...) while the device exists; may be NULL. */
-        void (*backend_changed)(struct be_dev *dev);
-        /* Something under the frontend directory other than state changed
-         * (request-multicast-control, ...); may be NULL. */
-        void (*frontend_changed)(struct be_dev *dev);
+        /* A key directly under the backend directory changed ("rate",
+         * "physical-device", ...; never "state") while the device exists.
+         * Watches fire spuriously too: re-read and compare. May be NULL. */
+        void (*backend_changed)(struct be_dev *dev, const char *key);
+        /* A key under the frontend directory other than "state" changed
+         * ("request-multicast-control", "queue-0/..." relative to the
+         * frontend directory). May be NULL. */
+        void (*frontend_changed)(struct be_dev *dev, const char *key);
 };
 
 /* Fatal device error found on the control thread (bad frontend keys, a map
