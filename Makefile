@@ -10,6 +10,7 @@ DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 SBINDIR  = $(PREFIX)/sbin
 DATADIR  = $(PREFIX)/share/pvback
+UNITDIR  = $(PREFIX)/lib/systemd/system
 
 CC      ?= cc
 PKGS     = xenstore xengnttab xenevtchn xencontrol xentoolcore
@@ -75,7 +76,7 @@ PROGRAMS  = $(SIM_BIN) $(if $(XSV_SRC),$(XSV_BIN)) $(if $(PVBACKD_MAIN),$(PVBACK
 HELPERS   = $(if $(DEMO_SRC),$(DEMO_BIN))
 DEPS_STAMP = $(BUILD)/.deps-ok
 
-.PHONY: all check unit integration bench demo install clean deps format
+.PHONY: all check unit integration bench demo install installcheck clean deps format
 all: $(PROGRAMS) $(HELPERS) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
 
 # A fresh machine needs no manual step: the deps script installs what is missing.
@@ -147,9 +148,20 @@ bench: all
 	@for b in $(BENCH_BINS); do PVBACK_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
 
 install: $(PROGRAMS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/xenstore-schema
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
-	install -m 0644 xenstore-schema/*.schema $(DESTDIR)$(DATADIR)/xenstore-schema/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/xenstore-schema \
+		$(DESTDIR)$(UNITDIR)
+	install -m 0755 $(filter-out $(PVBACKD_BIN),$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
+	$(if $(PVBACKD_MAIN),install -m 0755 $(PVBACKD_BIN) $(DESTDIR)$(SBINDIR)/)
+	install -m 0644 xenstore-schema/*.schema README.md $(DESTDIR)$(DATADIR)/
+	mv $(DESTDIR)$(DATADIR)/*.schema $(DESTDIR)$(DATADIR)/xenstore-schema/
+	install -m 0644 tools/modprobe/pvback-kernel-backends.conf $(DESTDIR)$(DATADIR)/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+		tools/systemd/pvbackd.service.in > $(DESTDIR)$(UNITDIR)/pvbackd.service
+	$(if $(wildcard tools/hotplug/*),install -d $(DESTDIR)$(DATADIR)/scripts && \
+		install -m 0755 tools/hotplug/* $(DESTDIR)$(DATADIR)/scripts/)
+
+installcheck: all
+	@./scripts/installcheck.sh
 
 format:
 	clang-format -i $(wildcard common/*.[ch] tools/*/*.[ch] tests/*/*.[ch] backend/*.[ch] backend/*/*.[ch] frontend/*.[ch] frontend/*/*.[ch])

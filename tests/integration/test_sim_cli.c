@@ -50,7 +50,7 @@ START_TEST(domains_are_created_listed_and_destroyed)
         ck_assert_int_eq(simhost_cli(&host, out, sizeof(out), list), 0);
         ck_assert_str_eq(out, "0\n7\n");
 
-        char path[PATH_MAX];
+        char path[PATH_MAX + 64];
         snprintf(path, sizeof(path), "%s/dom3", host.dir);
         ck_assert_int_eq(access(path, F_OK), -1);
         snprintf(path, sizeof(path), "%s/dom7/xenstored.sock", host.dir);
@@ -98,7 +98,7 @@ END_TEST
  * that domain with Debian's tools. */
 START_TEST(eval_env_makes_a_shell_act_as_the_domain)
 {
-        char cmd[PATH_MAX * 2], bin[PATH_MAX], line[256] = "";
+        char cmd[PATH_MAX * 3], bin[PATH_MAX], line[256] = "";
         ck_assert_int_eq(simhost_domain_create(&host, 6), 0);
         snprintf(cmd, sizeof(cmd),
                  "sh -c 'eval \"$(%s env --dir %s --domid 6)\" && xenstore-read domid'",
