@@ -143,10 +143,6 @@ int ts_device_lookup(struct xs_handle *xs, struct ts_device *d);
 int ts_detach(struct xs_handle *xs, const struct ts_device *d, const struct ts_timeouts *t,
               bool force, bool no_wait);
 
-/* Shared by the toolstack_*.c files: runs fn inside a transaction, retrying
- * on EAGAIN as libxl does; fn's negative return aborts it. */
-int ts_txn(struct xs_handle *xs, int (*fn)(struct xs_handle *xs, xs_transaction_t t, void *arg),
-           void *arg);
 /* libxl__xs_path_cleanup: removes path, then each parent left empty. */
 int ts_path_cleanup(struct xs_handle *xs, xs_transaction_t t, const char *path);
 /* libxl__device_generic_add for d inside t (-EEXIST if the libxl copy exists). */

@@ -3,6 +3,7 @@
  * online=0+state=5 → wait for Closed (10 s) → script → destroy for a remove.
  * Messages follow libxl's wording so logs compare with xl's. */
 #include "toolstack.h"
+#include "xb.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -202,7 +203,7 @@ int ts_attach(struct xs_handle *xs, const struct ts_device *d, const struct ts_t
                 pv_err(ctx, "backend domain %u does not exist", d->backend_domid);
                 return -ESRCH;
         }
-        rc = ts_txn(xs, add_txn, (void *)d);
+        rc = xb_transact(xs, add_txn, (void *)d);
         if (rc == -EEXIST)
                 pv_err(ctx, "device already exists in xenstore");
         else if (rc < 0)
@@ -288,7 +289,7 @@ static int close_and_wait(struct xs_handle *xs, struct close_args *a, const stru
                           bool no_wait)
 {
         for (;;) {
-                int rc = ts_txn(xs, close_txn, a);
+                int rc = xb_transact(xs, close_txn, a);
                 if (rc < 0 || a->gone || no_wait) {
                         if (a->gone)
                                 pv_info(a->ctx, "backend %s already removed, cleanup frontend only",

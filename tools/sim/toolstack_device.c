@@ -2,6 +2,7 @@
  * (both directories, their permissions and the private /libxl copy in one
  * transaction) and the generic destroy. No waiting and no scripts here. */
 #include "toolstack.h"
+#include "xb.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -229,27 +230,6 @@ int ts_device_write(struct xs_handle *xs, xs_transaction_t t, const struct ts_de
         return rc ?: writev(xs, t, p.lx, &d->back, NULL, 0);
 }
 
-int ts_txn(struct xs_handle *xs, int (*fn)(struct xs_handle *xs, xs_transaction_t t, void *arg),
-           void *arg)
-{
-        /* libxl retries without bound; a bound turns a livelock into an error. */
-        for (int attempt = 0; attempt < 1000; attempt++) {
-                xs_transaction_t t = xs_transaction_start(xs);
-                if (t == XBT_NULL)
-                        return xs_errno();
-                int rc = fn(xs, t, arg);
-                if (rc < 0) {
-                        xs_transaction_end(xs, t, true);
-                        return rc;
-                }
-                if (xs_transaction_end(xs, t, false))
-                        return 0;
-                if (errno != EAGAIN)
-                        return xs_errno();
-        }
-        return -EAGAIN;
-}
-
 int ts_path_cleanup(struct xs_handle *xs, xs_transaction_t t, const char *path)
 {
         char buf[XS_PATH_MAX];
@@ -284,5 +264,5 @@ int ts_device_destroy(struct xs_handle *xs, const struct ts_device *d)
 {
         struct dev_paths p;
         int rc = dev_paths(d, &p);
-        return rc ?: ts_txn(xs, destroy_txn, &p);
+        return rc ?: xb_transact(xs, destroy_txn, &p);
 }
