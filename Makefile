@@ -170,3 +170,23 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Fuzzing of the parsers a guest feeds (libFuzzer + ASan/UBSan, clang).
+#   make fuzz [FUZZ_SECONDS=20]   builds build/fuzz/fuzz_* and runs each that long
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS    = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -D_GNU_SOURCE -I. -Icommon -Ibackend -Ifrontend
+FUZZ_SRC_xsd   = $(wildcard tools/sim/xsd*.c) common/evloop.c common/log.c common/sim_paths.c
+FUZZ_SRC_nb_tx = backend/netback/nb_tx_parse.c backend/netback/nb_tx_gnttab.c
+FUZZ_SRC_nb_rx = backend/netback/nb_rx_plan.c
+FUZZERS = $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz
+fuzz: $(FUZZERS)
+	@./scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+.SECONDEXPANSION:
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*) $(PKG_LIBS) -lpthread
