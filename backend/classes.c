@@ -3,6 +3,9 @@
 
 #include <stddef.h>
 
+#include "blkback/bb_vbd.h"
+
 const struct be_class *const be_classes[] = {
+        &bb_class,
         NULL,
 };
