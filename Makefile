@@ -52,7 +52,8 @@ INTEG_SRC  = $(wildcard tests/integration/test_*.c)
 BENCH_SRC  = $(wildcard tools/bench/bench_*.c)
 SIMLIB_SRC = $(filter-out tools/sim/main.c,$(SIM_SRC))
 # Backend and frontend code lives in libraries so unit tests reach its pure parts.
-BACKEND_SRC  = $(filter-out backend/main.c,$(wildcard backend/*.c backend/*/*.c))
+OFFLOAD_SRC  = $(wildcard backend/offload/*.c)
+BACKEND_SRC  = $(filter-out backend/main.c $(OFFLOAD_SRC),$(wildcard backend/*.c backend/*/*.c))
 FRONTEND_SRC = $(filter-out frontend/main_%.c,$(wildcard frontend/*.c frontend/*/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -61,6 +62,7 @@ LIBCOMMON = $(BUILD)/libpvcommon.a
 LIBSIM    = $(BUILD)/libpvsim.a
 LIBTEST   = $(BUILD)/libpvtest.a
 LIBBACKEND  = $(BUILD)/libpvbackend.a
+LIBOFFLOAD  = $(BUILD)/libpvoffload.a
 LIBFRONTEND = $(BUILD)/libpvfrontend.a
 SIM_BIN   = $(BUILD)/bin/pvback-sim
 XSV_BIN   = $(BUILD)/bin/pvback-xs-validate
@@ -104,6 +106,9 @@ $(LIBBACKEND): $(call obj,$(BACKEND_SRC))
 $(LIBFRONTEND): $(call obj,$(FRONTEND_SRC))
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
+$(LIBOFFLOAD): $(call obj,$(OFFLOAD_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(SIM_BIN): $(call obj,tools/sim/main.c) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -113,10 +118,10 @@ $(XSV_BIN): $(call obj,$(XSV_SRC)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(PVBACKD_BIN): $(call obj,backend/main.c) $(LIBBACKEND) $(LIBCOMMON)
+$(PVBACKD_BIN): $(call obj,backend/main.c) $(LIBBACKEND) $(LIBOFFLOAD) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(BACKEND_LIBS)
-$(BUILD)/bin/pvback-%: $(BUILD)/obj/frontend/main_%.o $(LIBFRONTEND) $(LIBCOMMON)
+$(BUILD)/bin/pvback-%: $(BUILD)/obj/frontend/main_%.o $(LIBFRONTEND) $(LIBOFFLOAD) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(FRONTEND_LIBS)
 
@@ -124,11 +129,11 @@ $(DEMO_BIN): $(call obj,$(DEMO_SRC)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBBACKEND) $(LIBFRONTEND) $(LIBSIM) $(LIBCOMMON)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBFRONTEND) $(LIBBACKEND) $(LIBOFFLOAD) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL) $(BACKEND_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBBACKEND) $(LIBFRONTEND) $(LIBSIM) $(LIBCOMMON)
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBFRONTEND) $(LIBBACKEND) $(LIBOFFLOAD) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL) $(BACKEND_LIBS)
 
