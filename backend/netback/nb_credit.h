@@ -1,0 +1,35 @@
+/* The vif `rate` limiter: guest transmit credit per queue, refilled once per
+ * window, as Linux netback's tx_credit_exceeded()/tx_add_credit(). A pure
+ * state machine fed with the clock; the caller owns the timer it asks for. */
+#ifndef PVBACK_NB_CREDIT_H
+#define PVBACK_NB_CREDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Linux: the burst is max(128 KiB, credit_bytes), so a 64 KiB GSO frame
+ * always fits one window's credit. */
+#define NB_CREDIT_MIN_BURST (128u * 1024u)
+
+struct nb_credit {
+        bool limited;
+        uint64_t credit_bytes; /* per window */
+        uint64_t credit_ns;    /* window length */
+        uint64_t remaining;
+        uint64_t window_start; /* ns */
+        uint64_t timer_at;     /* ns; 0 when no refill is pending */
+};
+
+/* Unlimited when !limited (bytes/usec ignored). Starts with a full window. */
+void nb_credit_init(struct nb_credit *c, bool limited, uint64_t bytes, uint64_t usec,
+                    uint64_t now_ns);
+
+/* May a frame of `size` bytes go at now_ns? true: it is charged. false: the
+ * caller stops transmitting and calls nb_credit_refill() at *wake_ns (the
+ * start of the next window; Linux mod_timer(credit_timeout, next_credit)). */
+bool nb_credit_take(struct nb_credit *c, uint64_t now_ns, uint32_t size, uint64_t *wake_ns);
+
+/* The timer fired (Linux tx_credit_callback): add one window's credit. */
+void nb_credit_refill(struct nb_credit *c, uint64_t now_ns);
+
+#endif

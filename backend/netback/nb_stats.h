@@ -1,0 +1,34 @@
+/* Per-queue netback counters: what the inspection tool and the benchmarks
+ * read. Written only by the queue's worker; readers on other threads see
+ * each 64-bit counter whole (aligned loads), not a consistent snapshot. */
+#ifndef PVBACK_NB_STATS_H
+#define PVBACK_NB_STATS_H
+
+#include <stdint.h>
+
+struct nb_queue_stats {
+        /* guest → uplink */
+        uint64_t tx_packets, tx_bytes;
+        uint64_t tx_gcopy_calls, tx_gcopy_segs;
+        uint64_t tx_events;       /* event-channel wake-ups for TX */
+        uint64_t tx_notify;       /* notifications sent after TX responses */
+        uint64_t tx_drop_parse;   /* NB_TX_DROP verdicts (runt, too many slots, ...) */
+        uint64_t tx_drop_offload; /* headers unusable for the csum/GSO metadata */
+        uint64_t tx_drop_uplink;  /* the uplink refused the frame */
+        uint64_t tx_mcast_ok, tx_mcast_err;
+        uint64_t tx_credit_waits; /* times the rate limiter held the queue */
+        /* uplink → guest */
+        uint64_t rx_packets, rx_bytes;
+        uint64_t rx_gcopy_calls, rx_gcopy_segs;
+        uint64_t rx_events;
+        uint64_t rx_notify;
+        uint64_t rx_gcopy_errors; /* segments the guest's grant refused */
+        uint64_t rx_drop_mcast;   /* group address not subscribed */
+        uint64_t rx_drop_size;    /* larger than the guest can take (no SG) */
+        uint64_t rx_drop_gso;     /* GSO kind the guest did not offer */
+        uint64_t rx_drop_stall;   /* dropped after the drain timeout */
+        uint64_t rx_stalls;       /* times the guest had no buffers posted */
+        uint64_t rx_hashed;       /* frames given a HASH extra */
+};
+
+#endif

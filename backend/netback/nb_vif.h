@@ -1,0 +1,143 @@
+/* Netback's shared internals: the vif (one per backend device) and its queues
+ * (one per ring pair, owned by one worker). The files of the component:
+ * nb_xenbus.c (the be_class: xenstore and lifecycle, control thread),
+ * nb_queue.c (a queue's rings, channels and fds on its worker), nb_tx.c and
+ * nb_rx.c (data path), nb_ctrl.c (control ring). Not a public API. */
+#ifndef PVBACK_NB_VIF_H
+#define PVBACK_NB_VIF_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "be_dev.h"
+#include "netback/nb_credit.h"
+#include "netback/nb_fe_parse.h"
+#include "netback/nb_hash.h"
+#include "netback/nb_limits.h"
+#include "netback/nb_mcast.h"
+#include "netback/nb_stats.h"
+#include "netback/nb_tx_parse.h"
+#include "uplink/uplink.h"
+#include "xh.h"
+
+struct worker;
+struct nb_tx_state;
+struct nb_rx_state;
+struct nb_ctrl;
+
+/* Lines a guest can trigger: a few per second per queue, then a count. */
+struct nb_ratelimit {
+        uint64_t window_start;
+        uint32_t printed;
+        uint32_t suppressed;
+};
+bool nb_ratelimit_ok(struct nb_ratelimit *rl, uint64_t now_ns);
+
+struct nb_queue {
+        struct nb_vif *vif;
+        uint32_t idx;
+        char ctx[64]; /* "vif5.0 q1" */
+        struct worker *w;
+        const struct nb_fe_queue *fe; /* rings and ports from the frontend */
+
+        struct xh_gnttab *gt;
+        struct xh_evtchn *ev;
+        int ev_fd;
+        uint32_t port_tx, port_rx; /* local ports (equal when shared) */
+        void *tx_page, *rx_page;
+        netif_tx_back_ring_t tx;
+        netif_rx_back_ring_t rx;
+
+        struct uplink_queue *upq;
+        int up_fd;
+        bool up_polling; /* up_fd is in the worker's epoll set */
+        bool up_paused;  /* ... without EPOLLIN: the RX backlog is full */
+        int kick_fd;     /* eventfd: more work than one pass's budget */
+        int credit_fd;   /* timerfd: rate-limit refill */
+        int rx_timer_fd; /* timerfd: RX drain/poll while the guest posts nothing */
+        bool credit_armed, rx_timer_armed;
+        bool started; /* fds registered; stop must undo */
+        bool dead;    /* guest error: never touch the rings again */
+
+        struct nb_tx_parse_cfg parse_cfg;
+        struct nb_credit credit;
+        uint16_t xdp_headroom;
+        struct nb_tx_state *txs;
+        struct nb_rx_state *rxs;
+
+        uint64_t hash_gen;       /* generation of the cached copy below */
+        struct nb_hash_cfg hash; /* this queue's copy of vif->hash */
+
+        struct nb_ratelimit rl;
+        struct nb_queue_stats st;
+};
+
+struct nb_vif {
+        struct be_dev *dev;
+        struct uplink *up;
+        uint32_t max_queues;
+        struct nb_fe_cfg cfg;
+        uint32_t nr_queues;
+        struct nb_queue *queues;
+        bool connected;
+        atomic_bool disabled;      /* a queue caught a guest error */
+        atomic_bool mcast_control; /* request-multicast-control, live */
+
+        /* Shared by the queues: the TX side of any queue changes the
+         * multicast list, RX on every queue reads it; the control ring
+         * changes the hash, every RX queue reads it. Both change rarely, so
+         * a mutex taken only on those paths (never per frame when unused). */
+        pthread_mutex_t lock;
+        struct nb_mcast mcast;
+        struct nb_hash_cfg hash;
+        atomic_uint_fast64_t hash_gen;
+        atomic_uint mcast_count;
+
+        struct nb_ctrl *ctrl;
+};
+
+uint64_t nb_now_ns(void);
+
+/* nb_queue.c: run on the queue's worker through worker_call. */
+int nb_queue_start(struct worker *w, void *arg);
+int nb_queue_stop(struct worker *w, void *arg);
+/* The rate changed: arg is a struct nb_rate_update. */
+struct nb_rate_update {
+        struct nb_queue *q;
+        bool limited;
+        uint64_t bytes, usec;
+};
+int nb_queue_set_rate(struct worker *w, void *arg);
+struct nb_headroom_update {
+        struct nb_queue *q;
+        uint16_t headroom;
+};
+int nb_queue_set_headroom(struct worker *w, void *arg);
+/* A guest broke the protocol on this queue: stop touching its rings now and
+ * have the control thread disable the vif. Worker thread only. */
+void nb_queue_fail(struct nb_queue *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nb_queue_kick(struct nb_queue *q);
+/* Arm the one-shot timerfd at an absolute CLOCK_MONOTONIC time. */
+int nb_timer_arm(int fd, uint64_t at_ns);
+
+/* nb_tx.c */
+int nb_tx_state_alloc(struct nb_queue *q);
+void nb_tx_state_free(struct nb_queue *q);
+/* Drains the TX ring within a budget; returns true if work remains. */
+bool nb_tx_run(struct nb_queue *q);
+
+/* nb_rx.c */
+int nb_rx_state_alloc(struct nb_queue *q);
+void nb_rx_state_free(struct nb_queue *q);
+/* Reads the uplink and fills the guest's posted buffers; true if work remains. */
+bool nb_rx_run(struct nb_queue *q);
+/* Drain timeout expired: drop what waits for the guest. */
+void nb_rx_drain(struct nb_queue *q);
+
+/* nb_ctrl.c: the control ring, served on queue 0's worker. */
+int nb_ctrl_start(struct nb_vif *vif, struct worker *w);
+void nb_ctrl_stop(struct nb_vif *vif);
+
+#endif

@@ -1,0 +1,316 @@
+/* TAP uplink: a multi-queue TAP netdev with virtio_net_hdr on every frame, so
+ * GSO and checksum metadata cross in both directions, named like Linux
+ * netback's netdev so the stock vif-bridge script bridges it unchanged. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "uplink/uplink.h"
+
+#define TUN_DEV   "/dev/net/tun"
+#define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
+
+struct uplink_tap {
+        struct uplink up;
+        /* The fd that created the netdev. It stays open until destroy, so the
+         * netdev outlives disconnects (the hotplug script owns its bridge
+         * port); between connections it is detached, which keeps the
+         * netdev, drops what the host sends and takes the carrier down. */
+        int keep_fd;
+        bool keep_attached;
+};
+
+struct uplink_tap_queue {
+        struct uplink_queue q;
+        int fd;
+        bool own_fd; /* false for queue 0, which is keep_fd attached */
+};
+
+static struct uplink_tap *tap_of(struct uplink *u)
+{
+        return (struct uplink_tap *)u;
+}
+
+static int tap_open_fd(const char *name, int *out)
+{
+        struct ifreq ifr;
+        int fd = open(TUN_DEV, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        memset(&ifr, 0, sizeof(ifr));
+        ifr.ifr_flags = TAP_FLAGS;
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+                int err = -errno;
+                close(fd);
+                return err;
+        }
+        *out = fd;
+        return 0;
+}
+
+static int tap_set_queue(int fd, short flags)
+{
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        ifr.ifr_flags = flags;
+        return ioctl(fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
+}
+
+static int tap_create(const char *name, unsigned int max_queues, struct uplink **out)
+{
+        /* Linux netback gives the netdev this MAC (xenvif_alloc dummy_addr)
+         * so the bridge never takes the guest's address as its own. */
+        static const unsigned char dummy_mac[6] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
+        struct uplink_tap *t;
+        struct ifreq ifr;
+        int vnet_sz = sizeof(struct virtio_net_hdr);
+        int err;
+
+        if (strlen(name) >= IFNAMSIZ || max_queues == 0)
+                return -EINVAL;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->up.ops = &uplink_tap_ops;
+        t->up.max_queues = max_queues;
+        strcpy(t->up.name, name);
+        err = tap_open_fd(name, &t->keep_fd);
+        if (err < 0)
+                goto fail_free;
+        t->keep_attached = true;
+        if (ioctl(t->keep_fd, TUNSETVNETHDRSZ, &vnet_sz) < 0 ||
+            ioctl(t->keep_fd, TUNSETOFFLOAD, 0) < 0) {
+                err = -errno;
+                goto fail_close;
+        }
+        memset(&ifr, 0, sizeof(ifr));
+        ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+        memcpy(ifr.ifr_hwaddr.sa_data, dummy_mac, sizeof(dummy_mac));
+        if (ioctl(t->keep_fd, SIOCSIFHWADDR, &ifr) < 0) {
+                err = -errno;
+                goto fail_close;
+        }
+        err = tap_set_queue(t->keep_fd, IFF_DETACH_QUEUE);
+        if (err < 0)
+                goto fail_close;
+        t->keep_attached = false;
+        *out = &t->up;
+        return 0;
+fail_close:
+        close(t->keep_fd);
+fail_free:
+        free(t);
+        return err;
+}
+
+static void tap_destroy(struct uplink *u)
+{
+        struct uplink_tap *t = tap_of(u);
+        /* Last fd of a non-persistent TAP: the kernel removes the netdev. */
+        close(t->keep_fd);
+        free(t);
+}
+
+static int tap_queue_open(struct uplink *u, unsigned int idx, struct uplink_queue **out)
+{
+        struct uplink_tap *t = tap_of(u);
+        struct uplink_tap_queue *q;
+        int err;
+
+        if (idx >= u->max_queues)
+                return -EINVAL;
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->q.up = u;
+        q->q.idx = idx;
+        if (idx == 0) {
+                if (t->keep_attached) {
+                        free(q);
+                        return -EBUSY;
+                }
+                err = tap_set_queue(t->keep_fd, IFF_ATTACH_QUEUE);
+                if (err < 0)
+                        goto fail;
+                t->keep_attached = true;
+                q->fd = t->keep_fd;
+        } else {
+                err = tap_open_fd(u->name, &q->fd);
+                if (err < 0)
+                        goto fail;
+                q->own_fd = true;
+        }
+        if (fcntl(q->fd, F_SETFL, fcntl(q->fd, F_GETFL) | O_NONBLOCK) < 0) {
+                err = -errno;
+                if (q->own_fd)
+                        close(q->fd);
+                else {
+                        tap_set_queue(t->keep_fd, IFF_DETACH_QUEUE);
+                        t->keep_attached = false;
+                }
+                goto fail;
+        }
+        *out = &q->q;
+        return 0;
+fail:
+        free(q);
+        return err;
+}
+
+static void tap_queue_close(struct uplink_queue *uq)
+{
+        struct uplink_tap_queue *q = (struct uplink_tap_queue *)uq;
+        struct uplink_tap *t = tap_of(uq->up);
+        if (q->own_fd) {
+                close(q->fd);
+        } else {
+                fcntl(q->fd, F_SETFL, fcntl(q->fd, F_GETFL) & ~O_NONBLOCK);
+                tap_set_queue(t->keep_fd, IFF_DETACH_QUEUE);
+                t->keep_attached = false;
+        }
+        free(q);
+}
+
+static int tap_queue_fd(struct uplink_queue *uq)
+{
+        return ((struct uplink_tap_queue *)uq)->fd;
+}
+
+static void meta_to_vnet(const struct uplink_meta *m, struct virtio_net_hdr *h)
+{
+        memset(h, 0, sizeof(*h));
+        if (m->needs_csum) {
+                h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+                h->csum_start = m->csum_start;
+                h->csum_offset = m->csum_offset;
+        } else if (m->data_valid) {
+                h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+        }
+        switch (m->gso) {
+        case UPLINK_GSO_TCPV4:
+                h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+                break;
+        case UPLINK_GSO_TCPV6:
+                h->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+                break;
+        default:
+                h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+                break;
+        }
+        if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+                h->gso_size = m->gso_size;
+                h->hdr_len = m->hdr_len;
+        }
+}
+
+static void vnet_to_meta(const struct virtio_net_hdr *h, struct uplink_meta *m)
+{
+        memset(m, 0, sizeof(*m));
+        if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+                m->needs_csum = true;
+                m->csum_start = h->csum_start;
+                m->csum_offset = h->csum_offset;
+        }
+        if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+                m->data_valid = true;
+        switch (h->gso_type) {
+        case VIRTIO_NET_HDR_GSO_NONE:
+                m->gso = UPLINK_GSO_NONE;
+                break;
+        case VIRTIO_NET_HDR_GSO_TCPV4:
+                m->gso = UPLINK_GSO_TCPV4;
+                break;
+        case VIRTIO_NET_HDR_GSO_TCPV6:
+                m->gso = UPLINK_GSO_TCPV6;
+                break;
+        default:
+                m->gso = UPLINK_GSO_OTHER;
+                break;
+        }
+        m->gso_size = h->gso_size;
+        m->hdr_len = h->hdr_len;
+}
+
+/* A TAP fd takes one frame per write; the batch saves the caller's per-frame
+ * work and keeps the count honest. */
+static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsigned int n)
+{
+        int fd = ((struct uplink_tap_queue *)uq)->fd;
+        unsigned int i;
+        for (i = 0; i < n; i++) {
+                struct virtio_net_hdr h;
+                struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i].data, pkts[i].len}};
+                meta_to_vnet(&pkts[i].meta, &h);
+                if (writev(fd, iov, 2) < 0) {
+                        if (i == 0)
+                                return -errno;
+                        break;
+                }
+        }
+        return (int)i;
+}
+
+static int tap_recv(struct uplink_queue *uq, struct uplink_pkt *pkts, unsigned int n)
+{
+        int fd = ((struct uplink_tap_queue *)uq)->fd;
+        unsigned int i;
+        for (i = 0; i < n; i++) {
+                struct virtio_net_hdr h;
+                struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i].data, pkts[i].cap}};
+                ssize_t r = readv(fd, iov, 2);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (i == 0 && errno != EAGAIN)
+                                return -errno;
+                        break;
+                }
+                if ((size_t)r < sizeof(h)) {
+                        i--; /* cannot happen with a vnet header; skip it */
+                        continue;
+                }
+                vnet_to_meta(&h, &pkts[i].meta);
+                pkts[i].len = (uint32_t)((size_t)r - sizeof(h));
+        }
+        return (int)i;
+}
+
+static int tap_set_offloads(struct uplink *u, unsigned int offloads)
+{
+        unsigned long f = 0;
+        if (offloads & UPLINK_OFF_CSUM) {
+                f |= TUN_F_CSUM;
+                /* TSO implies checksum offload on a TAP. */
+                if (offloads & UPLINK_OFF_TSO4)
+                        f |= TUN_F_TSO4;
+                if (offloads & UPLINK_OFF_TSO6)
+                        f |= TUN_F_TSO6;
+        }
+        return ioctl(tap_of(u)->keep_fd, TUNSETOFFLOAD, f) < 0 ? -errno : 0;
+}
+
+static int tap_set_carrier(struct uplink *u, bool on)
+{
+        int v = on;
+        return ioctl(tap_of(u)->keep_fd, TUNSETCARRIER, &v) < 0 ? -errno : 0;
+}
+
+const struct uplink_ops uplink_tap_ops = {
+    .kind = "tap",
+    .create = tap_create,
+    .destroy = tap_destroy,
+    .queue_open = tap_queue_open,
+    .queue_close = tap_queue_close,
+    .queue_fd = tap_queue_fd,
+    .send = tap_send,
+    .recv = tap_recv,
+    .set_offloads = tap_set_offloads,
+    .set_carrier = tap_set_carrier,
+};
