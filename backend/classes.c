@@ -4,8 +4,10 @@
 #include <stddef.h>
 
 #include "blkback/bb_vbd.h"
+#include "netback/nb.h"
 
 const struct be_class *const be_classes[] = {
+        &nb_class,
         &bb_class,
         NULL,
 };

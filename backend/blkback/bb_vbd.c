@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blkback/bb_config.h"
 #include "log.h"
@@ -79,12 +80,24 @@ static int bb_probe(struct be_dev *dev)
         return 0;
 }
 
+/* Whether the hotplug script reported success (hotplug-status connected). */
+static bool hotplug_connected(struct be_dev *dev)
+{
+        char *hs = NULL;
+        bool ok;
+        if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "hotplug-status", &hs) < 0)
+                return false;
+        ok = !strcmp(hs, "connected");
+        free(hs);
+        return ok;
+}
+
 /* Which node to open: the block device the stock script set up
  * (physical-device, hex maj:min, Linux backend_changed), or params itself
  * once a script that sets up nothing (block-pvback) reported success. */
 static int backing_path(struct be_dev *dev, char *path, size_t len)
 {
-        char *pd = NULL, *hint = NULL, *hs = NULL;
+        char *pd = NULL, *hint = NULL;
         unsigned maj, min;
         int rc;
 
@@ -99,14 +112,17 @@ static int backing_path(struct be_dev *dev, char *path, size_t len)
                 xb_read_str(dev->xs, XBT_NULL, dev->be_path, "physical-device-path", &hint);
                 rc = bb_majmin_path(maj, min, hint, path, len);
                 free(hint);
+                /* The stock block script writes physical-device, then
+                 * physical-device-path, then hotplug-status: Linux opens by
+                 * maj:min at once, but we need a node, and without udev's
+                 * /dev/block links only the path names one. Until the script
+                 * is done, a node that is not there yet means "wait". */
+                if (rc == 0 && access(path, F_OK) < 0 && !hotplug_connected(dev))
+                        return -EAGAIN;
                 return rc;
         }
-        if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "hotplug-status", &hs) < 0)
+        if (!hotplug_connected(dev))
                 return -EAGAIN;
-        rc = strcmp(hs, "connected") ? -EAGAIN : 0;
-        free(hs);
-        if (rc < 0)
-                return rc;
         if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "params", &pd) < 0)
                 return -ENOENT;
         rc = (size_t)snprintf(path, len, "%s", pd) >= len ? -ENAMETOOLONG : 0;
@@ -119,9 +135,12 @@ static void compute_limits(struct bb_vbd *v)
         const struct bb_backing *b = &v->backing;
         struct bb_vbd_limits *l = &v->lim;
         l->sectors = b->bytes >> BB_SECTOR_SHIFT;
-        /* 512 unless the frontend takes larger sectors (blkif.h
-         * feature-large-sector-size). */
-        l->sector_size = v->fe.large_sector && b->logical > 512 ? b->logical : 512;
+        /* Always 512: blkif.h says that with feature-large-sector-size every
+         * sector quantity of a request is in sector-size units, and the
+         * request path here works in 512-byte units. 512 is valid for every
+         * frontend; the device's own block size goes out as
+         * physical-sector-size, which tells frontends how to align. */
+        l->sector_size = 512;
         l->max_indirect_segs = bb_cfg.max_indirect_segs;
         l->readonly = v->readonly;
         l->flush = true;
