@@ -66,6 +66,11 @@ struct be_class {
          * event channels, start queues on the workers. Must undo itself on
          * failure. */
         int (*connect)(struct be_dev *dev);
+        /* The frontend went Reconfiguring (Linux netfront does to change
+         * xdp-headroom on a live device): re-read what may change; on 0 the
+         * manager answers Reconfigured and returns to Connected with the
+         * frontend (netback frontend_changed). NULL: not supported, ignored. */
+        int (*reconfigure)(struct be_dev *dev);
         /* Keys written in the same transaction as state=Connected (blkback's
          * sectors/info/...); may be NULL. */
         int (*publish_connected)(struct be_dev *dev, xs_transaction_t t);
@@ -84,7 +89,7 @@ struct be_class {
 };
 
 /* Fatal device error found on the control thread (bad frontend keys, a map
- * that failed): logs, writes the error node as xenbus_dev_fatal does
+ * that failed; classes may call it from probe and connect): logs, writes the error node as xenbus_dev_fatal does
  * ("error/backend/<kind>/<fedom>/<devid>/error" in our domain) and moves the
  * device to Closing. */
 void be_dev_fatal(struct be_dev *dev, int err, const char *fmt, ...)

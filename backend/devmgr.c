@@ -37,6 +37,7 @@ struct mgr_dev {
         bool probed;    /* class probe succeeded; remove() owed */
         bool connected; /* class connect succeeded; disconnect() owed */
         bool watching;  /* frontend watch registered */
+        bool reconfigured; /* answered Reconfigured; Connected again with the frontend */
 };
 
 struct guest_error {
@@ -196,9 +197,25 @@ static void dev_finish_connect(struct mgr_dev *md)
         pv_info(dev->name, "connected");
 }
 
+static void dev_reconfigure(struct mgr_dev *md)
+{
+        struct be_dev *dev = &md->dev;
+        if (dev->phase != BE_PHASE_CONNECTED || md->reconfigured || !dev->cls->reconfigure)
+                return;
+        int rc = dev->cls->reconfigure(dev);
+        if (rc < 0) {
+                if (dev->phase != BE_PHASE_CLOSING)
+                        be_dev_fatal(dev, rc, "reconfiguring for the frontend failed");
+                return;
+        }
+        md->reconfigured = true;
+        write_state(dev, XenbusStateReconfigured);
+}
+
 static void dev_close(struct mgr_dev *md, int state)
 {
         struct be_dev *dev = &md->dev;
+        md->reconfigured = false;
         dev_disconnect(md);
         write_state(dev, state);
         dev->phase = state == XenbusStateClosed ? BE_PHASE_CLOSED : BE_PHASE_CLOSING;
@@ -239,6 +256,13 @@ static void dev_follow_frontend(struct mgr_dev *md)
         case XenbusStateConnected:
                 if (dev->phase == BE_PHASE_INITWAIT)
                         dev_connect(md);
+                if (dev->phase == BE_PHASE_CONNECTED && md->reconfigured) {
+                        md->reconfigured = false;
+                        write_state(dev, XenbusStateConnected);
+                }
+                break;
+        case XenbusStateReconfiguring:
+                dev_reconfigure(md);
                 break;
         case XenbusStateClosing:
                 if (dev->phase == BE_PHASE_INITWAIT || dev->phase == BE_PHASE_CONNECTING ||

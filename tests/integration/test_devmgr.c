@@ -75,6 +75,12 @@ static void fake_remove(struct be_dev *dev)
         mark(dev, "remove");
 }
 
+static int fake_reconfigure(struct be_dev *dev)
+{
+        mark(dev, "reconfigure");
+        return 0;
+}
+
 struct report {
         struct be_dev *dev;
 };
@@ -104,6 +110,7 @@ static const struct be_class fake_class = {
         .disconnect = fake_disconnect,
         .remove = fake_remove,
         .frontend_changed = fake_frontend_changed,
+        .reconfigure = fake_reconfigure,
 };
 
 static int run_backend(void *arg)
@@ -223,6 +230,15 @@ START_TEST(handshake_reconnect_errors_and_removal)
         ck_assert(wait_value(xs, MARKS, "probe", "1", 100)); /* not probed twice */
         fe_state(fe, XenbusStateConnected);
         ck_assert(wait_value(xs, BE, "state", "4", 2000));
+
+        /* Reconfiguring (netfront changing xdp-headroom): Reconfigured, then
+         * Connected again when the frontend is. */
+        fe_state(fe, XenbusStateReconfiguring);
+        ck_assert(wait_value(xs, BE, "state", "8", 2000));
+        ck_assert(wait_value(xs, MARKS, "reconfigure", "1", 100));
+        fe_state(fe, XenbusStateConnected);
+        ck_assert(wait_value(xs, BE, "state", "4", 2000));
+        ck_assert(wait_value(xs, MARKS, "disconnect", "1", 100)); /* stayed connected */
 
         /* A guest error from a worker thread: disabled, reason visible. */
         ck_assert_int_eq(xb_printf(fe, XBT_NULL, FE, "misbehave", "1"), 0);
