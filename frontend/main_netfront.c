@@ -71,6 +71,9 @@ static const char usage[] =
         "    --hash-flags LIST      ipv4,ipv4-tcp,ipv6,ipv6-tcp (default all four)\n"
         "    --hash-mapping LIST    queue per mapping entry, e.g. 0,1,1,0 (default none)\n"
         "    --mcast-join MAC       send a multicast add for MAC after connecting\n"
+        "    --flow-report          at exit, one line per received hash value and queue:\n"
+        "                           rx-flow: hash 0xH queue Q frames N (any mode; shows\n"
+        "                           which ring queue the backend steered each flow to)\n"
         "\n"
         "GEN OPTIONS\n"
         "    --count N              frames to send (default 1000; 0 with --bytes)\n"
@@ -119,6 +122,13 @@ struct app {
         struct nf_gen_cfg gen;
         double rate;
         bool verify_rx;
+        /* --flow-report: frames per (hash value, ring queue) */
+        bool flow_report;
+        uint32_t nflows;
+        struct {
+                uint32_t hash, queue;
+                uint64_t frames;
+        } flows[256];
         /* tap */
         struct nf_tap_cfg tap;
         /* hostile */
@@ -231,7 +241,7 @@ enum opt_id {
         O_NO_GSO4, O_NO_GSO6, O_NO_CSUM, O_NO_CSUM6, O_NO_CTRL, O_NO_MCAST, O_NO_RXN, O_NO_XDP,
         O_XDP_HR, O_HKEY, O_HFLAGS, O_HMAP, O_MJOIN, O_COUNT, O_BYTES, O_SIZE, O_FLOWS, O_RATE,
         O_TCP, O_GSO, O_IPV6, O_DMAC, O_SEED, O_VRX, O_NETNS, O_IFNAME, O_IP, O_MTU, O_CLASS,
-        O_SLOTS, O_WAIT, O_EXPECT,
+        O_SLOTS, O_WAIT, O_EXPECT, O_FLOWREP,
 };
 
 static const struct option opts[] = {
@@ -275,6 +285,7 @@ static const struct option opts[] = {
         {"slots", required_argument, NULL, O_SLOTS},
         {"wait", required_argument, NULL, O_WAIT},
         {"expect", required_argument, NULL, O_EXPECT},
+        {"flow-report", no_argument, NULL, O_FLOWREP},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -392,6 +403,7 @@ static int apply_opt(struct app *a, int c, const char *v)
                         if (strcmp(v, nf_hostile_outcome_name((enum nf_hostile_outcome)i)) == 0)
                                 a->hexpect = i;
                 return a->hexpect < 0 ? -EINVAL : 0;
+        case O_FLOWREP: a->flow_report = true; return 0;
         case 'v': a->verbose = true; return 0;
         default: return -EINVAL;
         }
@@ -437,10 +449,25 @@ static int parse_args(struct app *a, int argc, char **argv)
 
 /* ---- receive side ---------------------------------------------------- */
 
+static void flow_count(struct app *a, const struct nf_rx_frame *f)
+{
+        uint32_t i = 0;
+        while (i < a->nflows && (a->flows[i].hash != f->hash_value || a->flows[i].queue != f->queue))
+                i++;
+        if (i == a->nflows) {
+                if (a->nflows == sizeof(a->flows) / sizeof(a->flows[0]))
+                        return;
+                a->flows[a->nflows++] = (typeof(a->flows[0])){f->hash_value, f->queue, 0};
+        }
+        a->flows[i].frames++;
+}
+
 static void on_rx(void *arg, const struct nf_rx_frame *f)
 {
         struct app *a = arg;
         static uint8_t buf[NF_RX_MAX_FRAME];
+        if (a->flow_report && f->has_hash)
+                flow_count(a, f);
         switch (a->mode) {
         case M_TAP:
                 if (nf_tap_write(&a->tapdev, f) < 0)
@@ -752,6 +779,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pvback-netfront: multicast join: %s\n", strerror(-rc));
         rc = run_mode(&a);
         print_stats(&a);
+        for (uint32_t i = 0; a.flow_report && i < a.nflows; i++)
+                printf("rx-flow: hash 0x%08" PRIx32 " queue %" PRIu32 " frames %" PRIu64 "\n",
+                       a.flows[i].hash, a.flows[i].queue, a.flows[i].frames);
         printf("negotiated:\n");
         nf_print_negotiated(a.dev, stdout);
         const char *broken = nf_broken_reason(a.dev);

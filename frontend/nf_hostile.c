@@ -245,10 +245,19 @@ int nf_hostile_run(struct nf_dev *d, enum nf_hostile_class c, uint32_t slots, in
         r->slots_sent = n;
         for (uint32_t i = 0; i < n; i++)
                 r->data_slots += is_data_slot(s, i);
-        nf_txq_post(q, s, n);
         if (c == NF_H_REQ_PROD_FAR) {
+                /* Publish the slots and the absurd producer in one store:
+                 * posting them normally first would let the backend answer
+                 * the valid slot before it ever sees the bad index. */
+                for (uint32_t i = 0; i < n; i++)
+                        memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++), &s[i],
+                               sizeof(s[i]));
+                q->st.tx_slots += n;
+                xen_wmb();
                 q->tx.sring->req_prod = q->tx.req_prod_pvt + H_FAR;
                 xh_evtchn_notify(d->ev, q->port_tx);
+        } else {
+                nf_txq_post(q, s, n);
         }
         await(d, q, s, n, wait_ms, r);
         r->okay = q->st.tx_rsp_okay - before.tx_rsp_okay;

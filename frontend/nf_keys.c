@@ -100,9 +100,36 @@ struct write_arg {
         size_t n;
 };
 
+/* Every key nf_keys_build may write. A frontend that reconnects after
+ * Closed (a new guest kernel, or this tool run again with other switches)
+ * must not leave the last connection's keys behind: netback reads
+ * event-channel-tx before event-channel, queue-N/ when it sees them, and
+ * treats a present feature-sg or feature-no-csum-offload as said. */
+static const char *const nf_keys_owned[] = {
+        "multi-queue-num-queues", "tx-ring-ref", "rx-ring-ref", "event-channel",
+        "event-channel-tx", "event-channel-rx", "request-rx-copy", "feature-rx-notify",
+        "feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6", "feature-ipv6-csum-offload",
+        "feature-no-csum-offload", "xdp-headroom", "request-multicast-control", "ctrl-ring-ref",
+        "event-channel-ctrl",
+};
+
+static void remove_stale(struct xs_handle *xs, xs_transaction_t t, const char *dir)
+{
+        char path[256];
+        for (size_t i = 0; i < sizeof(nf_keys_owned) / sizeof(nf_keys_owned[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, nf_keys_owned[i]);
+                xs_rm(xs, t, path); /* absent is fine */
+        }
+        for (uint32_t i = 0; i < NF_MAX_QUEUES; i++) {
+                snprintf(path, sizeof(path), "%s/queue-%u", dir, i);
+                xs_rm(xs, t, path);
+        }
+}
+
 static int write_all(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
         const struct write_arg *w = arg;
+        remove_stale(xs, t, w->dir);
         for (size_t i = 0; i < w->n; i++) {
                 int rc = xb_printf(xs, t, w->dir, w->kv[i].key, "%s", w->kv[i].val);
                 if (rc < 0)

@@ -295,7 +295,12 @@ int nf_handle_xenstore(struct nf_dev *d)
 {
         drain_watches(d);
         d->be_state = xb_read_state(d->xs, d->be_dir);
-        if (d->connected && d->be_state != XenbusStateConnected) {
+        /* Reconfiguring/Reconfigured are a live device changing xdp-headroom
+         * (Linux netfront waits for Reconfigured), not a lost connection. */
+        bool live = d->be_state == XenbusStateConnected ||
+                    d->be_state == XenbusStateReconfiguring ||
+                    d->be_state == XenbusStateReconfigured;
+        if (d->connected && !live) {
                 pv_warn(d->name, "backend %s is now %s", d->be_dir, xb_state_name(d->be_state));
                 return -ECONNRESET;
         }

@@ -4,8 +4,11 @@
 
 static void credit_add(struct nb_credit *c)
 {
-        uint64_t burst =
-            c->credit_bytes > NB_CREDIT_MIN_BURST ? c->credit_bytes : NB_CREDIT_MIN_BURST;
+        uint64_t carry = c->credit_bytes + NB_CREDIT_CARRY;
+        uint64_t burst;
+        if (carry < c->credit_bytes) /* unlimited: credit_bytes is UINT64_MAX */
+                carry = UINT64_MAX;
+        burst = carry > NB_CREDIT_MIN_BURST ? carry : NB_CREDIT_MIN_BURST;
         uint64_t max = c->remaining + c->credit_bytes;
         if (max < c->remaining) /* wrapped */
                 max = UINT64_MAX;

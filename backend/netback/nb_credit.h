@@ -10,6 +10,13 @@
 /* Linux: the burst is max(128 KiB, credit_bytes), so a 64 KiB GSO frame
  * always fits one window's credit. */
 #define NB_CREDIT_MIN_BURST (128u * 1024u)
+/* Credit a window could not spend because the next frame did not fit is
+ * carried over, up to one largest frame. Linux caps at max(128 KiB,
+ * credit_bytes) and loses it: with 64 KiB GSO frames and a window of
+ * 250 kB that is up to a fifth of the configured rate. The carry keeps the
+ * long-run average at the rate; a burst still never exceeds one window plus
+ * one frame. */
+#define NB_CREDIT_CARRY (64u * 1024u)
 
 struct nb_credit {
         bool limited;

@@ -75,6 +75,8 @@ static void nb_queue_unregister(struct nb_queue *q)
         worker_del_fd(q->w, q->kick_fd);
         worker_del_fd(q->w, q->credit_fd);
         worker_del_fd(q->w, q->rx_timer_fd);
+        if (nb_rx_inbox_fd(q) >= 0)
+                worker_del_fd(q->w, nb_rx_inbox_fd(q));
         q->up_polling = false;
         q->started = false;
 }
@@ -146,6 +148,15 @@ static void on_uplink(struct worker *w, int fd, uint32_t events, void *arg)
         (void)w;
         (void)fd;
         (void)events;
+        nb_queue_work(arg);
+}
+
+/* Other queues steered frames here: reset the eventfd, then take them. */
+static void on_inbox(struct worker *w, int fd, uint32_t events, void *arg)
+{
+        (void)w;
+        (void)events;
+        nb_timer_read(fd);
         nb_queue_work(arg);
 }
 
@@ -301,6 +312,9 @@ int nb_queue_start(struct worker *w, void *arg)
         rc = rc ?: worker_add_fd(w, q->kick_fd, EPOLLIN, on_kick, q);
         rc = rc ?: worker_add_fd(w, q->credit_fd, EPOLLIN, on_credit, q);
         rc = rc ?: worker_add_fd(w, q->rx_timer_fd, EPOLLIN, on_rx_timer, q);
+        /* Frames steered here by other queues (read in nb_rx_run). */
+        if (rc == 0 && nb_rx_inbox_fd(q) >= 0)
+                rc = worker_add_fd(w, nb_rx_inbox_fd(q), EPOLLIN, on_inbox, q);
         if (rc == 0 && q->up_fd >= 0) {
                 rc = worker_add_fd(w, q->up_fd, EPOLLIN, on_uplink, q);
                 q->up_polling = rc == 0;

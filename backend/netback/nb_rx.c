@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "netback/nb_rx_plan.h"
@@ -31,6 +33,22 @@
 struct nb_rx_frame {
         struct uplink_pkt pkt;
         struct nb_rx_pkt rx; /* prepared for the plan */
+};
+
+/* Frames steered to a queue by other queues' workers. Buffers are swapped,
+ * never copied: the sender trades its full buffer for an empty one of the
+ * inbox, the owner trades an empty backlog buffer for the full one. A mutex,
+ * taken only when a hash mapping moves frames between queues (Linux pays a
+ * similar price: the skb crosses to another queue's RX kthread). */
+#define NB_RX_INBOX 64u
+
+struct nb_rx_inbox {
+        pthread_mutex_t lock;
+        int fd; /* eventfd: written when frames arrive */
+        uint32_t head;
+        atomic_uint count; /* written under lock; peeked without */
+        uint8_t *bufs[NB_RX_INBOX];
+        struct nb_rx_frame frames[NB_RX_INBOX];
 };
 
 struct nb_rx_state {
@@ -82,6 +100,113 @@ void nb_rx_state_free(struct nb_queue *q)
                 free(s->read_bufs[i]);
         free(s);
         q->rxs = NULL;
+}
+
+int nb_rx_inbox_alloc(struct nb_queue *q)
+{
+        struct nb_rx_inbox *ib = calloc(1, sizeof(*ib));
+        if (!ib)
+                return -ENOMEM;
+        pthread_mutex_init(&ib->lock, NULL);
+        ib->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        q->inbox = ib;
+        if (ib->fd < 0) {
+                int err = -errno;
+                nb_rx_inbox_free(q);
+                return err;
+        }
+        for (uint32_t i = 0; i < NB_RX_INBOX; i++) {
+                ib->bufs[i] = malloc(UPLINK_MAX_FRAME);
+                if (!ib->bufs[i]) {
+                        nb_rx_inbox_free(q);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+void nb_rx_inbox_free(struct nb_queue *q)
+{
+        struct nb_rx_inbox *ib = q->inbox;
+        if (!ib)
+                return;
+        for (uint32_t i = 0; i < NB_RX_INBOX; i++)
+                free(ib->bufs[i]);
+        if (ib->fd >= 0)
+                close(ib->fd);
+        pthread_mutex_destroy(&ib->lock);
+        free(ib);
+        q->inbox = NULL;
+}
+
+int nb_rx_inbox_fd(const struct nb_queue *q)
+{
+        return q->inbox ? q->inbox->fd : -1;
+}
+
+/* The ring queue the frame must leave on: the mapping's choice for a hashed
+ * frame of a multi-queue vif (Linux xenvif_select_queue: mapping[hash %
+ * size], or hash % queues without a mapping), else the queue it came on. */
+static uint32_t nb_rx_target(const struct nb_queue *q, const struct nb_rx_frame *f)
+{
+        if (!f->rx.has_hash || q->vif->nr_queues < 2 || !q->inbox)
+                return q->idx;
+        return nb_hash_queue(&q->hash, f->rx.hash_value, q->vif->nr_queues);
+}
+
+/* Hands the frame in backlog slot `slot` to queue `to`: true if taken (the
+ * slot now holds the inbox's spare buffer), false if dropped. */
+static bool nb_rx_steer(struct nb_queue *q, uint32_t slot, uint32_t to)
+{
+        struct nb_rx_state *s = q->rxs;
+        struct nb_rx_inbox *ib = q->vif->queues[to].inbox;
+        uint64_t one = 1;
+        ssize_t r;
+
+        pthread_mutex_lock(&ib->lock);
+        uint32_t n = atomic_load(&ib->count);
+        if (n == NB_RX_INBOX) {
+                pthread_mutex_unlock(&ib->lock);
+                q->st.rx_drop_steer++;
+                return false;
+        }
+        uint32_t at = (ib->head + n) % NB_RX_INBOX;
+        uint8_t *spare = ib->bufs[at];
+        /* The frame's data pointers name the buffer, which moves with it. */
+        ib->bufs[at] = s->bufs[slot];
+        ib->frames[at] = s->frames[slot];
+        s->bufs[slot] = spare;
+        atomic_store(&ib->count, n + 1);
+        pthread_mutex_unlock(&ib->lock);
+        r = write(ib->fd, &one, sizeof(one));
+        (void)r;
+        q->st.rx_steered++;
+        return true;
+}
+
+/* Moves steered frames into this queue's backlog, as room allows. */
+static void nb_rx_take_inbox(struct nb_queue *q)
+{
+        struct nb_rx_state *s = q->rxs;
+        struct nb_rx_inbox *ib = q->inbox;
+
+        if (!ib || atomic_load_explicit(&ib->count, memory_order_relaxed) == 0)
+                return;
+        pthread_mutex_lock(&ib->lock);
+        while (atomic_load(&ib->count) && s->count < NB_RX_BACKLOG &&
+               s->bytes < NB_RX_BACKLOG_BYTES) {
+                uint32_t slot = (s->head + s->count) % NB_RX_BACKLOG;
+                uint8_t *empty = s->bufs[slot];
+                s->bufs[slot] = ib->bufs[ib->head];
+                s->frames[slot] = ib->frames[ib->head];
+                ib->bufs[ib->head] = empty;
+                ib->head = (ib->head + 1) % NB_RX_INBOX;
+                atomic_fetch_sub(&ib->count, 1);
+                s->count++;
+                s->bytes += s->frames[slot].pkt.len;
+                q->st.rx_steered_in++;
+        }
+        pthread_mutex_unlock(&ib->lock);
 }
 
 static void nb_rx_set_polling(struct nb_queue *q, bool on)
@@ -185,6 +310,7 @@ static bool nb_rx_prepare(struct nb_queue *q, struct nb_rx_frame *f)
 static void nb_rx_fill(struct nb_queue *q)
 {
         struct nb_rx_state *s = q->rxs;
+        nb_rx_take_inbox(q);
         while (s->count < NB_RX_BACKLOG && s->bytes < NB_RX_BACKLOG_BYTES) {
                 uint32_t room = NB_RX_BACKLOG - s->count;
                 uint32_t want = room < NB_RX_READ_BATCH ? room : NB_RX_READ_BATCH;
@@ -214,6 +340,11 @@ static void nb_rx_fill(struct nb_queue *q)
                         }
                         if (!nb_rx_prepare(q, f))
                                 continue;
+                        uint32_t to = nb_rx_target(q, f);
+                        if (to != q->idx) {
+                                nb_rx_steer(q, slot, to);
+                                continue;
+                        }
                         s->count++;
                         s->bytes += f->pkt.len;
                 }

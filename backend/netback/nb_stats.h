@@ -29,6 +29,9 @@ struct nb_queue_stats {
         uint64_t rx_drop_stall;   /* dropped after the drain timeout */
         uint64_t rx_stalls;       /* times the guest had no buffers posted */
         uint64_t rx_hashed;       /* frames given a HASH extra */
+        uint64_t rx_steered;      /* handed to the queue the hash mapping names */
+        uint64_t rx_steered_in;   /* taken from other queues for this one */
+        uint64_t rx_drop_steer;   /* that queue's inbox was full */
 };
 
 #endif

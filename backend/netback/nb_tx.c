@@ -237,7 +237,7 @@ bool nb_tx_run(struct nb_queue *q)
                 RING_IDX rp = q->tx.sring->req_prod;
                 xen_rmb();
                 if (done >= NB_TX_BUDGET) {
-                        more = RING_HAS_UNCONSUMED_REQUESTS(&q->tx) != 0;
+                        more = true; /* the next pass re-arms req_event (final check) */
                         break;
                 }
                 enum nb_tx_verdict v = nb_tx_parse_slots(&q->tx, rp, &q->parse_cfg, pkt);

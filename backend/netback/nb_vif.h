@@ -66,6 +66,9 @@ struct nb_queue {
         uint16_t xdp_headroom;
         struct nb_tx_state *txs;
         struct nb_rx_state *rxs;
+        /* Frames other queues steered here by the hash mapping. Lives from
+         * connect to after every queue stopped (any worker may push). */
+        struct nb_rx_inbox *inbox;
 
         uint64_t hash_gen;       /* generation of the cached copy below */
         struct nb_hash_cfg hash; /* this queue's copy of vif->hash */
@@ -135,6 +138,15 @@ void nb_rx_state_free(struct nb_queue *q);
 bool nb_rx_run(struct nb_queue *q);
 /* Drain timeout expired: drop what waits for the guest. */
 void nb_rx_drain(struct nb_queue *q);
+/* Hash steering (Linux xenvif_select_queue): with a Toeplitz hash set on
+ * the control ring, a frame goes out on the ring queue the mapping names,
+ * whichever uplink queue it came in on. Each queue of a multi-queue vif has
+ * an inbox other workers hand such frames to. Control thread: alloc before
+ * the queues start, free after all stopped. */
+int nb_rx_inbox_alloc(struct nb_queue *q);
+void nb_rx_inbox_free(struct nb_queue *q);
+/* The inbox's eventfd (readable when frames wait), or -1 without inbox. */
+int nb_rx_inbox_fd(const struct nb_queue *q);
 
 /* nb_ctrl.c: the control ring, served on queue 0's worker. */
 int nb_ctrl_start(struct nb_vif *vif, struct worker *w);

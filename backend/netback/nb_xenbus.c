@@ -198,17 +198,23 @@ static void nb_log_stats(struct nb_vif *vif)
                         " offload %" PRIu64 " uplink %" PRIu64 "; rx %" PRIu64 " pkts %" PRIu64
                         " B, %" PRIu64 " copy calls %" PRIu64 " segs, %" PRIu64 " events %" PRIu64
                         " notifies, drops mcast %" PRIu64 " size %" PRIu64 " gso %" PRIu64
-                        " stall %" PRIu64,
+                        " stall %" PRIu64 "; hashed %" PRIu64 ", steered out %" PRIu64 " in %" PRIu64
+                        " dropped %" PRIu64,
                         s->tx_packets, s->tx_bytes, s->tx_gcopy_calls, s->tx_gcopy_segs,
                         s->tx_events, s->tx_notify, s->tx_drop_parse, s->tx_drop_offload,
                         s->tx_drop_uplink, s->rx_packets, s->rx_bytes, s->rx_gcopy_calls,
                         s->rx_gcopy_segs, s->rx_events, s->rx_notify, s->rx_drop_mcast,
-                        s->rx_drop_size, s->rx_drop_gso, s->rx_drop_stall);
+                        s->rx_drop_size, s->rx_drop_gso, s->rx_drop_stall, s->rx_hashed,
+                        s->rx_steered, s->rx_steered_in, s->rx_drop_steer);
         }
 }
 
 static void nb_queues_free(struct nb_vif *vif)
 {
+        /* Inboxes last: any worker may push into any of them until every
+         * queue has stopped. */
+        for (uint32_t i = 0; i < vif->nr_queues; i++)
+                nb_rx_inbox_free(&vif->queues[i]);
         free(vif->queues);
         vif->queues = NULL;
         vif->nr_queues = 0;
@@ -270,6 +276,10 @@ static int nb_connect(struct be_dev *dev)
                                vif->cfg.credit_usec, now);
                 q->xdp_headroom = vif->cfg.xdp_headroom;
                 nb_hash_cfg_init(&q->hash);
+                if (vif->nr_queues > 1 && (rc = nb_rx_inbox_alloc(q)) < 0) {
+                        be_dev_fatal(dev, rc, "allocating queue %" PRIu32 "'s inbox", i);
+                        goto undo;
+                }
                 rc = uplink_queue_open(vif->up, i, &q->upq);
                 if (rc < 0) {
                         be_dev_fatal(dev, rc, "opening queue %" PRIu32 " of netdev %s", i,
@@ -391,6 +401,26 @@ static void nb_backend_changed(struct be_dev *dev, const char *key)
                 pv_info(dev->name, "rate now unlimited");
 }
 
+/* Re-reads xdp-headroom and hands it to every queue's worker. */
+static int nb_apply_xdp_headroom(struct be_dev *dev)
+{
+        struct nb_vif *vif = dev->priv;
+        struct nb_headroom_update u;
+        uint64_t v = 0;
+        int rc = xb_read_uint_default(dev->xs, XBT_NULL, dev->fe_path, "xdp-headroom", UINT32_MAX,
+                                      0, &v);
+        if (rc < 0)
+                return rc;
+        u.headroom = v > NB_MAX_XDP_HEADROOM ? NB_MAX_XDP_HEADROOM : (uint16_t)v;
+        vif->cfg.xdp_headroom = u.headroom;
+        for (uint32_t i = 0; i < vif->nr_queues; i++) {
+                u.q = &vif->queues[i];
+                if (u.q->w)
+                        worker_call(u.q->w, nb_queue_set_headroom, &u);
+        }
+        return 0;
+}
+
 static void nb_frontend_changed(struct be_dev *dev, const char *key)
 {
         struct nb_vif *vif = dev->priv;
@@ -406,19 +436,23 @@ static void nb_frontend_changed(struct be_dev *dev, const char *key)
                         pv_info(dev->name, "multicast filter %s", on ? "on" : "off");
                 atomic_store(&vif->mcast_control, on);
         } else if (!strcmp(key, "xdp-headroom")) {
-                uint64_t v = 0;
-                struct nb_headroom_update u;
-                if (xb_read_uint_default(dev->xs, XBT_NULL, dev->fe_path, key, UINT32_MAX, 0, &v) <
-                    0)
-                        return;
-                u.headroom = v > NB_MAX_XDP_HEADROOM ? NB_MAX_XDP_HEADROOM : (uint16_t)v;
-                vif->cfg.xdp_headroom = u.headroom;
-                for (uint32_t i = 0; i < vif->nr_queues; i++) {
-                        u.q = &vif->queues[i];
-                        if (u.q->w)
-                                worker_call(u.q->w, nb_queue_set_headroom, &u);
-                }
+                nb_apply_xdp_headroom(dev);
         }
+}
+
+/* Linux netfront changes xdp-headroom through Reconfiguring; netback
+ * re-reads it and answers Reconfigured (read_xenbus_frontend_xdp). */
+static int nb_reconfigure(struct be_dev *dev)
+{
+        struct nb_vif *vif = dev->priv;
+        if (!vif || !vif->connected)
+                return 0;
+        int rc = nb_apply_xdp_headroom(dev);
+        if (rc < 0)
+                be_dev_fatal(dev, rc, "reading %s/xdp-headroom", dev->fe_path);
+        else
+                pv_info(dev->name, "reconfigured: xdp headroom %u", vif->cfg.xdp_headroom);
+        return rc;
 }
 
 const struct be_class nb_class = {
@@ -435,4 +469,5 @@ const struct be_class nb_class = {
     .remove = nb_remove,
     .backend_changed = nb_backend_changed,
     .frontend_changed = nb_frontend_changed,
+    .reconfigure = nb_reconfigure,
 };
