@@ -1,0 +1,512 @@
+/* netback against hostile frontends, on the simulator with the real pvbackd:
+ * every malformed TX request class of `pvback-netfront hostile` is sent on
+ * vif5.0 while vif6.0 carries verified traffic before, during and after
+ * (generator frames injected at its TAP, reflected by `pvback-netfront echo`
+ * in domain 6, payload digests compared). Fatal classes disable vif5.0 alone
+ * (error node, log line, carrier 0); legal and drop classes are answered as
+ * Linux netback answers them; pvbackd never dies. Not for the parser's case
+ * table (tests/unit/test_nb_tx_parse.c). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "check_main.h"
+#include "nf_gen.h"
+#include "simhost.h"
+#include "xb.h"
+
+#define BAD_DOM      5 /* the hostile guest */
+#define GOOD_DOM     6 /* the guest whose traffic must keep flowing */
+#define GOOD_MAC     "00:16:3e:00:00:06"
+#define BAD_MAC      "00:16:3e:00:00:05"
+#define WINDOW       32u  /* frames in flight on the good vif */
+#define BURST_BEFORE 512u /* frames before the first class and after the last */
+#define BURST_DURING 64u  /* per round while a hostile frontend runs */
+#define BURST_AFTER  256u /* after each class */
+#define STALL_MS     5000
+
+static struct simhost host;
+static pid_t daemon_pid = -1, echo_pid = -1, hostile_pid = -1;
+static char daemon_log[PATH_MAX + 16], script[PATH_MAX + 16];
+
+/* ---- processes ---------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+static void reap(pid_t *pid)
+{
+        if (*pid > 0) {
+                kill(*pid, SIGKILL);
+                waitpid(*pid, NULL, 0);
+        }
+        *pid = -1;
+}
+
+/* Check's fork mode skips teardown after a failed assertion: clean up at
+ * exit. The network namespace (and every TAP in it) dies with the test
+ * process and its children. */
+/* The simulator removes the files it made; the directory also holds this
+ * program's (logs, the hotplug script), so whatever is left goes too. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        remove(path);
+        return 0;
+}
+
+static void remove_host_dir(const char *dir)
+{
+        if (dir[0] && !strncmp(dir, "/tmp/", 5))
+                nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void cleanup(void)
+{
+        reap(&hostile_pid);
+        reap(&echo_pid);
+        reap(&daemon_pid);
+        char dir[sizeof(host.dir)];
+        memcpy(dir, host.dir, sizeof(dir));
+        simhost_stop(&host);
+        remove_host_dir(dir);
+}
+
+struct exec_arg {
+        const char *const *argv;
+        const char *out_path; /* stdout and stderr to this file (appended) */
+};
+
+static int exec_child(void *p)
+{
+        struct exec_arg *a = p;
+        int fd = open(a->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+        }
+        execvp(a->argv[0], (char *const *)a->argv);
+        return 127;
+}
+
+static pid_t spawn(uint16_t domid, const char *const argv[], const char *out)
+{
+        struct exec_arg a = {.argv = argv, .out_path = out};
+        pid_t pid = simhost_spawn(&host, domid, exec_child, &a);
+        ck_assert_int_gt(pid, 0);
+        return pid;
+}
+
+static void assert_daemon_alive(const char *when)
+{
+        ck_assert_msg(waitpid(daemon_pid, NULL, WNOHANG) == 0, "pvbackd died %s", when);
+}
+
+/* How many times needle occurs in the file (the log grows over the test). */
+static unsigned file_count(const char *path, const char *needle)
+{
+        static char buf[4 << 20];
+        FILE *f = fopen(path, "re");
+        unsigned count = 0;
+        size_t n;
+        if (!f)
+                return 0;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        for (const char *p = buf; (p = strstr(p, needle)); p += strlen(needle))
+                count++;
+        return count;
+}
+
+static void print_file(const char *path)
+{
+        char buf[4096];
+        FILE *f = fopen(path, "re");
+        size_t n;
+        if (!f)
+                return;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                fwrite(buf, 1, n, stderr);
+        fclose(f);
+}
+
+/* ---- the world: namespace, host, pvbackd -------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "we");
+        if (f) {
+                fputs(text, f);
+                fclose(f);
+        }
+}
+
+static void make_world(void)
+{
+        atexit(cleanup);
+        ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+        ck_assert_int_eq(system("ip link set lo up"), 0);
+        /* No IPv6 autoconfiguration chatter on the vifs: the only frames on
+         * them are the ones the test sends. */
+        write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+        write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+        ck_assert_int_eq(simhost_start(&host), 0);
+        ck_assert_int_eq(simhost_domain_create(&host, BAD_DOM), 0);
+        ck_assert_int_eq(simhost_domain_create(&host, GOOD_DOM), 0);
+        /* What vif-bridge does that matters here: the netdev goes up and the
+         * script says so in hotplug-status. */
+        snprintf(script, sizeof(script), "%s/vif-up", host.dir);
+        write_file(script, "#!/bin/sh\n"
+                           "[ \"$1\" = online ] || exit 0\n"
+                           "ip link set dev \"$vif\" up || exit 1\n"
+                           "xenstore-write \"$XENBUS_PATH/hotplug-status\" connected\n");
+        chmod(script, 0755);
+        snprintf(daemon_log, sizeof(daemon_log), "%s/pvbackd.log", host.dir);
+        static char bin[PATH_MAX];
+        static const char *argv[] = {bin,         "--hypervisor", "sim",  "--foreground",
+                                     "--workers", "2",            "--log-level", "info", NULL};
+        simhost_bin("pvbackd", bin, sizeof(bin));
+        daemon_pid = spawn(0, argv, daemon_log);
+}
+
+static void attach(uint16_t domid, const char *mac)
+{
+        char dom[8];
+        snprintf(dom, sizeof(dom), "%u", domid);
+        const char *args[] = {"vif",  "attach", "--domid", dom,    "--devid", "0",
+                              "--mac", mac,     "--script", script, NULL};
+        ck_assert_msg(simhost_cli(&host, NULL, 0, args) == 0, "attaching a vif to domain %u",
+                      domid);
+}
+
+static void detach(uint16_t domid)
+{
+        char dom[8], ifname[IFNAMSIZ];
+        snprintf(dom, sizeof(dom), "%u", domid);
+        snprintf(ifname, sizeof(ifname), "vif%u.0", domid);
+        const char *args[] = {"vif", "detach", "--domid", dom, "--devid", "0", NULL};
+        ck_assert_msg(simhost_cli(&host, NULL, 0, args) == 0, "detaching vif%u.0", domid);
+        uint64_t end = now_ms() + 10000;
+        while (if_nametoindex(ifname) != 0 && now_ms() < end)
+                sleep_ms(10);
+        ck_assert_msg(if_nametoindex(ifname) == 0, "%s still exists after detach", ifname);
+}
+
+/* A key of vif<domid>.0's backend directory, as dom0 reads it (NULL if none). */
+static char *be_read(uint16_t domid, const char *key)
+{
+        char dir[96], *v = NULL;
+        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        snprintf(dir, sizeof(dir), "/local/domain/0/backend/vif/%u/0", domid);
+        if (xs && xb_read_str(xs, XBT_NULL, dir, key, &v) < 0)
+                v = NULL;
+        if (xs)
+                xs_close(xs);
+        return v;
+}
+
+static bool be_key_is(uint16_t domid, const char *key, const char *want)
+{
+        char *v = be_read(domid, key);
+        bool ok = v && !strcmp(v, want);
+        free(v);
+        return ok;
+}
+
+static bool wait_be_key(uint16_t domid, const char *key, const char *want, int ms)
+{
+        for (uint64_t end = now_ms() + (uint64_t)ms; now_ms() < end; sleep_ms(10))
+                if (be_key_is(domid, key, want))
+                        return true;
+        return false;
+}
+
+/* xenbus_dev_error's node for vif<domid>.0, or NULL. */
+static char *error_node(uint16_t domid)
+{
+        char dir[96], *v = NULL;
+        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        snprintf(dir, sizeof(dir), "/local/domain/0/error/backend/vif/%u/0", domid);
+        if (xs && xb_read_str(xs, XBT_NULL, dir, "error", &v) < 0)
+                v = NULL;
+        if (xs)
+                xs_close(xs);
+        return v;
+}
+
+/* ---- verified traffic on the good vif ------------------------------------ */
+
+/* Frames go into vif6.0 at the TAP (towards the guest), the guest's echo
+ * sends them back with the addresses swapped, and the same packet socket
+ * reads them: both directions of vif6.0 carry every byte, checked against
+ * the generator's pattern and digest. */
+struct good_link {
+        int fd;
+        int ifindex;
+        uint32_t seed;
+        uint64_t frames, bytes; /* verified so far, over all bursts */
+};
+
+static void good_link_open(struct good_link *l)
+{
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+        int buf = 4 << 20;
+        l->ifindex = (int)if_nametoindex("vif6.0");
+        ck_assert_int_ne(l->ifindex, 0);
+        l->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+        ck_assert_int_ge(l->fd, 0);
+        sll.sll_ifindex = l->ifindex;
+        ck_assert_int_eq(bind(l->fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+        setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+        setsockopt(l->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+}
+
+/* n frames through the echo and back; fails the test unless every one came
+ * back intact. */
+static void good_burst(struct good_link *l, uint32_t n, const char *when)
+{
+        struct nf_gen_cfg cfg = {.min_size = 60,
+                                 .max_size = 1514,
+                                 .flows = 4,
+                                 .seed = ++l->seed,
+                                 .src_mac = {0x02, 0, 0, 0, 0, 0x01},
+                                 .dst_mac = {0x00, 0x16, 0x3e, 0, 0, GOOD_DOM},
+                                 .saddr = {10, GOOD_DOM, 0, 1},
+                                 .daddr = {10, GOOD_DOM, 0, 2}};
+        struct nf_verify v = {.seed = cfg.seed};
+        struct nf_gen g;
+        static uint8_t frame[2048], in[65536];
+        uint64_t last = now_ms();
+
+        ck_assert_int_eq(nf_gen_init(&g, &cfg), 0);
+        while (v.frames < n) {
+                while (g.frames < n && g.frames - v.frames < WINDOW) {
+                        struct nf_frame f;
+                        ck_assert_int_eq(nf_gen_next(&g, frame, sizeof(frame), &f), 0);
+                        ssize_t w = send(l->fd, f.data, f.len, 0);
+                        ck_assert_msg(w == (ssize_t)f.len, "%s: injecting a frame: %s", when,
+                                      strerror(errno));
+                }
+                struct pollfd p = {.fd = l->fd, .events = POLLIN};
+                if (poll(&p, 1, 20) <= 0) {
+                        ck_assert_msg(now_ms() - last < STALL_MS,
+                                      "%s: vif6.0 stalled: %llu of %u frames came back (%llu sent)",
+                                      when, (unsigned long long)v.frames, n,
+                                      (unsigned long long)g.frames);
+                        continue;
+                }
+                struct sockaddr_ll from;
+                socklen_t fl = sizeof(from);
+                ssize_t r;
+                while ((r = recvfrom(l->fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from,
+                                     &fl)) > 0) {
+                        if (from.sll_pkttype != PACKET_OUTGOING) {
+                                nf_verify_frame(&v, in, (size_t)r, false, false);
+                                last = now_ms();
+                        }
+                        fl = sizeof(from);
+                }
+        }
+        ck_assert_msg(v.bad_bytes == 0 && v.bad_csum == 0,
+                      "%s: vif6.0 corrupted traffic: %llu bad bytes, %llu bad checksums", when,
+                      (unsigned long long)v.bad_bytes, (unsigned long long)v.bad_csum);
+        ck_assert_msg(v.frames == g.frames && v.digest == g.digest && v.payload_bytes == g.payload_bytes,
+                      "%s: vif6.0 digest %016llx over %llu frames, sent %016llx over %llu", when,
+                      (unsigned long long)v.digest, (unsigned long long)v.frames,
+                      (unsigned long long)g.digest, (unsigned long long)g.frames);
+        l->frames += v.frames;
+        l->bytes += v.payload_bytes;
+        nf_gen_free(&g);
+}
+
+/* ---- the hostile classes ------------------------------------------------- */
+
+enum expect { EXPECT_OKAY, EXPECT_DROP, EXPECT_FATAL };
+
+struct hostile_case {
+        const char *cls;
+        enum expect expect;
+        const char *reason; /* in the error node (fatal) or the drop warning */
+};
+
+/* What Linux netback does with each (xenvif_count_requests,
+ * xenvif_tx_build_gops, xenvif_get_extras, xenvif_set_skb_gso; slots counted
+ * after the first: >= 18 more drops the packet, >= 20 more is fatal). A grant
+ * the guest cannot back is treated as hostile here (Linux answers an error
+ * and keeps the vif): the issue asks for the vif to be disabled. */
+static const struct hostile_case cases[] = {
+        {"oversize-slot", EXPECT_FATAL, "slot 0 offset+size 4196 > 4096"},
+        {"too-many-slots", EXPECT_FATAL, "slot 21: 21 slots after the first > fatal limit 20"},
+        {"slots-18", EXPECT_OKAY, NULL},
+        {"slots-19", EXPECT_OKAY, NULL},
+        {"slots-20", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18"},
+        {"slots-21", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18"},
+        {"bad-gref", EXPECT_FATAL, "tx slot 0 gref 268435455: grant copy bad_gntref (-3)"},
+        /* The simulator says general_error where Xen says permission_denied. */
+        {"foreign-gref", EXPECT_FATAL, ": grant copy "},
+        {"bad-extra-type", EXPECT_FATAL, "slot 1 extra type 7 invalid"},
+        {"gso-without-size", EXPECT_FATAL, "slot 1 GSO size 0"},
+        {"req-prod-far", EXPECT_FATAL, "req_prod - req_cons = 1001 > ring size 256"},
+        {"tiny-slots", EXPECT_OKAY, NULL},
+};
+
+static const char *const expect_arg[] = {"okay", "error", "fatal"};
+
+/* Runs one class against a freshly attached vif5.0, with vif6.0's traffic
+ * going on meanwhile; checks what the guest saw, xenstore and the log. */
+static void run_case(struct good_link *good, const struct hostile_case *c)
+{
+        char bin[PATH_MAX], out[PATH_MAX + 32], needle[256];
+        static const char disabling[] = "; disabling vif5.0";
+        snprintf(needle, sizeof(needle), "%s%s",
+                 c->expect == EXPECT_DROP ? "vif5.0 q0: dropping a tx packet: " : "",
+                 c->reason ? c->reason : "");
+        unsigned logged = c->reason ? file_count(daemon_log, needle) : 0;
+        unsigned disabled = file_count(daemon_log, disabling);
+        attach(BAD_DOM, BAD_MAC);
+        snprintf(out, sizeof(out), "%s/hostile-%s.out", host.dir, c->cls);
+        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)),
+                              "hostile",
+                              "--class",
+                              c->cls,
+                              "--expect",
+                              expect_arg[c->expect],
+                              "--wait",
+                              "3000",
+                              "--timeout",
+                              "10",
+                              NULL};
+        hostile_pid = spawn(BAD_DOM, argv, out);
+        int status = -1;
+        uint64_t end = now_ms() + 30000;
+        while (now_ms() < end) {
+                pid_t r = waitpid(hostile_pid, &status, WNOHANG);
+                if (r == hostile_pid)
+                        break;
+                good_burst(good, BURST_DURING, c->cls);
+        }
+        if (waitpid(hostile_pid, &status, WNOHANG) == 0) {
+                reap(&hostile_pid);
+                ck_abort_msg("%s: the hostile frontend did not finish", c->cls);
+        }
+        hostile_pid = -1;
+        int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (rc != 0)
+                print_file(out);
+        ck_assert_msg(rc == 0, "%s: pvback-netfront hostile --expect %s exited %d", c->cls,
+                      expect_arg[c->expect], rc);
+        assert_daemon_alive(c->cls);
+
+        char *err = error_node(BAD_DOM);
+        if (c->expect == EXPECT_FATAL) {
+                /* Disabled: the reason in the error node and in the log, the
+                 * carrier off, the device closing or closed. */
+                ck_assert_msg(err && strstr(err, "vif5.0 q0: ") && strstr(err, c->reason),
+                              "%s: error node says \"%s\"", c->cls, err ? err : "(nothing)");
+                ck_assert_msg(file_count(daemon_log, needle) == logged + 1 &&
+                                  file_count(daemon_log, disabling) == disabled + 1,
+                              "%s: no \"%s...%s\" in pvbackd's log", c->cls, needle, disabling);
+                ck_assert_msg(wait_be_key(BAD_DOM, "carrier", "0", 5000), "%s: carrier still on",
+                              c->cls);
+                char *st = be_read(BAD_DOM, "state");
+                ck_assert_msg(st && (!strcmp(st, "5") || !strcmp(st, "6")), "%s: backend state %s",
+                              c->cls, st ? st : "(none)");
+                free(st);
+                fprintf(stderr, "%-16s disabled vif5.0: %s\n", c->cls, err);
+        } else {
+                ck_assert_msg(!err, "%s: vif5.0 has an error node: %s", c->cls, err);
+                if (c->expect == EXPECT_DROP)
+                        ck_assert_msg(file_count(daemon_log, needle) == logged + 1,
+                                      "%s: no \"%s\" in pvbackd's log", c->cls, needle);
+                ck_assert_msg(file_count(daemon_log, disabling) == disabled,
+                              "%s: pvbackd disabled vif5.0", c->cls);
+                fprintf(stderr, "%-16s answered %s, vif5.0 kept\n", c->cls,
+                        c->expect == EXPECT_OKAY ? "okay" : "error (dropped)");
+        }
+        free(err);
+        good_burst(good, BURST_AFTER, c->cls);
+        detach(BAD_DOM);
+        assert_daemon_alive(c->cls);
+}
+
+START_TEST(hostile_classes_disable_only_their_vif)
+{
+        char bin[PATH_MAX], out[PATH_MAX + 32];
+        struct good_link good = {.fd = -1};
+        make_world();
+        attach(GOOD_DOM, GOOD_MAC);
+        snprintf(out, sizeof(out), "%s/echo.out", host.dir);
+        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)), "echo",
+                              "--timeout", "10", NULL};
+        echo_pid = spawn(GOOD_DOM, argv, out);
+        ck_assert_msg(wait_be_key(GOOD_DOM, "state", "4", 10000), "vif6.0 never Connected");
+        good_link_open(&good);
+        good_burst(&good, BURST_BEFORE, "before");
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                run_case(&good, &cases[i]);
+
+        good_burst(&good, BURST_BEFORE, "after every class");
+        ck_assert(be_key_is(GOOD_DOM, "carrier", "1"));
+        ck_assert(be_key_is(GOOD_DOM, "state", "4"));
+        char *err = error_node(GOOD_DOM);
+        ck_assert_msg(!err, "vif6.0 has an error node: %s", err);
+        fprintf(stderr, "vif6.0 carried %llu verified frames (%llu payload bytes) each way\n",
+                (unsigned long long)good.frames, (unsigned long long)good.bytes);
+        close(good.fd);
+
+        /* The echo stops cleanly, then pvbackd does on SIGTERM. */
+        kill(echo_pid, SIGTERM);
+        ck_assert_int_eq(simhost_wait(echo_pid, 10000), 0);
+        echo_pid = -1;
+        kill(daemon_pid, SIGTERM);
+        int rc = simhost_wait(daemon_pid, 20000);
+        daemon_pid = -1;
+        ck_assert_msg(rc == 0, "pvbackd exited %d on SIGTERM", rc);
+        ck_assert_int_eq(if_nametoindex("vif6.0"), 0);
+}
+END_TEST
+
+static Suite *netback_hostile_suite(void)
+{
+        Suite *s = suite_create("netback_hostile");
+        TCase *tc = tcase_create("sim");
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, hostile_classes_disable_only_their_vif);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+PV_CHECK_MAIN(netback_hostile_suite)
