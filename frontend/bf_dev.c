@@ -447,6 +447,10 @@ int bf_close(struct bf_dev *d)
 {
         int rc = 0;
 
+        /* A stop signal ends the workload, not the disconnect: the backend
+         * must unmap before the pages are unshared. */
+        d->opts.stop = NULL;
+
         if (d->connected && !d->dead)
                 rc = bf_drain(d, d->opts.timeout_ms);
         if (d->dead)

@@ -22,8 +22,8 @@
 
 static struct simhost host;
 static pid_t daemon_pid = -1;
-static char disk[2][PATH_MAX + 16];
-static char script[PATH_MAX];
+static char disk[2][PATH_MAX + 32];
+static char script[PATH_MAX + 64];
 
 /* Check's fork mode skips teardown after a failed assertion: clean up at exit. */
 static void cleanup(void)

@@ -43,8 +43,13 @@ static void setup(void)
         argv[2] = NULL;
         backend = simhost_spawn(&host, 0, exec_argv, argv);
         ck_assert_int_gt(backend, 0);
-        const char *attach[] = {"vbd", "attach", "--domid", "1", "--target", disk, "--vdev", "xvda",
-                                NULL};
+        /* pvback's own script: the stock one would set up a loop device
+         * per run (covered once, with cleanup, by test_blkback_stock_script). */
+        char script[PATH_MAX + 64];
+        snprintf(script, sizeof(script), "%s/tools/hotplug/block-pvback",
+                 getenv("PVBACK_SRC") ? getenv("PVBACK_SRC") : ".");
+        const char *attach[] = {"vbd",    "attach", "--domid", "1",    "--target", disk,
+                                "--vdev", "xvda",   "--script", script, NULL};
         ck_assert_int_eq(simhost_cli(&host, NULL, 0, attach), 0);
 }
 
