@@ -73,6 +73,32 @@ static char *xread(struct xs_handle *xs, xs_transaction_t t, const char *dir, co
         return xs_read(xs, t, path, &len);
 }
 
+/* What Linux netback writes before InitWait (netback_probe; values as in the
+ * phase B dump): a backend in InitWait without them is incomplete, and the
+ * schema says so. */
+static void write_vif_features(struct xs_handle *xs, xs_transaction_t t, const char *dir)
+{
+        static const char *const kv[][2] = {
+            {"feature-sg", "1"},
+            {"feature-gso-tcpv4", "1"},
+            {"feature-gso-tcpv6", "1"},
+            {"feature-ipv6-csum-offload", "1"},
+            {"feature-rx-copy", "1"},
+            {"feature-rx-flip", "0"},
+            {"feature-multicast-control", "1"},
+            {"feature-dynamic-multicast-control", "1"},
+            {"feature-split-event-channels", "1"},
+            {"multi-queue-max-queues", "2"},
+            {"feature-ctrl-ring", "1"},
+            {"feature-xdp-headroom", "1"},
+        };
+        for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+                char path[512];
+                snprintf(path, sizeof(path), "%s/%s", dir, kv[i][0]);
+                xs_write(xs, t, path, kv[i][1], (unsigned)strlen(kv[i][1]));
+        }
+}
+
 /* One device: InitWait once online=1 and state=1, Closed once state=5. The
  * reads share a transaction, so what it logs about online and state at
  * Closing is what one transaction made visible together. */
@@ -83,8 +109,11 @@ static void backend_device(struct xs_handle *xs, const char *dir, FILE *log)
                 char *state = xread(xs, t, dir, "state");
                 char *online = xread(xs, t, dir, "online");
                 const char *next = NULL;
-                if (state && online && !strcmp(state, "1") && !strcmp(online, "1"))
+                if (state && online && !strcmp(state, "1") && !strcmp(online, "1")) {
+                        if (strstr(dir, "/backend/vif/"))
+                                write_vif_features(xs, t, dir);
                         next = "2";
+                }
                 if (state && !strcmp(state, "5")) {
                         fprintf(log, "%s closing online=%s\n", dir, online ? online : "-");
                         fflush(log);
@@ -485,14 +514,23 @@ START_TEST(vif_attach_matches_phase_b)
         struct xs_handle *xs = dom0();
         struct dump ref;
         dump_load(&ref, "phaseB-xenstore.txt");
-        const char *const prefixes[] = {"/local/domain/0/backend/vif", "/local/domain/6/device/vif",
-                                        NULL};
-        static const char *const toolstack_keys[] = {
+        static const char *const front_keys[] = {"backend", "backend-id", "handle", "mac",
+                                                 "mtu",     "state",      "trusted", NULL};
+        /* The backend: the toolstack's keys plus the features the fake
+         * backend wrote before InitWait, as Linux netback does. */
+        static const char *const back_keys[] = {
             "bridge",  "frontend",   "frontend-id", "handle",  "hotplug-status",
             "mac",     "online",     "script",      "state",   "type",
-            "backend", "backend-id", "mtu",         "trusted", NULL};
+            "feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
+            "feature-ipv6-csum-offload", "feature-rx-copy", "feature-rx-flip",
+            "feature-multicast-control", "feature-dynamic-multicast-control",
+            "feature-split-event-channels", "multi-queue-max-queues", "feature-ctrl-ring",
+            "feature-xdp-headroom", NULL};
         static const char *const moved_on[] = {"state", "script", NULL};
-        compare_tree(xs, &ref, prefixes, toolstack_keys, moved_on);
+        const char *const back[] = {"/local/domain/0/backend/vif", NULL};
+        const char *const front[] = {"/local/domain/6/device/vif", NULL};
+        compare_tree(xs, &ref, back, back_keys, moved_on);
+        compare_tree(xs, &ref, front, front_keys, moved_on);
         assert_value(xs, "/local/domain/0/backend/vif/6/0/state", "2");
         assert_value(xs, "/local/domain/6/device/vif/0/state", "1");
         assert_value(xs, "/libxl/6/device/vif/0/hotplug-status", "");
