@@ -10,26 +10,24 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
 
 #include "check_main.h"
+#include "nbworld.h"
 #include "nf_gen.h"
 #include "simhost.h"
 #include "xb.h"
@@ -44,9 +42,8 @@
 #define BURST_AFTER  256u /* after each class */
 #define STALL_MS     5000
 
-static struct simhost host;
-static pid_t daemon_pid = -1, echo_pid = -1, hostile_pid = -1;
-static char daemon_log[PATH_MAX + 16], script[PATH_MAX + 16];
+static struct nbw world; /* local: pvbackd and both vifs in this namespace */
+static pid_t echo_pid = -1, hostile_pid = -1;
 
 /* ---- processes ---------------------------------------------------------- */
 
@@ -72,35 +69,12 @@ static void reap(pid_t *pid)
         *pid = -1;
 }
 
-/* Check's fork mode skips teardown after a failed assertion: clean up at
- * exit. The network namespace (and every TAP in it) dies with the test
- * process and its children. */
-/* The simulator removes the files it made; the directory also holds this
- * program's (logs, the hotplug script), so whatever is left goes too. */
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-static void remove_host_dir(const char *dir)
-{
-        if (dir[0] && !strncmp(dir, "/tmp/", 5))
-                nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
+/* Check's fork mode skips teardown after a failed assertion: the guests'
+ * processes go at exit (nbworld takes pvbackd and the host). */
 static void cleanup(void)
 {
         reap(&hostile_pid);
         reap(&echo_pid);
-        reap(&daemon_pid);
-        char dir[sizeof(host.dir)];
-        memcpy(dir, host.dir, sizeof(dir));
-        simhost_stop(&host);
-        remove_host_dir(dir);
 }
 
 struct exec_arg {
@@ -123,14 +97,14 @@ static int exec_child(void *p)
 static pid_t spawn(uint16_t domid, const char *const argv[], const char *out)
 {
         struct exec_arg a = {.argv = argv, .out_path = out};
-        pid_t pid = simhost_spawn(&host, domid, exec_child, &a);
+        pid_t pid = simhost_spawn(&world.host, domid, exec_child, &a);
         ck_assert_int_gt(pid, 0);
         return pid;
 }
 
 static void assert_daemon_alive(const char *when)
 {
-        ck_assert_msg(waitpid(daemon_pid, NULL, WNOHANG) == 0, "pvbackd died %s", when);
+        ck_assert_msg(waitpid(world.pvbackd, NULL, WNOHANG) == 0, "pvbackd died %s", when);
 }
 
 /* How many times needle occurs in the file (the log grows over the test). */
@@ -164,41 +138,15 @@ static void print_file(const char *path)
 
 /* ---- the world: namespace, host, pvbackd -------------------------------- */
 
-static void write_file(const char *path, const char *text)
-{
-        FILE *f = fopen(path, "we");
-        if (f) {
-                fputs(text, f);
-                fclose(f);
-        }
-}
-
 static void make_world(void)
 {
+        static const uint16_t doms[] = {BAD_DOM, GOOD_DOM, 0};
+        static const char *const args[] = {"--workers", "2", "--log-level", "info", NULL};
+        const struct nbw_opts o = {.local = true, .domids = doms};
+        char why[512];
         atexit(cleanup);
-        ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-        ck_assert_int_eq(system("ip link set lo up"), 0);
-        /* No IPv6 autoconfiguration chatter on the vifs: the only frames on
-         * them are the ones the test sends. */
-        write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-        write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-        ck_assert_int_eq(simhost_start(&host), 0);
-        ck_assert_int_eq(simhost_domain_create(&host, BAD_DOM), 0);
-        ck_assert_int_eq(simhost_domain_create(&host, GOOD_DOM), 0);
-        /* What vif-bridge does that matters here: the netdev goes up and the
-         * script says so in hotplug-status. */
-        snprintf(script, sizeof(script), "%s/vif-up", host.dir);
-        write_file(script, "#!/bin/sh\n"
-                           "[ \"$1\" = online ] || exit 0\n"
-                           "ip link set dev \"$vif\" up || exit 1\n"
-                           "xenstore-write \"$XENBUS_PATH/hotplug-status\" connected\n");
-        chmod(script, 0755);
-        snprintf(daemon_log, sizeof(daemon_log), "%s/pvbackd.log", host.dir);
-        static char bin[PATH_MAX];
-        static const char *argv[] = {bin,         "--hypervisor", "sim",  "--foreground",
-                                     "--workers", "2",            "--log-level", "info", NULL};
-        simhost_bin("pvbackd", bin, sizeof(bin));
-        daemon_pid = spawn(0, argv, daemon_log);
+        ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_int_eq(nbw_pvbackd_start(&world, NULL, args), 0);
 }
 
 static void attach(uint16_t domid, const char *mac)
@@ -206,8 +154,8 @@ static void attach(uint16_t domid, const char *mac)
         char dom[8];
         snprintf(dom, sizeof(dom), "%u", domid);
         const char *args[] = {"vif",  "attach", "--domid", dom,    "--devid", "0",
-                              "--mac", mac,     "--script", script, NULL};
-        ck_assert_msg(simhost_cli(&host, NULL, 0, args) == 0, "attaching a vif to domain %u",
+                              "--mac", mac,     "--script", world.script, NULL};
+        ck_assert_msg(simhost_cli(&world.host, NULL, 0, args) == 0, "attaching a vif to domain %u",
                       domid);
 }
 
@@ -217,7 +165,7 @@ static void detach(uint16_t domid)
         snprintf(dom, sizeof(dom), "%u", domid);
         snprintf(ifname, sizeof(ifname), "vif%u.0", domid);
         const char *args[] = {"vif", "detach", "--domid", dom, "--devid", "0", NULL};
-        ck_assert_msg(simhost_cli(&host, NULL, 0, args) == 0, "detaching vif%u.0", domid);
+        ck_assert_msg(simhost_cli(&world.host, NULL, 0, args) == 0, "detaching vif%u.0", domid);
         uint64_t end = now_ms() + 10000;
         while (if_nametoindex(ifname) != 0 && now_ms() < end)
                 sleep_ms(10);
@@ -228,7 +176,7 @@ static void detach(uint16_t domid)
 static char *be_read(uint16_t domid, const char *key)
 {
         char dir[96], *v = NULL;
-        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
         snprintf(dir, sizeof(dir), "/local/domain/0/backend/vif/%u/0", domid);
         if (xs && xb_read_str(xs, XBT_NULL, dir, key, &v) < 0)
                 v = NULL;
@@ -257,7 +205,7 @@ static bool wait_be_key(uint16_t domid, const char *key, const char *want, int m
 static char *error_node(uint16_t domid)
 {
         char dir[96], *v = NULL;
-        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
         snprintf(dir, sizeof(dir), "/local/domain/0/error/backend/vif/%u/0", domid);
         if (xs && xb_read_str(xs, XBT_NULL, dir, "error", &v) < 0)
                 v = NULL;
@@ -393,10 +341,10 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
         snprintf(needle, sizeof(needle), "%s%s",
                  c->expect == EXPECT_DROP ? "vif5.0 q0: dropping a tx packet: " : "",
                  c->reason ? c->reason : "");
-        unsigned logged = c->reason ? file_count(daemon_log, needle) : 0;
-        unsigned disabled = file_count(daemon_log, disabling);
+        unsigned logged = c->reason ? file_count(world.pvbackd_log, needle) : 0;
+        unsigned disabled = file_count(world.pvbackd_log, disabling);
         attach(BAD_DOM, BAD_MAC);
-        snprintf(out, sizeof(out), "%s/hostile-%s.out", host.dir, c->cls);
+        snprintf(out, sizeof(out), "%s/hostile-%s.out", world.host.dir, c->cls);
         const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)),
                               "hostile",
                               "--class",
@@ -435,8 +383,8 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
                  * carrier off, the device closing or closed. */
                 ck_assert_msg(err && strstr(err, "vif5.0 q0: ") && strstr(err, c->reason),
                               "%s: error node says \"%s\"", c->cls, err ? err : "(nothing)");
-                ck_assert_msg(file_count(daemon_log, needle) == logged + 1 &&
-                                  file_count(daemon_log, disabling) == disabled + 1,
+                ck_assert_msg(file_count(world.pvbackd_log, needle) == logged + 1 &&
+                                  file_count(world.pvbackd_log, disabling) == disabled + 1,
                               "%s: no \"%s...%s\" in pvbackd's log", c->cls, needle, disabling);
                 ck_assert_msg(wait_be_key(BAD_DOM, "carrier", "0", 5000), "%s: carrier still on",
                               c->cls);
@@ -448,9 +396,9 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
         } else {
                 ck_assert_msg(!err, "%s: vif5.0 has an error node: %s", c->cls, err);
                 if (c->expect == EXPECT_DROP)
-                        ck_assert_msg(file_count(daemon_log, needle) == logged + 1,
+                        ck_assert_msg(file_count(world.pvbackd_log, needle) == logged + 1,
                                       "%s: no \"%s\" in pvbackd's log", c->cls, needle);
-                ck_assert_msg(file_count(daemon_log, disabling) == disabled,
+                ck_assert_msg(file_count(world.pvbackd_log, disabling) == disabled,
                               "%s: pvbackd disabled vif5.0", c->cls);
                 fprintf(stderr, "%-16s answered %s, vif5.0 kept\n", c->cls,
                         c->expect == EXPECT_OKAY ? "okay" : "error (dropped)");
@@ -467,7 +415,7 @@ START_TEST(hostile_classes_disable_only_their_vif)
         struct good_link good = {.fd = -1};
         make_world();
         attach(GOOD_DOM, GOOD_MAC);
-        snprintf(out, sizeof(out), "%s/echo.out", host.dir);
+        snprintf(out, sizeof(out), "%s/echo.out", world.host.dir);
         const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)), "echo",
                               "--timeout", "10", NULL};
         echo_pid = spawn(GOOD_DOM, argv, out);
@@ -491,9 +439,9 @@ START_TEST(hostile_classes_disable_only_their_vif)
         kill(echo_pid, SIGTERM);
         ck_assert_int_eq(simhost_wait(echo_pid, 10000), 0);
         echo_pid = -1;
-        kill(daemon_pid, SIGTERM);
-        int rc = simhost_wait(daemon_pid, 20000);
-        daemon_pid = -1;
+        kill(world.pvbackd, SIGTERM);
+        int rc = simhost_wait(world.pvbackd, 20000);
+        world.pvbackd = 0;
         ck_assert_msg(rc == 0, "pvbackd exited %d on SIGTERM", rc);
         ck_assert_int_eq(if_nametoindex("vif6.0"), 0);
 }

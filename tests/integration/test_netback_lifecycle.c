@@ -10,26 +10,24 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
 
 #include "check_main.h"
+#include "nbworld.h"
 #include "nf_gen.h"
 #include "simhost.h"
 #include "xb.h"
@@ -70,9 +68,9 @@ static const bool asan_build = false;
  * within 250 cycles; smaller leaks are the valgrind test's job. */
 #define RSS_SLACK_KB 1024
 
-static struct simhost host;
-static pid_t daemon_pid = -1, front_pid = -1;
-static char daemon_log[PATH_MAX + 16], script[PATH_MAX + 16], front_out[PATH_MAX + 16];
+static struct nbw world; /* local: pvbackd and the vif in this namespace */
+static pid_t front_pid = -1;
+static char front_out[PATH_MAX + 16];
 
 /* pvbackd's own resources, and apart from them what the simulator's seam
  * provider holds for the guests' memory: it maps every domain incarnation
@@ -114,34 +112,11 @@ static void reap(pid_t *pid)
         *pid = -1;
 }
 
-/* Check's fork mode skips teardown after a failed assertion: clean up at
- * exit. The network namespace (and any TAP left in it) dies with the test
- * process and its children. */
-/* The simulator removes the files it made; the directory also holds this
- * program's (logs, the hotplug script), so whatever is left goes too. */
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-static void remove_host_dir(const char *dir)
-{
-        if (dir[0] && !strncmp(dir, "/tmp/", 5))
-                nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
+/* Check's fork mode skips teardown after a failed assertion: the frontend
+ * goes at exit (nbworld takes pvbackd and the host). */
 static void cleanup(void)
 {
         reap(&front_pid);
-        reap(&daemon_pid);
-        char dir[sizeof(host.dir)];
-        memcpy(dir, host.dir, sizeof(dir));
-        simhost_stop(&host);
-        remove_host_dir(dir);
 }
 
 struct exec_arg {
@@ -164,7 +139,7 @@ static int exec_child(void *p)
 static pid_t spawn(uint16_t domid, const char *const argv[], const char *out)
 {
         struct exec_arg a = {.argv = argv, .out_path = out};
-        pid_t pid = simhost_spawn(&host, domid, exec_child, &a);
+        pid_t pid = simhost_spawn(&world.host, domid, exec_child, &a);
         ck_assert_int_gt(pid, 0);
         return pid;
 }
@@ -181,76 +156,45 @@ static void print_file(const char *path)
         fclose(f);
 }
 
-static void write_file(const char *path, const char *text)
-{
-        FILE *f = fopen(path, "we");
-        if (f) {
-                fputs(text, f);
-                fclose(f);
-        }
-}
-
 /* ---- the world ------------------------------------------------------------ */
 
 static void make_world(void)
 {
+        static const uint16_t doms[] = {FRONT_DOMID, 0};
+        const struct nbw_opts o = {.local = true, .domids = doms};
+        char why[512];
         atexit(cleanup);
-        ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-        ck_assert_int_eq(system("ip link set lo up"), 0);
-        write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-        write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-        ck_assert_int_eq(simhost_start(&host), 0);
-        ck_assert_int_eq(simhost_domain_create(&host, FRONT_DOMID), 0);
-        snprintf(script, sizeof(script), "%s/vif-up", host.dir);
-        write_file(script, "#!/bin/sh\n"
-                           "[ \"$1\" = online ] || exit 0\n"
-                           "ip link set dev \"$vif\" up || exit 1\n"
-                           "xenstore-write \"$XENBUS_PATH/hotplug-status\" connected\n");
-        chmod(script, 0755);
-        snprintf(daemon_log, sizeof(daemon_log), "%s/pvbackd.log", host.dir);
-        snprintf(front_out, sizeof(front_out), "%s/netfront.out", host.dir);
-        snprintf(sim_dom_prefix, sizeof(sim_dom_prefix), "%s/dom", host.dir);
+        ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
+        snprintf(front_out, sizeof(front_out), "%s/netfront.out", world.host.dir);
+        snprintf(sim_dom_prefix, sizeof(sim_dom_prefix), "%s/dom", world.host.dir);
 }
 
 /* pvbackd as domain 0, optionally under a wrapper (valgrind ...). */
 static void start_daemon(const char *const wrapper[])
 {
-        char bin[PATH_MAX];
-        const char *argv[32];
-        int n = 0;
-        for (int i = 0; wrapper && wrapper[i]; i++)
-                argv[n++] = wrapper[i];
-        argv[n++] = simhost_bin("pvbackd", bin, sizeof(bin));
-        argv[n++] = "--hypervisor";
-        argv[n++] = "sim";
-        argv[n++] = "--foreground";
-        argv[n++] = "--workers";
-        argv[n++] = "2";
-        argv[n++] = "--log-level";
-        argv[n++] = "warning";
-        argv[n] = NULL;
-        daemon_pid = spawn(0, argv, daemon_log);
+        static const char *const args[] = {"--workers", "2", "--log-level", "warning", NULL};
+        ck_assert_int_eq(nbw_pvbackd_start(&world, wrapper, args), 0);
 }
 
 static void assert_daemon_alive(const char *what, unsigned cycle)
 {
-        ck_assert_msg(waitpid(daemon_pid, NULL, WNOHANG) == 0, "pvbackd died in %s %u", what,
+        ck_assert_msg(waitpid(world.pvbackd, NULL, WNOHANG) == 0, "pvbackd died in %s %u", what,
                       cycle);
 }
 
 static void attach(const char *timeout)
 {
         const char *args[] = {"vif",   "attach",    "--domid", FRONT_DOMID_S, "--devid",
-                              "0",     "--mac",     FRONT_MAC, "--script",    script,
+                              "0",     "--mac",     FRONT_MAC, "--script",    world.script,
                               "--timeout", timeout, NULL};
-        ck_assert_int_eq(simhost_cli(&host, NULL, 0, args), 0);
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
 }
 
 static void detach(const char *timeout)
 {
         const char *args[] = {"vif",       "detach", "--domid", FRONT_DOMID_S, "--devid", "0",
                               "--timeout", timeout,  NULL};
-        ck_assert_int_eq(simhost_cli(&host, NULL, 0, args), 0);
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
 }
 
 static void wait_netdev_gone(unsigned cycle, int timeout_ms)
@@ -426,14 +370,14 @@ static void destroy_cycle(struct xs_handle *xs, unsigned cycle, const char *time
         front_start("echo");
         wait_connected(xs, cycle, timeout_ms);
         echo_traffic(cycle);
-        ck_assert_int_eq(simhost_domain_destroy(&host, FRONT_DOMID), 0);
+        ck_assert_int_eq(simhost_domain_destroy(&world.host, FRONT_DOMID), 0);
         /* Its vCPUs are gone with it. */
         reap(&front_pid);
         /* The simulator's destroy removes the device directories as xl
          * destroy does; pvbackd must drop the device and its netdev. */
         wait_netdev_gone(cycle, timeout_ms);
         assert_daemon_alive("domain destroy", cycle);
-        ck_assert_int_eq(simhost_domain_create(&host, FRONT_DOMID), 0);
+        ck_assert_int_eq(simhost_domain_create(&world.host, FRONT_DOMID), 0);
 }
 
 /* ---- measurements ------------------------------------------------------- */
@@ -589,7 +533,7 @@ START_TEST(cycles_leave_no_trace)
 {
         make_world();
         start_daemon(NULL);
-        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
         ck_assert_ptr_nonnull(xs);
         uint64_t t0 = now_ms();
         /* Warm-up: worker threads, malloc arenas and the TAP code paths
@@ -598,24 +542,24 @@ START_TEST(cycles_leave_no_trace)
                 attach_detach_cycle(xs, i, "10", 20000);
         for (unsigned i = 0; i < WARMUP_DESTROY; i++)
                 destroy_cycle(xs, i, "10", 20000);
-        struct usage before = settled_usage(daemon_pid, NULL);
+        struct usage before = settled_usage(world.pvbackd, NULL);
 
         for (unsigned i = 0; i < ATTACH_CYCLES; i++)
                 attach_detach_cycle(xs, WARMUP_ATTACH + i, "10", 20000);
-        struct usage mid = settled_usage(daemon_pid, &before);
+        struct usage mid = settled_usage(world.pvbackd, &before);
         assert_flat("after attach/detach cycles", &before, &mid, 1 + WARMUP_DESTROY);
         for (unsigned i = 0; i < DESTROY_CYCLES; i++)
                 destroy_cycle(xs, WARMUP_DESTROY + i, "10", 20000);
         xs_close(xs);
-        struct usage after = settled_usage(daemon_pid, &before);
+        struct usage after = settled_usage(world.pvbackd, &before);
         fprintf(stderr, "%u attach/detach cycles (%u with verified traffic and a reconnect), %u "
                         "domain destroys in %.1f s%s\n",
                 ATTACH_CYCLES, (ATTACH_CYCLES + 3) / 4, DESTROY_CYCLES, (now_ms() - t0) / 1000.0,
                 asan_build ? " (scaled down for ASan)" : "");
         assert_flat("after domain destroys", &before, &after, 1 + WARMUP_DESTROY + DESTROY_CYCLES);
-        kill(daemon_pid, SIGTERM);
-        int rc = simhost_wait(daemon_pid, 20000);
-        daemon_pid = -1;
+        kill(world.pvbackd, SIGTERM);
+        int rc = simhost_wait(world.pvbackd, 20000);
+        world.pvbackd = 0;
         ck_assert_msg(rc == 0, "pvbackd exited %d on SIGTERM", rc);
 }
 END_TEST
@@ -638,15 +582,15 @@ START_TEST(cycles_valgrind_clean)
                                         logopt,
                                         NULL};
         make_world();
-        snprintf(vglog, sizeof(vglog), "%s/valgrind.log", host.dir);
+        snprintf(vglog, sizeof(vglog), "%s/valgrind.log", world.host.dir);
         snprintf(logopt, sizeof(logopt), "--log-file=%s", vglog);
         start_daemon(valgrind);
-        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
         ck_assert_ptr_nonnull(xs);
         attach_detach_cycle(xs, 1, "60", 60000);
         /* pvbackd really runs on valgrind's core (memcheck-<arch>-linux). */
         char path[64], comm[32] = "";
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int)daemon_pid);
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int)world.pvbackd);
         FILE *f = fopen(path, "re");
         ck_assert_ptr_nonnull(f);
         ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
@@ -658,12 +602,12 @@ START_TEST(cycles_valgrind_clean)
         for (unsigned i = 0; i < VALGRIND_DESTROY; i++)
                 destroy_cycle(xs, i, "60", 60000);
         xs_close(xs);
-        kill(daemon_pid, SIGTERM);
-        int status = simhost_wait(daemon_pid, 120000);
-        daemon_pid = -1;
+        kill(world.pvbackd, SIGTERM);
+        int status = simhost_wait(world.pvbackd, 120000);
+        world.pvbackd = 0;
         if (status != 0) {
                 print_file(vglog);
-                print_file(daemon_log);
+                print_file(world.pvbackd_log);
         }
         ck_assert_msg(status == 0, "pvbackd under valgrind exited %d (%s)", status,
                       status == VALGRIND_FAILED ? "valgrind found errors or leaks" : "failure");

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <ftw.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -163,23 +164,96 @@ static int nbw_toolstack(struct nbw *w, const char *const args[], const char *lo
         return simhost_wait(pid, 60000);
 }
 
-static int start_pvbackd(struct nbw *w, unsigned max_queues)
+int nbw_pvbackd_start(struct nbw *w, const char *const wrapper[], const char *const args[])
 {
-        char bin[PATH_MAX], opt[64];
+        char bin[PATH_MAX];
+        const char *argv[48];
         struct nbw_env env;
-        snprintf(opt, sizeof(opt), "vif.max-queues=%u", max_queues ? max_queues : 4);
-        const char *const argv[] = {simhost_bin("pvbackd", bin, sizeof(bin)),
-                                    "--hypervisor",
-                                    "sim",
-                                    "--foreground",
-                                    "-o",
-                                    opt,
-                                    NULL};
+        int n = 0;
+        for (int i = 0; wrapper && wrapper[i] && n < 24; i++)
+                argv[n++] = wrapper[i];
+        argv[n++] = simhost_bin("pvbackd", bin, sizeof(bin));
+        argv[n++] = "--hypervisor";
+        argv[n++] = "sim";
+        argv[n++] = "--foreground";
+        for (int i = 0; args && args[i] && n < 46; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
         env_for(w, 0, &env);
         snprintf(w->pvbackd_log, sizeof(w->pvbackd_log), "%s/pvbackd.log", w->host.dir);
         /* SIGTERM if the test dies: pvbackd's own teardown removes its TAPs. */
-        w->pvbackd = netns_exec(&w->hostns, SIGTERM, argv, env.v, w->pvbackd_log);
+        w->pvbackd = netns_exec(w->local ? NULL : &w->hostns, SIGTERM, argv, env.v,
+                                w->pvbackd_log);
         return w->pvbackd < 0 ? w->pvbackd : 0;
+}
+
+static int start_pvbackd(struct nbw *w, unsigned max_queues)
+{
+        char opt[64];
+        snprintf(opt, sizeof(opt), "vif.max-queues=%u", max_queues ? max_queues : 4);
+        const char *const args[] = {"-o", opt, NULL};
+        return nbw_pvbackd_start(w, NULL, args);
+}
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "we");
+        if (f) {
+                fputs(text, f);
+                fclose(f);
+        }
+}
+
+/* What vif-bridge does that matters without a bridge: the netdev goes up
+ * and the script says so in hotplug-status. */
+static void write_local_script(struct nbw *w)
+{
+        snprintf(w->script, sizeof(w->script), "%s/vif-up", w->host.dir);
+        write_file(w->script, "#!/bin/sh\n"
+                              "[ \"$1\" = online ] || exit 0\n"
+                              "ip link set dev \"$vif\" up || exit 1\n"
+                              "xenstore-write \"$XENBUS_PATH/hotplug-status\" connected\n");
+        chmod(w->script, 0755);
+}
+
+/* The caller's own network namespace, fresh, before any child is forked:
+ * every TAP in it dies with the test and its children. No IPv6
+ * autoconfiguration chatter on the vifs: the only frames on them are the
+ * ones the test sends. */
+static int local_netns(char *why, size_t whylen)
+{
+        if (unshare(CLONE_NEWNET) < 0) {
+                int rc = -errno;
+                snprintf(why, whylen, "a private network namespace: %s", strerror(-rc));
+                return rc;
+        }
+        if (system("ip link set lo up") != 0) {
+                snprintf(why, whylen, "bringing lo up failed");
+                return -EIO;
+        }
+        write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+        write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+        return 0;
+}
+
+static int local_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen)
+{
+        int rc = local_netns(why, whylen);
+        if (rc < 0)
+                return rc;
+        if ((rc = simhost_start(&w->host)) < 0) {
+                snprintf(why, whylen, "simulated host: %s", strerror(-rc));
+                return rc;
+        }
+        for (const uint16_t *d = o->domids; d && *d; d++) {
+                if ((rc = simhost_domain_create(&w->host, *d)) < 0) {
+                        snprintf(why, whylen, "creating domain %u: %s", *d, strerror(-rc));
+                        return rc;
+                }
+        }
+        w->reaper = start_reaper(w->host.dir);
+        write_local_script(w);
+        return 0;
 }
 
 int nbw_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen)
@@ -193,6 +267,9 @@ int nbw_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen)
                 atexit(nbw_at_exit);
                 registered = true;
         }
+        w->local = o && o->local;
+        if (w->local)
+                return local_up(w, o, why, whylen);
         if ((rc = simhost_start(&w->host)) < 0 ||
             (rc = simhost_domain_create(&w->host, NBW_DOMID)) < 0) {
                 snprintf(why, whylen, "simulated host: %s", strerror(-rc));

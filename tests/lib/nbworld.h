@@ -6,7 +6,13 @@
  * `pvback-netfront tap` exposes the vif as eth0 (10.9.0.2/24). Plus verified
  * TCP streams between the two (real kernel TCP, so GSO and checksum metadata
  * cross the rings). Every process dies with the test; namespaces with their
- * holders (netns.h); the simulated host at exit (simhost.h). */
+ * holders (netns.h); the simulated host at exit (simhost.h).
+ *
+ * A local world (nbw_opts.local) is the bare variant for tests that drive
+ * the vifs themselves: the caller's own network namespace (unshared), no
+ * bridge and no guest namespace, the domains it asks for, and a minimal
+ * hotplug script at w->script. The caller starts pvbackd
+ * (nbw_pvbackd_start) and attaches its vifs with that script. */
 #ifndef PVBACK_TEST_NBWORLD_H
 #define PVBACK_TEST_NBWORLD_H
 
@@ -30,17 +36,26 @@ struct nbw {
         unsigned nf_runs;     /* netfront processes started (log file index) */
         char pvbackd_log[PATH_MAX + 32];
         char nf_log[PATH_MAX + 32]; /* the current netfront's stdout+stderr */
+        char script[PATH_MAX + 32]; /* local world: the hotplug script */
+        bool local;
 };
 
 struct nbw_opts {
         unsigned max_queues;    /* pvbackd -o vif.max-queues (0: 4) */
         const char *rate;       /* toolstack --rate (NULL: unlimited) */
+        bool local;             /* a local world (see above) */
+        const uint16_t *domids; /* local: guest domains to create, 0-ended */
 };
 
 /* Host, namespaces, bridge, pvbackd, and the vif attached through the
  * toolstack with the stock vif-bridge (waits for hotplug-status=connected).
  * Returns 0, or -errno with `why` filled. */
 int nbw_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen);
+/* Starts `[wrapper...] pvbackd --hypervisor sim --foreground <args...>` as
+ * domain 0 (both lists NULL-ended; wrapper may be NULL, e.g. valgrind and
+ * its options), output to w->pvbackd_log. nbw_up does this itself except
+ * in a local world. Returns 0 or -errno. */
+int nbw_pvbackd_start(struct nbw *w, const char *const wrapper[], const char *const args[]);
 /* Stops the netfront, pvbackd (SIGTERM: clean disconnect), namespaces and
  * the host. Safe on a partial world; idempotent. */
 void nbw_down(struct nbw *w);

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/if_packet.h>
@@ -15,7 +14,6 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +30,7 @@
 #include <xenstore.h>
 
 #include "log.h"
+#include "nbworld.h"
 #include "netfront.h"
 #include "offload/off_build.h"
 #include "offload/off_csum.h"
@@ -54,9 +53,8 @@
 static const uint8_t guest_mac[6] = {0x00, 0x16, 0x3e, 0x00, 0x00, GUEST};
 static const uint8_t far_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 
-static struct simhost host;
-static pid_t daemon_pid = -1, child_pid = -1;
-static char script_path[PATH_MAX + 16];
+static struct nbw world; /* local: pvbackd, the vif and the raw TAP here */
+static pid_t child_pid = -1;
 
 static uint64_t now_ns(void)
 {
@@ -80,41 +78,19 @@ static void reap(pid_t *pid)
         *pid = -1;
 }
 
-/* The simulator removes the files it made; the directory also holds this
- * program's (logs, the hotplug script), so whatever is left goes too. */
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-static void remove_host_dir(const char *dir)
-{
-        if (dir[0] && !strncmp(dir, "/tmp/", 5))
-                nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
+/* The measurement's child goes at exit (nbworld takes pvbackd and the
+ * host). */
 static void cleanup(void)
 {
         reap(&child_pid);
-        reap(&daemon_pid);
-        char dir[sizeof(host.dir)];
-        memcpy(dir, host.dir, sizeof(dir));
-        simhost_stop(&host);
-        remove_host_dir(dir);
 }
-
-static char daemon_log[PATH_MAX + 16];
 
 /* pvbackd's log says why a connection failed. */
 static void print_daemon_log(void)
 {
         char buf[4096];
         size_t n;
-        FILE *f = daemon_log[0] ? fopen(daemon_log, "re") : NULL;
+        FILE *f = world.pvbackd_log[0] ? fopen(world.pvbackd_log, "re") : NULL;
         if (!f)
                 return;
         fprintf(stderr, "--- pvbackd's log:\n");
@@ -381,7 +357,7 @@ static struct rate receiver_rate(uint32_t len)
 static struct rate raw_read(int fd, const struct frames *fr)
 {
         shared_reset();
-        child_pid = simhost_spawn(&host, 0, raw_reader, &fd);
+        child_pid = simhost_spawn(&world.host, 0, raw_reader, &fd);
         wait_ready();
         inject(RAW_TAP, fr, RUN_NS);
         sh->stop = 1;
@@ -514,7 +490,7 @@ struct be_stats {
 static size_t log_size(void)
 {
         struct stat st;
-        return stat(daemon_log, &st) == 0 ? (size_t)st.st_size : 0;
+        return stat(world.pvbackd_log, &st) == 0 ? (size_t)st.st_size : 0;
 }
 
 /* Sums the "vif5.0 qN: tx ..." lines written after offset `from`, once the
@@ -524,7 +500,7 @@ static struct be_stats read_be_stats(size_t from)
         struct be_stats b = {0};
         static char buf[1 << 20];
         for (uint64_t end = now_ns() + 10000000000ull; now_ns() < end; sleep_us(5000)) {
-                FILE *f = fopen(daemon_log, "re");
+                FILE *f = fopen(world.pvbackd_log, "re");
                 if (!f)
                         break;
                 fseek(f, (long)from, SEEK_SET);
@@ -571,7 +547,7 @@ static struct result through_pvbackd(enum dir dir, uint32_t queues, const struct
         struct result res = {0};
         size_t from = log_size();
         shared_reset();
-        child_pid = simhost_spawn(&host, GUEST, guest_main, &a);
+        child_pid = simhost_spawn(&world.host, GUEST, guest_main, &a);
         wait_ready();
         if (dir == GUEST_TO_TAP) {
                 uint64_t before = netdev_rx_packets(VIF);
@@ -601,63 +577,27 @@ static struct result through_pvbackd(enum dir dir, uint32_t queues, const struct
 
 /* ---- the world -------------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text)
-{
-        FILE *f = fopen(path, "we");
-        if (f) {
-                fputs(text, f);
-                fclose(f);
-        }
-}
-
-static int exec_daemon(void *arg)
-{
-        const char *const *argv = arg;
-        int fd = open(daemon_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0)
-                dup2(fd, STDERR_FILENO);
-        execv(argv[0], (char *const *)argv);
-        return 127;
-}
-
 static void world_up(void)
 {
-        char bin[PATH_MAX];
+        static const uint16_t doms[] = {GUEST, 0};
+        static const char *const args[] = {"--workers", "2",  "--log-level",      "info",
+                                           "-o",        "vif.max-queues=2", NULL};
+        const struct nbw_opts o = {.local = true, .domids = doms};
+        char why[512];
         atexit(cleanup);
-        if (unshare(CLONE_NEWNET) < 0 || system("ip link set lo up") != 0)
-                die("a private network namespace (needs root)");
-        write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-        write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-        if (simhost_start(&host) < 0 || simhost_domain_create(&host, GUEST) < 0)
-                die("starting the simulated host");
-        snprintf(script_path, sizeof(script_path), "%s/vif-up", host.dir);
-        write_file(script_path, "#!/bin/sh\n"
-                           "[ \"$1\" = online ] || exit 0\n"
-                           "ip link set dev \"$vif\" up || exit 1\n"
-                           "xenstore-write \"$XENBUS_PATH/hotplug-status\" connected\n");
-        chmod(script_path, 0755);
-        snprintf(daemon_log, sizeof(daemon_log), "%s/pvbackd.log", host.dir);
-        const char *argv[] = {simhost_bin("pvbackd", bin, sizeof(bin)),
-                              "--hypervisor",
-                              "sim",
-                              "--foreground",
-                              "--workers",
-                              "2",
-                              "--log-level",
-                              "info",
-                              "-o",
-                              "vif.max-queues=2",
-                              NULL};
-        daemon_pid = simhost_spawn(&host, 0, exec_daemon, argv);
-        if (daemon_pid < 0)
+        if (nbw_up(&world, &o, why, sizeof(why)) < 0) {
+                fprintf(stderr, "bench_netback: %s\n", why);
+                die("a private network namespace and simulated host (needs root)");
+        }
+        if (nbw_pvbackd_start(&world, NULL, args) < 0)
                 die("starting pvbackd");
 }
 
 static void vif_attach(void)
 {
         const char *args[] = {"vif",   "attach", "--domid",  GUEST_S,     "--devid", "0", "--mac",
-                              "00:16:3e:00:00:05", "--script", script_path, NULL};
-        if (simhost_cli(&host, NULL, 0, args) != 0)
+                              "00:16:3e:00:00:05", "--script", world.script, NULL};
+        if (simhost_cli(&world.host, NULL, 0, args) != 0)
                 die("attaching vif5.0");
 }
 
@@ -667,7 +607,7 @@ static void vif_attach(void)
 static void vif_reattach(void)
 {
         const char *args[] = {"vif", "detach", "--domid", GUEST_S, "--devid", "0", NULL};
-        if (simhost_cli(&host, NULL, 0, args) != 0)
+        if (simhost_cli(&world.host, NULL, 0, args) != 0)
                 die("detaching vif5.0");
         for (uint64_t end = now_ns() + 10000000000ull; if_nametoindex(VIF) && now_ns() < end;)
                 sleep_us(5000);
