@@ -404,6 +404,33 @@ START_TEST(reference_phase_b_all_keys_valid)
 }
 END_TEST
 
+/* The error node the device manager writes (xenbus_dev_fatal's place)
+ * validates; a key the schema does not know under it is reported. */
+START_TEST(error_nodes_validate)
+{
+        struct schema *s = repo_schema();
+        const struct schema_node good_nodes[] = {
+            {"/local/domain/0/error/backend/vif/5/0", "", "n0"},
+            {"/local/domain/0/error/backend/vif/5/0/error", "71 q0: slot 3 offset+size 4200 > 4096",
+             "n0"},
+            {"/local/domain/0/error/backend/vbd/5/51712", "", "n0"},
+            {"/local/domain/0/error/backend/vbd/5/51712/error", "22 reading ring-ref", "n0"},
+        };
+        struct schema_findings f = {0};
+        ck_assert_int_eq(schema_validate(s, good_nodes, 4, &f), 0);
+        ck_assert_uint_eq(f.n, 0);
+        const struct schema_node bad_nodes[] = {
+            {"/local/domain/0/error/backend/vif/5/0", "", "n0"},
+            {"/local/domain/0/error/backend/vif/5/0/reason", "x", "n0"},
+        };
+        ck_assert_int_eq(schema_validate(s, bad_nodes, 2, &f), 0);
+        ck_assert_uint_eq(f.n, 1);
+        ck_assert_ptr_nonnull(strstr(f.v[0].msg, "unknown key"));
+        schema_findings_free(&f);
+        schema_free(s);
+}
+END_TEST
+
 /* The phase A vbd with one mistake each, as a toolstack bug would make it. */
 START_TEST(reference_phase_a_mutated)
 {
@@ -465,6 +492,7 @@ static Suite *schema_suite(void)
         tc = tcase_create("reference");
         tcase_add_test(tc, reference_phase_a_valid);
         tcase_add_test(tc, reference_phase_b_all_keys_valid);
+        tcase_add_test(tc, error_nodes_validate);
         tcase_add_test(tc, reference_phase_a_mutated);
         suite_add_tcase(s, tc);
         return s;
