@@ -195,3 +195,8 @@ fuzz: $(FUZZERS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*) $(PKG_LIBS) -lpthread
+
+# Real Xen 4.17 end to end under QEMU TCG (tests/e2e/README.md); not part of check.
+.PHONY: e2e
+e2e: all
+	@./tests/e2e/run.sh
