@@ -113,6 +113,11 @@ int simhost_start_wrapped(struct simhost *h, const char *const wrapper[], int ti
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
+                /* Its own process group: after a failed assertion Check
+                 * SIGKILLs the test's whole group, which would skip the
+                 * daemon's teardown; this way only PDEATHSIG's SIGTERM
+                 * reaches it and it removes its state directory itself. */
+                setpgid(0, 0);
                 child_prepare(!wrapper, SIGTERM);
                 execvp(argv[0], (char *const *)argv);
                 _exit(127);
