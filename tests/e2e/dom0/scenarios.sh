@@ -184,14 +184,14 @@ snap() {
 	S_D0IRQ=$(be_irqs "$1" "$DOMID")
 	S_PKTS=$(vif_packets "vif$DOMID.0")
 	gx irqs 30 >"$RES/$1-guest-irqs-before.txt"
-	S_GIRQ=$(guest_irqsum '^eth0-' "$(cat "$RES/$1-guest-irqs-before.txt")")
+	S_GIRQ=$(guest_irqsum '^vif0-' "$(cat "$RES/$1-guest-irqs-before.txt")")
 }
 snap_delta() {
 	local d0 pk gi
 	d0=$(($(be_irqs "$1" "$DOMID") - S_D0IRQ))
 	pk=$(($(vif_packets "vif$DOMID.0") - S_PKTS))
 	gx irqs 30 >"$RES/$1-guest-irqs-after.txt"
-	gi=$(($(guest_irqsum '^eth0-' "$(cat "$RES/$1-guest-irqs-after.txt")") - S_GIRQ))
+	gi=$(($(guest_irqsum '^vif0-' "$(cat "$RES/$1-guest-irqs-after.txt")") - S_GIRQ))
 	D_PKTS=$pk
 	D_D0IRQ_PER_PKT=$(div "$d0" "$pk" "%.3f")
 	D_GIRQ_PER_PKT=$(div "$gi" "$pk" "%.3f")
@@ -278,8 +278,8 @@ scn_queues() {
 	wait_until 300 not pgrep -x socat
 	total_d2g=$(field bytes "$(gx "flows_total 7300 $QUEUE_FLOWS 60" 90)")
 	after=$(gx irqs 30)
-	q0=$(($(guest_irqsum '^eth0-q0' "$after") - $(guest_irqsum '^eth0-q0' "$before")))
-	q1=$(($(guest_irqsum '^eth0-q1' "$after") - $(guest_irqsum '^eth0-q1' "$before")))
+	q0=$(($(guest_irqsum '^vif0-q0' "$after") - $(guest_irqsum '^vif0-q0' "$before")))
+	q1=$(($(guest_irqsum '^vif0-q1' "$after") - $(guest_irqsum '^vif0-q1' "$before")))
 	local figs
 	figs="backend_max=${maxq:-none} negotiated=${nq:-none} guest_tx_queues=$gq flows=${QUEUE_FLOWS}x${QUEUE_FLOW_MIB}MiB each way bytes g2d=$total_g2d d2g=${total_d2g:-?} guest_irqs q0=$q0 q1=$q1"
 	if [ "$nq" = 2 ] && [ "$gq" = 2 ] && [ "$q0" -gt 0 ] && [ "$q1" -gt 0 ] &&

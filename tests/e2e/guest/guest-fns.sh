@@ -58,7 +58,8 @@ waitgone() {
 }
 
 # irqs: the guest's per-event-channel interrupt counts of the PV devices, as
-# "name total" lines (netfront names them eth<N>-q<Q>[-tx|-rx], blkfront blkif).
+# "name total" lines (netfront names them vif<devid>-q<Q>[-tx|-rx] after the
+# xenbus device, not the netdev; blkfront blkif).
 irqs() {
 	awk '/xen-dyn|xen-percpu|xen-pirq/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print $NF, s }' \
 		/proc/interrupts
