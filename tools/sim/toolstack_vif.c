@@ -117,20 +117,32 @@ int ts_vif_build(const struct ts_vif_cfg *cfg, struct ts_device *d)
         return rc;
 }
 
-/* xlu_vif_parse_rate's two halves. */
-static int rate_bytes_per_sec(const char *s, uint64_t *out)
+/* The number both halves of xl's rate syntax start with, once the whole
+ * string matched `pattern`; *unit points at what follows the digits. */
+static int rate_number(const char *s, const char *pattern, uint64_t *v, char **unit)
 {
         regex_t re;
-        char *p = NULL;
-        regcomp(&re, "^[0-9]+[GMK]?[Bb]/s$", REG_EXTENDED | REG_NOSUB);
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+                return -ENOMEM;
         int bad = regexec(&re, s, 0, NULL, 0);
         regfree(&re);
         if (bad)
                 return -EINVAL;
         errno = 0;
-        uint64_t v = strtoull(s, &p, 10);
-        if (v == 0 || v > UINT32_MAX || errno == ERANGE)
+        *v = strtoull(s, unit, 10);
+        if (*v == 0 || *v > UINT32_MAX || errno == ERANGE)
                 return -EOVERFLOW;
+        return 0;
+}
+
+/* xlu_vif_parse_rate's two halves. */
+static int rate_bytes_per_sec(const char *s, uint64_t *out)
+{
+        char *p = NULL;
+        uint64_t v;
+        int rc = rate_number(s, "^[0-9]+[GMK]?[Bb]/s$", &v, &p);
+        if (rc < 0)
+                return rc;
         if (*p == 'G')
                 v *= 1000 * 1000 * 1000;
         else if (*p == 'M')
@@ -145,17 +157,11 @@ static int rate_bytes_per_sec(const char *s, uint64_t *out)
 
 static int rate_interval_usecs(const char *s, uint32_t *out)
 {
-        regex_t re;
         char *p = NULL;
-        regcomp(&re, "^[0-9]+[mu]?s?$", REG_EXTENDED | REG_NOSUB);
-        int bad = regexec(&re, s, 0, NULL, 0);
-        regfree(&re);
-        if (bad)
-                return -EINVAL;
-        errno = 0;
-        uint64_t v = strtoull(s, &p, 10);
-        if (v == 0 || v > UINT32_MAX || errno == ERANGE)
-                return -EOVERFLOW;
+        uint64_t v;
+        int rc = rate_number(s, "^[0-9]+[mu]?s?$", &v, &p);
+        if (rc < 0)
+                return rc;
         if (*p == 's' || *p == '\0')
                 v *= 1000 * 1000;
         else if (*p == 'm')
