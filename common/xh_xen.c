@@ -3,6 +3,7 @@
 #include "xh_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,18 @@ static int xen_evtchn_open(struct xh_evtchn **out)
         e->xce = xenevtchn_open(NULL, 0);
         if (!e->xce) {
                 int rc = neg_errno();
+                free(e);
+                return rc;
+        }
+        /* libxenevtchn opens /dev/xen/evtchn blocking, so its pending() sleeps
+         * when nothing is pending. Callers drain with pending() until -EAGAIN
+         * from a worker's event loop: a blocking read there would stall every
+         * queue on that worker (and every worker_call to it). */
+        int fd = xenevtchn_fd(e->xce);
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                int rc = neg_errno();
+                xenevtchn_close(e->xce);
                 free(e);
                 return rc;
         }

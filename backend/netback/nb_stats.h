@@ -6,6 +6,9 @@
 
 #include <stdint.h>
 
+#include "offload/off_caps.h"
+#include "offload/off_lro.h"
+
 struct nb_queue_stats {
         /* guest → uplink */
         uint64_t tx_packets, tx_bytes;
@@ -32,6 +35,10 @@ struct nb_queue_stats {
         uint64_t rx_steered;      /* handed to the queue the hash mapping names */
         uint64_t rx_steered_in;   /* taken from other queues for this one */
         uint64_t rx_drop_steer;   /* that queue's inbox was full */
+        /* offload paths (off_caps.h): guest → uplink and uplink → guest */
+        struct off_path_stats tx_off;
+        struct off_path_stats rx_off;
+        struct off_lro_stats lro; /* LRO on guest RX */
 };
 
 #endif

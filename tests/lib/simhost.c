@@ -177,6 +177,20 @@ void simhost_stop(struct simhost *h)
         simhost_shutdown(h, 5000);
 }
 
+static void show_cli_failure(const char *const args[], int rc, const char *errpath)
+{
+        char line[512];
+        fprintf(stderr, "simhost: pvback-sim");
+        for (int i = 0; args[i]; i++)
+                fprintf(stderr, " %s", args[i]);
+        fprintf(stderr, ": %s %d; its stderr:\n", rc < 0 ? "wait failed" : "exit", rc);
+        FILE *f = fopen(errpath, "re");
+        while (f && fgets(line, sizeof(line), f))
+                fprintf(stderr, "  | %s", line);
+        if (f)
+                fclose(f);
+}
+
 int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const args[])
 {
         char bin[PATH_MAX];
@@ -195,8 +209,16 @@ int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const a
         pid_t pid = fork();
         if (pid < 0)
                 return -1;
+        /* Quiet on success, but a failing command's words belong in the
+         * test's failure output: its stderr is kept in a file and shown
+         * when it exits non-zero. */
+        char errpath[PATH_MAX + 16];
+        snprintf(errpath, sizeof(errpath), "%s/cli-stderr.log", h->dir);
         if (pid == 0) {
-                child_prepare(true, SIGKILL);
+                child_prepare(false, SIGKILL);
+                int err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (err >= 0)
+                        dup2(err, STDERR_FILENO);
                 dup2(pfd[1], STDOUT_FILENO);
                 execv(bin, (char *const *)argv);
                 _exit(127);
@@ -219,6 +241,8 @@ int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const a
         if (out && outlen)
                 out[off] = '\0';
         int rc = simhost_wait(pid, 60000);
+        if (rc != 0)
+                show_cli_failure(args, rc, errpath);
         return rc < 0 ? -1 : rc;
 }
 
