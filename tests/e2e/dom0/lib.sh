@@ -83,7 +83,9 @@ vif_packets() {
 be_irqs() {
 	case $1 in
 	kernel) irqsum "^(vif$2\\.|blkif-backend|xen-blkback)" ;;
-	pvbackd) irqsum '^evtchn:pvbackd' ;;
+	# /dev/xen/evtchn names its IRQs evtchn:<comm of the opener>: the
+	# queues open theirs on the worker threads (pvback-wN).
+	pvbackd) irqsum '^evtchn:pvback' ;;
 	esac
 }
 
