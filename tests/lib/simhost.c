@@ -245,6 +245,8 @@ int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const a
         int rc = simhost_wait(pid, 300000);
         if (rc != 0)
                 show_cli_failure(args, rc, errpath);
+        /* The host's stop removes only what it made. */
+        unlink(errpath);
         return rc < 0 ? -1 : rc;
 }
 
