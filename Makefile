@@ -13,7 +13,8 @@ DATADIR  = $(PREFIX)/share/pvback
 UNITDIR  = $(PREFIX)/lib/systemd/system
 
 CC      ?= cc
-PKGS     = xenstore xengnttab xenevtchn xencontrol xentoolcore
+# json-c: the control socket's answers (pvbackd) and their reader (pvback-inspect).
+PKGS     = xenstore xengnttab xenevtchn xencontrol xentoolcore json-c
 CSTD     = -std=gnu11
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(SANITIZE),1)
@@ -42,6 +43,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
 COMMON_SRC = $(wildcard common/*.c)
 SIM_SRC    = $(wildcard tools/sim/*.c)
 XSV_SRC    = $(wildcard tools/xs-validate/*.c)
+INSPECT_SRC = $(wildcard tools/inspect/*.c)
 DEMO_SRC   = $(wildcard tools/demo/*.c)
 PVBACKD_MAIN = $(wildcard backend/main.c)
 NETFRONT_MAIN = $(wildcard frontend/main_netfront.c)
@@ -66,6 +68,7 @@ LIBOFFLOAD  = $(BUILD)/libpvoffload.a
 LIBFRONTEND = $(BUILD)/libpvfrontend.a
 SIM_BIN   = $(BUILD)/bin/pvback-sim
 XSV_BIN   = $(BUILD)/bin/pvback-xs-validate
+INSPECT_BIN = $(BUILD)/bin/pvback-inspect
 DEMO_BIN  = $(BUILD)/bin/pvback-demo
 PVBACKD_BIN  = $(BUILD)/bin/pvbackd
 NETFRONT_BIN = $(BUILD)/bin/pvback-netfront
@@ -73,7 +76,8 @@ BLKFRONT_BIN = $(BUILD)/bin/pvback-blkfront
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BINS = $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRC))
 BENCH_BINS = $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-PROGRAMS  = $(SIM_BIN) $(if $(XSV_SRC),$(XSV_BIN)) $(if $(PVBACKD_MAIN),$(PVBACKD_BIN)) \
+PROGRAMS  = $(SIM_BIN) $(if $(XSV_SRC),$(XSV_BIN)) $(if $(INSPECT_SRC),$(INSPECT_BIN)) \
+            $(if $(PVBACKD_MAIN),$(PVBACKD_BIN)) \
             $(if $(NETFRONT_MAIN),$(NETFRONT_BIN)) $(if $(BLKFRONT_MAIN),$(BLKFRONT_BIN))
 HELPERS   = $(if $(DEMO_SRC),$(DEMO_BIN))
 DEPS_STAMP = $(BUILD)/.deps-ok
@@ -115,6 +119,10 @@ $(SIM_BIN): $(call obj,tools/sim/main.c) $(LIBSIM) $(LIBCOMMON)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 $(XSV_BIN): $(call obj,$(XSV_SRC)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(INSPECT_BIN): $(call obj,$(INSPECT_SRC)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 

@@ -14,6 +14,7 @@
 
 struct devmgr;
 struct worker_pool;
+struct json_object;
 
 /* Where a device is in its life; the xenbus states it writes follow from it. */
 enum be_phase {
@@ -39,9 +40,11 @@ struct be_dev {
         char be_path[128];
         char fe_path[128];
         enum be_phase phase;
+        int be_state;    /* enum xenbus_state we last wrote */
         int fe_state;    /* enum xenbus_state last read from the frontend */
         bool online;     /* BE/online as last read */
         bool disabled;   /* the guest broke the protocol; see the error node */
+        char error[256]; /* what the error node says, "" when none */
         void *priv;      /* the class's state */
 };
 
@@ -86,6 +89,13 @@ struct be_class {
          * ("request-multicast-control", "queue-0/..." relative to the
          * frontend directory). May be NULL. */
         void (*frontend_changed)(struct be_dev *dev, const char *key);
+        /* The control socket's `show`: adds the class's members (what the
+         * frontend negotiated, per-queue counters, ...) to the device's
+         * JSON object. Called between probe and remove only, on the control
+         * thread, so nothing of the device is freed meanwhile; counters a
+         * worker writes may be read as they are (each aligned 64-bit value
+         * whole, no consistent snapshot). 0 or -ENOMEM. May be NULL. */
+        int (*dump)(struct be_dev *dev, struct json_object *obj);
 };
 
 /* Fatal device error found on the control thread (bad frontend keys, a map
@@ -98,6 +108,12 @@ void be_dev_fatal(struct be_dev *dev, int err, const char *fmt, ...)
  * marked disabled and the control thread writes the reason to the error node
  * and calls the class's disconnect. The guest loses this device only. */
 void be_dev_report_guest_error(struct be_dev *dev, const char *reason);
+
+struct ev_loop;
+/* The control thread's event loop, for a class that needs its own fds
+ * watched there (netback's rtnetlink listener). Valid from probe to remove;
+ * callbacks run on the control thread like every class callback. */
+struct ev_loop *be_dev_loop(const struct be_dev *dev);
 
 /* Registers a class with the manager (before devmgr_run). */
 int devmgr_register_class(struct devmgr *mgr, const struct be_class *cls);

@@ -73,10 +73,12 @@ static struct mgr_dev *md_of(struct be_dev *dev)
 static void write_state(struct be_dev *dev, int state)
 {
         int rc = xb_printf(dev->xs, XBT_NULL, dev->be_path, "state", "%d", state);
-        if (rc < 0)
+        if (rc < 0) {
                 pv_err(dev->name, "cannot write state %s: %s", xb_state_name(state), strerror(-rc));
-        else
-                pv_debug(dev->name, "backend state %s", xb_state_name(state));
+                return;
+        }
+        dev->be_state = state;
+        pv_debug(dev->name, "backend state %s", xb_state_name(state));
 }
 
 /* xenbus_dev_error's node: error/<nodename>/error in our own domain, where
@@ -107,10 +109,19 @@ void be_dev_fatal(struct be_dev *dev, int err, const char *fmt, ...)
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         pv_err(dev->name, "%s: %s", msg, strerror(err < 0 ? -err : err));
+        /* For pvback-inspect: the message cut to leave room for the errno
+         * text (the log line above has it whole). */
+        snprintf(dev->error, sizeof(dev->error), "%.200s: %s", msg,
+                 strerror(err < 0 ? -err : err));
         write_error_node(dev, err < 0 ? err : -err, msg);
         /* As xenbus_dev_fatal: Closing tells the frontend to give up too. */
         write_state(dev, XenbusStateClosing);
         dev->phase = BE_PHASE_CLOSING;
+}
+
+struct ev_loop *be_dev_loop(const struct be_dev *dev)
+{
+        return dev->mgr->loop;
 }
 
 /* ---- class calls -------------------------------------------------------- */
@@ -146,6 +157,7 @@ static void dev_probe(struct mgr_dev *md)
                 md->probed = true;
         }
         dev->disabled = false;
+        dev->error[0] = '\0';
         clear_error_node(dev);
         write_state(dev, XenbusStateInitWait);
         dev->phase = BE_PHASE_INITWAIT;
@@ -194,6 +206,7 @@ static void dev_finish_connect(struct mgr_dev *md)
                 return;
         }
         dev->phase = BE_PHASE_CONNECTED;
+        dev->be_state = XenbusStateConnected;
         pv_info(dev->name, "connected");
 }
 
@@ -391,6 +404,7 @@ static struct mgr_dev *dev_create(struct devmgr *m, const struct be_class *cls, 
         dev->devid = devid;
         dev->phase = BE_PHASE_NEW;
         dev->fe_state = XenbusStateUnknown;
+        dev->be_state = XenbusStateUnknown;
         snprintf(dev->name, sizeof(dev->name), "%s%u.%u", cls->kind, fedom, devid);
         snprintf(dev->be_path, sizeof(dev->be_path), "%s/%s/%u/%u", m->base, cls->kind, fedom,
                  devid);
@@ -582,6 +596,7 @@ static void handle_guest_error(struct devmgr *m, struct guest_error *ge)
                         return;
                 dev->disabled = true;
                 pv_err(dev->name, "%s; disabling %s", ge->reason, dev->name);
+                snprintf(dev->error, sizeof(dev->error), "%s", ge->reason);
                 write_error_node(dev, -EPROTO, ge->reason);
                 dev_close(md, XenbusStateClosing);
                 return;
@@ -657,6 +672,21 @@ uint16_t devmgr_self(const struct devmgr *m)
         return m->self;
 }
 
+struct ev_loop *devmgr_loop(struct devmgr *m)
+{
+        return m->loop;
+}
+
+int devmgr_for_each_dev(struct devmgr *m, devmgr_dev_fn fn, void *arg)
+{
+        for (struct mgr_dev *md = m->devs; md; md = md->next) {
+                int rc = fn(&md->dev, md->probed, arg);
+                if (rc)
+                        return rc;
+        }
+        return 0;
+}
+
 int devmgr_create(const struct devmgr_config *cfg, struct devmgr **out)
 {
         struct devmgr *m = calloc(1, sizeof(*m));
@@ -687,6 +717,10 @@ int devmgr_create(const struct devmgr_config *cfg, struct devmgr **out)
                 rc = -errno;
                 goto fail;
         }
+        /* Here rather than in devmgr_run: the control socket joins the loop
+         * before the devices are served. */
+        if ((rc = ev_loop_create(&m->loop)) < 0)
+                goto fail;
         *out = m;
         return 0;
 fail:
@@ -697,8 +731,6 @@ fail:
 int devmgr_run(struct devmgr *m, int stop_fd)
 {
         int rc;
-        if ((rc = ev_loop_create(&m->loop)) < 0)
-                return rc;
         if ((rc = ev_add(m->loop, xs_fileno(m->xs), EPOLLIN, on_xenstore, m)) < 0 ||
             (rc = ev_add(m->loop, m->mail_fd, EPOLLIN, on_mail, m)) < 0 ||
             (rc = ev_add(m->loop, stop_fd, EPOLLIN, on_stop, m)) < 0)

@@ -7,6 +7,8 @@
 
 #include "be_dev.h"
 
+struct ev_loop;
+
 struct devmgr_config {
         const struct xh_provider *hv;
         unsigned nr_workers;
@@ -25,5 +27,13 @@ void devmgr_destroy(struct devmgr *mgr);
 /* The help text of every registered class's options. */
 void devmgr_print_options(const struct devmgr *mgr);
 uint16_t devmgr_self(const struct devmgr *mgr);
+/* The control thread's loop (exists from devmgr_create on), for other
+ * control-plane fds such as the control socket. */
+struct ev_loop *devmgr_loop(struct devmgr *mgr);
+/* Calls fn for every device in the table until it returns non-zero (which
+ * is returned). probed: the class's probe succeeded and remove is not done,
+ * so dev->priv is the class's and its dump hook may run. Control thread. */
+typedef int (*devmgr_dev_fn)(struct be_dev *dev, bool probed, void *arg);
+int devmgr_for_each_dev(struct devmgr *mgr, devmgr_dev_fn fn, void *arg);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "classes.h"
+#include "ctl.h"
+#include "ctl_proto.h"
 #include "devmgr.h"
 #include "log.h"
 #include "xh.h"
@@ -33,6 +36,11 @@ static const char usage_text[] =
         "  --log-level LEVEL      error, warning, info (default) or debug\n"
         "  --workers N            data-path worker threads (default: one per CPU)\n"
         "  --pidfile PATH         write the daemon's pid to PATH\n"
+        "  --control-socket PATH  where pvback-inspect finds the daemon (default\n"
+        "                         " CTL_DEFAULT_PATH "; with the simulator\n"
+        "                         $PVBACK_SIM_DIR/pvbackd-dom<N>.sock, N our domain).\n"
+        "                         Root only (mode 0600); a second pvbackd on the same\n"
+        "                         path refuses to start\n"
         "  -o, --option CLASS.KEY=VALUE\n"
         "                         a device-class option (list below); repeatable\n"
         "  -h, --help             this text\n"
@@ -50,6 +58,7 @@ struct options {
         enum pv_log_level level;
         unsigned workers;
         const char *pidfile;
+        const char *control_socket;
         const char *class_opts[MAX_OPTIONS];
         unsigned nr_class_opts;
         bool help;
@@ -87,6 +96,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                                                  {"log-level", required_argument, NULL, 'L'},
                                                  {"workers", required_argument, NULL, 'w'},
                                                  {"pidfile", required_argument, NULL, 'p'},
+                                                 {"control-socket", required_argument, NULL, 'C'},
                                                  {"option", required_argument, NULL, 'o'},
                                                  {"help", no_argument, NULL, 'h'},
                                                  {NULL, 0, NULL, 0}};
@@ -118,6 +128,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                         break;
                 case 'p':
                         o->pidfile = optarg;
+                        break;
+                case 'C':
+                        if (!*optarg)
+                                return usage_error("--control-socket needs a path, not", optarg);
+                        o->control_socket = optarg;
                         break;
                 case 'o':
                         if (o->nr_class_opts == MAX_OPTIONS)
@@ -183,6 +198,28 @@ static int open_stop_fd(void)
         return fd < 0 ? -errno : fd;
 }
 
+/* Before daemonizing: a second pvbackd is refused while it can still say
+ * so on the terminal. */
+static int open_control_socket(const struct options *o, const struct xh_provider *hv,
+                               struct ctl_server **srv)
+{
+        char path[PATH_MAX], err[512];
+        int rc;
+        if (o->control_socket) {
+                snprintf(path, sizeof(path), "%s", o->control_socket);
+        } else if ((rc = ctl_default_path(!strcmp(xh_provider_name(hv), "sim"), path,
+                                          sizeof(path))) < 0) {
+                fprintf(stderr,
+                        "pvbackd: no default control socket path (%s); give "
+                        "--control-socket PATH\n",
+                        strerror(-rc));
+                return rc;
+        }
+        if ((rc = ctl_server_open(path, srv, err, sizeof(err))) < 0)
+                fprintf(stderr, "pvbackd: control socket: %s\n", err);
+        return rc;
+}
+
 static int register_classes(struct devmgr *mgr)
 {
         for (size_t i = 0; be_classes[i]; i++) {
@@ -198,6 +235,7 @@ int main(int argc, char **argv)
         struct options o;
         const struct xh_provider *hv;
         struct devmgr *mgr = NULL;
+        struct ctl_server *ctl = NULL;
         char err[512];
         int rc = parse_options(argc, argv, &o);
         if (rc)
@@ -217,17 +255,22 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pvbackd: %s\n", err);
                 return 1;
         }
+        if (open_control_socket(&o, hv, &ctl) < 0)
+                return 1;
         if (!o.foreground && (rc = daemonize()) < 0) {
                 fprintf(stderr, "pvbackd: cannot become a daemon: %s\n", strerror(-rc));
+                ctl_server_close(ctl);
                 return 1;
         }
         if (o.pidfile && (rc = write_pidfile(o.pidfile)) < 0) {
                 pv_err("pvbackd", "cannot write %s: %s", o.pidfile, strerror(-rc));
+                ctl_server_close(ctl);
                 return 1;
         }
         int stop_fd = open_stop_fd();
         if (stop_fd < 0) {
                 pv_err("pvbackd", "cannot set up signal handling: %s", strerror(-stop_fd));
+                ctl_server_close(ctl);
                 return 1;
         }
 
@@ -239,9 +282,15 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < o.nr_class_opts; i++) {
                 if ((rc = devmgr_configure(mgr, o.class_opts[i])) < 0) {
                         devmgr_destroy(mgr);
+                        ctl_server_close(ctl);
                         close(stop_fd);
                         return 2;
                 }
+        }
+        struct ctl_info info = {.hypervisor = xh_provider_name(hv), .workers = o.workers};
+        if ((rc = ctl_server_start(ctl, mgr, &info)) < 0) {
+                pv_err("pvbackd", "cannot serve the control socket: %s", strerror(-rc));
+                goto out;
         }
         pv_info("pvbackd", "hypervisor provider '%s'", xh_provider_name(hv));
         rc = devmgr_run(mgr, stop_fd);
@@ -250,6 +299,9 @@ int main(int argc, char **argv)
         else
                 pv_info("pvbackd", "stopping: disconnecting every device");
 out:
+        /* First: from here on nobody answers, and a client should find no
+         * socket rather than one that never replies. */
+        ctl_server_close(ctl);
         devmgr_destroy(mgr);
         close(stop_fd);
         if (o.pidfile)

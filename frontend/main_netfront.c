@@ -19,6 +19,7 @@
 #include "nf_gen.h"
 #include "nf_hostile.h"
 #include "nf_tap.h"
+#include "offload/off_gso.h"
 #include "xb.h"
 
 static const char usage[] =
@@ -383,7 +384,7 @@ static int apply_opt(struct app *a, int c, const char *v)
         case O_TCP: a->gen.tcp = true; return 0;
         case O_GSO:
                 a->gen.tcp = true;
-                if (parse_u32(v, 65535, &u) < 0 || u < 88)
+                if (parse_u32(v, 65535, &u) < 0 || u < OFF_GSO_MSS_MIN)
                         return -EINVAL;
                 a->gen.gso_size = (uint16_t)u;
                 return 0;

@@ -19,6 +19,7 @@
 #define H_CHUNK 64u             /* bytes per slot of the slot-count classes */
 #define H_BAD_GREF 0x0FFFFFFFu  /* beyond any grant table */
 #define H_FAR 1000u             /* req_prod this far past the ring */
+#define H_GSO_LEN 254u          /* a TCP frame of 200 payload bytes */
 
 static const struct {
         const char *name;
@@ -35,6 +36,9 @@ static const struct {
         [NF_H_REQ_PROD_FAR] = {"req-prod-far", "req_prod 1000 past the ring (fatal)"},
         [NF_H_TINY_SLOTS] = {"tiny-slots", "a 128-byte frame over 16 slots of 8 bytes: the header "
                                            "split, legal (accepted)"},
+        [NF_H_GSO_SIZE_1] = {"gso-size-1", "a 200-byte TCP GSO packet at size 1, then a 60-byte "
+                                           "frame: legal (accepted; a backend segmenting in "
+                                           "software has a floor)"},
 };
 
 int nf_hostile_parse(const char *name, uint32_t *slots)
@@ -86,6 +90,31 @@ static int build_frame(struct nf_dev *d, uint8_t *buf, uint32_t len)
         int rc = off_build_packet(buf, NF_PAGE_SIZE * 2, &s, &n);
         if (rc == 0 && (rc = off_parse(buf, n, 0, &pi)) == 0)
                 rc = off_csum_fill_l4(buf, n, &pi);
+        return rc;
+}
+
+/* A TCPv4 frame of exactly len bytes from this vif with its checksum left
+ * to the backend (csum_blank: the pseudo-header seeded), as a GSO packet
+ * leaves Linux. */
+static int build_tcp_partial(struct nf_dev *d, uint8_t *buf, uint32_t len)
+{
+        struct off_build_spec s = {.ethertype = OFF_ETH_P_IPV4,
+                                   .l4_proto = IPPROTO_TCP,
+                                   .sport = 7,
+                                   .dport = 9,
+                                   .seq = 1,
+                                   .tcp_flags = OFF_TCP_ACK | OFF_TCP_PSH,
+                                   .tcp_window = 512,
+                                   .saddr = {192, 0, 2, 1},
+                                   .daddr = {192, 0, 2, 2},
+                                   .dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+                                   .payload_len = len - 54};
+        struct off_pkt_info pi;
+        size_t n;
+        memcpy(s.src_mac, d->mac, 6);
+        int rc = off_build_packet(buf, NF_PAGE_SIZE * 2, &s, &n);
+        if (rc == 0 && (rc = off_parse(buf, n, OFF_PARSE_GSO, &pi)) == 0)
+                rc = off_csum_seed_partial(buf, n, &pi);
         return rc;
 }
 
@@ -179,6 +208,23 @@ static int build_class(struct nf_dev *d, struct nf_queue *q, enum nf_hostile_cla
                 ex.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
                 ex.u.gso.size = 0;
                 break;
+        case NF_H_GSO_SIZE_1: {
+                /* Linux netback takes any non-zero size; the plain frame
+                 * after it shows whether the vif still forwards. */
+                uint32_t more = 0;
+                ex.type = XEN_NETIF_EXTRA_TYPE_GSO;
+                ex.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+                ex.u.gso.size = 1;
+                if ((rc = build_tcp_partial(d, frame, H_GSO_LEN)) < 0 ||
+                    (rc = single(q, frame, H_GSO_LEN, &ex, s, n)) < 0)
+                        return rc;
+                s[0].req.flags |= NETTXF_csum_blank | NETTXF_data_validated;
+                if ((rc = build_frame(d, frame, 60)) < 0 ||
+                    (rc = chain(q, frame, 60, NF_PAGE_SIZE, s + *n, &more)) < 0)
+                        return rc;
+                *n += more;
+                return 0;
+        }
         default:
                 return -EINVAL;
         }

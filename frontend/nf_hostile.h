@@ -21,6 +21,7 @@ enum nf_hostile_class {
         NF_H_GSO_NO_SIZE,     /* GSO extra with size 0: fatal */
         NF_H_REQ_PROD_FAR,    /* req_prod far past the ring: fatal */
         NF_H_TINY_SLOTS,      /* header over many tiny slots: legal, accepted */
+        NF_H_GSO_SIZE_1,      /* TCP GSO at size 1, then a plain frame: legal, accepted */
         NF_H_COUNT,
 };
 

@@ -14,8 +14,9 @@
 #include "offload/off_gso.h"
 #include "offload/off_parse.h"
 
-/* Room kept by off_gso for segment headers: 64 KiB of payload in ≥ 88-byte
- * segments at worst needs a few hundred headers. */
+/* Segments made per turn of software GSO (off_gso_segment_from): a 64 KiB
+ * frame at the segmenter's floor is OFF_GSO_SEGS_MAX, made and sent in
+ * turns through scratch2. */
 #define NF_GSO_MAX_SEGS 1024u
 
 void nf_txq_init(struct nf_queue *q)
@@ -172,22 +173,31 @@ static int send_sw_gso(struct nf_queue *q, const struct nf_frame *f,
                                   .mem_len = 2 * NF_RX_MAX_FRAME,
                                   .segs = segs,
                                   .max_segs = NF_GSO_MAX_SEGS};
-        int rc = off_gso_segment(f->data, f->len, pi, f->gso_size, OFF_GSO_COPY, &out);
-        if (rc < 0)
-                return rc;
-        q->st.tx_sw_gso++;
-        for (uint32_t i = 0; i < out.nsegs; i++) {
-                struct nf_frame s = {.data = segs[i].hdr,
-                                     .len = segs[i].hdr_len + segs[i].payload_len,
-                                     .data_validated = true};
-                while ((rc = send_one(q, &s)) == -EAGAIN) {
-                        /* The frame is already half sent: wait for room. */
-                        if ((rc = nf_txq_gc(q)) < 0)
-                                return rc;
-                }
+        uint32_t total = off_gso_seg_count(pi, f->gso_size), first = 0;
+        int rc;
+        /* send_one copies each segment into a granted buffer: the scratch
+         * is free for the next turn once the turn is sent. */
+        do {
+                rc = off_gso_segment_from(f->data, f->len, pi, f->gso_size, first, OFF_GSO_COPY,
+                                          &out);
                 if (rc < 0)
                         return rc;
-        }
+                if (first == 0)
+                        q->st.tx_sw_gso++;
+                first += out.nsegs;
+                for (uint32_t i = 0; i < out.nsegs; i++) {
+                        struct nf_frame s = {.data = segs[i].hdr,
+                                             .len = segs[i].hdr_len + segs[i].payload_len,
+                                             .data_validated = true};
+                        while ((rc = send_one(q, &s)) == -EAGAIN) {
+                                /* The frame is already half sent: wait for room. */
+                                if ((rc = nf_txq_gc(q)) < 0)
+                                        return rc;
+                        }
+                        if (rc < 0)
+                                return rc;
+                }
+        } while (first < total);
         return 0;
 }
 

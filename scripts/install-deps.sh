@@ -3,7 +3,7 @@
 # this when pkg-config cannot find a dependency; it is safe to run repeatedly.
 set -eu
 
-PKGS="build-essential pkg-config libxen-dev check liburing-dev xenstore-utils valgrind iproute2 procps bridge-utils ethtool xen-utils-common clang libclang-rt-14-dev iputils-ping"
+PKGS="build-essential pkg-config libxen-dev check liburing-dev libjson-c-dev xenstore-utils valgrind iproute2 procps bridge-utils ethtool xen-utils-common clang libclang-rt-14-dev iputils-ping"
 
 missing=""
 for p in $PKGS; do

@@ -6,7 +6,7 @@ stage=$(mktemp -d /tmp/pvback-install-XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 make -s install PREFIX=/usr DESTDIR="$stage" >/dev/null
 fail=0
-for f in usr/bin/pvback-sim usr/sbin/pvbackd usr/share/pvback/xenstore-schema/vif.schema \
+for f in usr/bin/pvback-sim usr/bin/pvback-inspect usr/sbin/pvbackd usr/share/pvback/xenstore-schema/vif.schema \
 	usr/share/pvback/pvback-kernel-backends.conf usr/lib/systemd/system/pvbackd.service; do
 	[ -e "$stage/$f" ] || { echo "installcheck: missing $f"; fail=1; }
 done

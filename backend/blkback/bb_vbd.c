@@ -337,4 +337,5 @@ const struct be_class bb_class = {
     .remove = bb_remove,
     .backend_changed = bb_backend_changed,
     .frontend_changed = NULL,
+    .dump = bb_dump,
 };

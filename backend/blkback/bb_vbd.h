@@ -41,4 +41,7 @@ void bb_resize_add(struct bb_vbd *v);
 /* After this returns the monitor no longer touches v. */
 void bb_resize_del(struct bb_vbd *v);
 
+/* The class's dump hook (bb_dump.c): what pvback-inspect shows of a vbd. */
+int bb_dump(struct be_dev *dev, struct json_object *obj);
+
 #endif

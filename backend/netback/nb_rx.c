@@ -1,16 +1,23 @@
 /* Guest RX (uplink → guest) on the queue's worker: read frames from the
- * uplink in batches into a bounded backlog, filter multicast, hash, plan each
- * frame into the guest's posted buffers (nb_rx_plan), grant-copy many frames
- * per call, push and notify once per pass. When the guest posts nothing the
- * backlog fills, the uplink is no longer read (the host's queue drops), and
- * after the drain timeout the backlog is dropped. Linux: rx.c, interface.c. */
+ * uplink in batches into a bounded backlog, filter multicast, decide per
+ * frame what the guest cannot finish itself (off_decide: complete a partial
+ * checksum, segment a GSO frame in software, or drop), hash, then turn each
+ * frame into the packets the guest gets (itself, its segments, or what LRO
+ * emits), plan those into the guest's posted buffers (nb_rx_plan), grant-copy
+ * many per call, push and notify once per pass. When the guest posts nothing
+ * the backlog fills, the uplink is no longer read (the host's queue drops),
+ * and after the drain timeout the backlog is dropped. Linux: rx.c,
+ * interface.c; the software paths are what its netdev core does for a vif
+ * without the offload (validate_xmit_skb) and what GRO does on a NIC. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "netback/nb_rx_off.h"
 #include "netback/nb_rx_plan.h"
 #include "netback/nb_vif.h"
 #include "offload/off_csum.h"
@@ -30,9 +37,41 @@
 /* Segments per call: full batch plus room for one more frame's data slots. */
 #define NB_RX_SEGS (NB_COPY_BATCH + NB_RX_MAX_DATA_SLOTS)
 
+/* How a backlog frame becomes packets for the guest. */
+enum nb_rx_path {
+        NB_RX_PATH_DIRECT,  /* itself, as prepared */
+        NB_RX_PATH_SEGMENT, /* its segments (OFF_ACT_SEGMENT) */
+        NB_RX_PATH_LRO,     /* whatever the queue's LRO emits for it */
+};
+
 struct nb_rx_frame {
         struct uplink_pkt pkt;
         struct nb_rx_pkt rx; /* prepared for the plan */
+        enum nb_rx_path path;
+        struct off_pkt_info pi; /* NB_RX_PATH_SEGMENT: its parsed headers, */
+        uint32_t seg_next;      /* and the first segment of its next turn */
+};
+
+/* Packets the guest gets out of one frame (or one LRO flush), planned one by
+ * one: the guest ring may run short in the middle, and the rest waits here
+ * in order, ahead of every later frame. Up to a turn of a GSO frame's
+ * segments. */
+#define NB_RX_OUT_MAX NB_RX_GSO_SEGS_MAX
+_Static_assert(NB_RX_OUT_MAX >= OFF_LRO_FLOWS_MAX + 1, "an LRO call's packets fit");
+
+/* Where a packet's bytes live until its grant copy is issued. */
+enum nb_rx_src {
+        NB_RX_SRC_FRAME, /* the backlog frame's buffer */
+        NB_RX_SRC_GSO,   /* the segment scratch: reused by the next segmented frame */
+        NB_RX_SRC_LRO,   /* LRO's flow buffers: reused at its next call */
+};
+
+struct nb_rx_out {
+        uint32_t n, next;
+        bool of_frame; /* the packets are the backlog frame's at the cursor */
+        bool more;     /* ... which has segments left for another turn */
+        uint8_t src[NB_RX_OUT_MAX];
+        struct nb_rx_pkt pkts[NB_RX_OUT_MAX];
 };
 
 /* Frames steered to a queue by other queues' workers. Buffers are swapped,
@@ -62,8 +101,37 @@ struct nb_rx_state {
         RING_IDX seg_slot[NB_RX_SEGS];
         uint32_t n_segs;
         struct nb_rx_plan plan;
-        bool blocked; /* waiting for the guest to post buffers */
+        bool blocked;         /* waiting for the guest to post buffers */
+        uint64_t progress_ns; /* a pass that ended blocked last moved something */
+
+        unsigned caps; /* the guest's (enum off_cap) */
+        struct nb_rx_out out;
+        /* Copies planned but not issued read the scratch / LRO's buffers:
+         * issue them before either is written again. */
+        bool gso_refs, lro_refs;
+        uint8_t *gso_mem;
+        struct off_gso_seg *gso_segs;
+        struct off_lro *lro; /* NULL: no LRO for this guest */
+        struct off_lro_pkt *lro_pkts;
+        uint32_t lro_max;
 };
+
+/* LRO for a guest that takes GSO of a family (Linux GRO hands the same
+ * guest merged packets too, when its netdev has GRO on the way in). */
+static int nb_rx_lro_alloc(struct nb_queue *q)
+{
+        struct nb_rx_state *s = q->rxs;
+        int rc;
+
+        if (!q->vif->lro || !(s->caps & (OFF_CAP_TSO4 | OFF_CAP_TSO6)))
+                return 0;
+        rc = off_lro_create(NULL, &s->lro);
+        if (rc < 0)
+                return rc;
+        s->lro_max = off_lro_out_max(s->lro);
+        s->lro_pkts = calloc(s->lro_max, sizeof(*s->lro_pkts));
+        return s->lro_pkts ? 0 : -ENOMEM;
+}
 
 int nb_rx_state_alloc(struct nb_queue *q)
 {
@@ -71,6 +139,11 @@ int nb_rx_state_alloc(struct nb_queue *q)
         if (!s)
                 return -ENOMEM;
         q->rxs = s;
+        s->caps = nb_rx_guest_caps(&q->vif->cfg);
+        s->gso_mem = malloc(NB_RX_GSO_MEM);
+        s->gso_segs = calloc(NB_RX_GSO_SEGS_MAX, sizeof(*s->gso_segs));
+        if (!s->gso_mem || !s->gso_segs || nb_rx_lro_alloc(q) < 0)
+                goto fail;
         /* Large buffers come from mmap: untouched pages cost no memory, so
          * MTU-sized traffic keeps the footprint small. */
         for (uint32_t i = 0; i < NB_RX_BACKLOG; i++) {
@@ -98,6 +171,12 @@ void nb_rx_state_free(struct nb_queue *q)
                 free(s->bufs[i]);
         for (uint32_t i = 0; i < NB_RX_READ_BATCH; i++)
                 free(s->read_bufs[i]);
+        if (s->lro)
+                q->st.lro = *off_lro_get_stats(s->lro);
+        off_lro_destroy(s->lro);
+        free(s->lro_pkts);
+        free(s->gso_segs);
+        free(s->gso_mem);
         free(s);
         q->rxs = NULL;
 }
@@ -243,49 +322,70 @@ static void nb_rx_refresh_hash(struct nb_queue *q)
         pthread_mutex_unlock(&q->vif->lock);
 }
 
-/* Uplink metadata → what the guest can take. false: drop (counted). */
+/* The one per-frame offload decision: uplink metadata against what the guest
+ * negotiated (off_decide), counted in rx_off as decided; what the guest
+ * cannot finish is done here or on the way out. false: drop (counted). */
 static bool nb_rx_prepare(struct nb_queue *q, struct nb_rx_frame *f)
 {
-        const struct nb_fe_cfg *cfg = &q->vif->cfg;
+        struct nb_rx_state *s = q->rxs;
         struct uplink_pkt *p = &f->pkt;
         struct nb_rx_pkt *r = &f->rx;
+        struct off_meta m;
         uint32_t slots;
+        unsigned act;
 
         memset(r, 0, sizeof(*r));
         r->data = p->data;
         r->len = p->len;
         r->xdp_headroom = q->xdp_headroom;
-        switch (p->meta.gso) {
-        case UPLINK_GSO_NONE:
-                break;
-        case UPLINK_GSO_TCPV4:
-        case UPLINK_GSO_TCPV6:
-                if (!(p->meta.gso == UPLINK_GSO_TCPV4 ? cfg->gso_tcpv4 : cfg->gso_tcpv6) ||
-                    p->meta.gso_size == 0) {
-                        q->st.rx_drop_gso++;
-                        return false;
-                }
-                r->gso_type = p->meta.gso == UPLINK_GSO_TCPV4 ? XEN_NETIF_GSO_TYPE_TCPV4
-                                                              : XEN_NETIF_GSO_TYPE_TCPV6;
-                r->gso_size = p->meta.gso_size;
-                break;
-        default:
+        f->path = NB_RX_PATH_DIRECT;
+        f->seg_next = 0;
+        nb_rx_off_meta(&p->meta, p->data, p->len, nb_rx_data_slots_needed(r), &m);
+        act = off_decide(&m, s->caps);
+        /* A guest slot is one page: a frame a guest without SG would need in
+         * several cannot be made to fit (Linux clamps such a vif's MTU). */
+        if (act & OFF_ACT_LINEARIZE) {
+                off_path_count(&q->st.rx_off, &m, OFF_ACT_DROP);
+                q->st.rx_drop_size++;
+                return false;
+        }
+        off_path_count(&q->st.rx_off, &m, act);
+        if (act & OFF_ACT_DROP) {
                 q->st.rx_drop_gso++;
                 return false;
         }
-        if (p->meta.needs_csum) {
-                bool v6 = p->len >= NB_ETH_HLEN && p->data[12] == 0x86 && p->data[13] == 0xdd;
-                if (v6 ? cfg->csum_ipv6 : cfg->csum_ipv4) {
-                        r->csum = NB_RX_CSUM_PARTIAL;
-                } else if (r->gso_type == XEN_NETIF_GSO_TYPE_NONE &&
-                           off_csum_complete_partial(p->data, p->len, p->meta.csum_start,
-                                                     p->meta.csum_offset) == 0) {
-                        /* The guest cannot finish it: do it here (Linux's
-                         * netdev core does, via skb_checksum_help). */
-                        r->csum = NB_RX_CSUM_UNNECESSARY;
-                } else {
+        if (act & OFF_ACT_SEGMENT) {
+                if (nb_rx_segment_check(p->data, p->len, &p->meta, &f->pi) < 0) {
+                        q->st.rx_off.dropped++;
                         q->st.rx_drop_gso++;
                         return false;
+                }
+                f->path = NB_RX_PATH_SEGMENT;
+        } else if (m.gso != OFF_GSO_KIND_NONE) {
+                /* A GSO extra with size 0 is fatal to a Linux guest. */
+                if (p->meta.gso_size == 0) {
+                        q->st.rx_off.dropped++;
+                        q->st.rx_drop_gso++;
+                        return false;
+                }
+                r->gso_type = m.gso == OFF_GSO_KIND_TCP4 ? XEN_NETIF_GSO_TYPE_TCPV4
+                                                         : XEN_NETIF_GSO_TYPE_TCPV6;
+                r->gso_size = p->meta.gso_size;
+        }
+        /* Linux netback's mapping: CHECKSUM_PARTIAL is csum_blank |
+         * data_validated, CHECKSUM_UNNECESSARY data_validated. */
+        if (p->meta.needs_csum) {
+                if (act & OFF_ACT_CSUM) {
+                        /* The guest cannot finish it: do it here (Linux's
+                         * netdev core does, via skb_checksum_help). */
+                        if (off_csum_complete_partial(p->data, p->len, p->meta.csum_start,
+                                                      p->meta.csum_offset) < 0) {
+                                q->st.rx_off.dropped++;
+                                return false;
+                        }
+                        r->csum = NB_RX_CSUM_UNNECESSARY;
+                } else {
+                        r->csum = NB_RX_CSUM_PARTIAL;
                 }
         } else if (p->meta.data_valid) {
                 r->csum = NB_RX_CSUM_UNNECESSARY;
@@ -296,11 +396,27 @@ static bool nb_rx_prepare(struct nb_queue *q, struct nb_rx_frame *f)
                 r->has_hash = true;
                 q->st.rx_hashed++;
         }
-        if (nb_rx_slots_needed(r, &slots) < 0 ||
-            (!cfg->sg && slots - (r->gso_type != 0) - r->has_hash - (r->xdp_headroom != 0) > 1)) {
+        if (f->path == NB_RX_PATH_SEGMENT) {
+                /* The largest segment must reach the guest the way it takes
+                 * frames: in one slot without SG. */
+                struct nb_rx_pkt seg = *r;
+                uint16_t mss = p->meta.gso_size;
+                seg.len = f->pi.payload_off + (f->pi.payload_len < mss ? f->pi.payload_len : mss);
+                seg.gso_type = XEN_NETIF_GSO_TYPE_NONE;
+                seg.gso_size = 0;
+                if (nb_rx_slots_needed(&seg, &slots) < 0 ||
+                    (!(s->caps & OFF_CAP_SG) && nb_rx_data_slots_needed(&seg) > 1)) {
+                        q->st.rx_drop_size++;
+                        return false;
+                }
+                return true;
+        }
+        if (nb_rx_slots_needed(r, &slots) < 0) {
                 q->st.rx_drop_size++;
                 return false;
         }
+        if (s->lro && nb_rx_lro_candidate(p->data, p->len, s->caps))
+                f->path = NB_RX_PATH_LRO;
         return true;
 }
 
@@ -372,6 +488,7 @@ static void nb_rx_flush(struct nb_queue *q, uint32_t *delivered)
                 }
         }
         s->n_segs = 0;
+        s->gso_refs = s->lro_refs = false;
         /* The frames are in the guest now: free their backlog slots. */
         for (uint32_t i = 0; i < *delivered; i++) {
                 s->bytes -= s->frames[s->head].pkt.len;
@@ -395,74 +512,277 @@ static bool nb_rx_slots_available(struct nb_queue *q, uint32_t needed)
         return prod - q->rx.req_cons >= needed;
 }
 
+static void nb_rx_out_push(struct nb_rx_out *o, const struct nb_rx_pkt *pkt, enum nb_rx_src src)
+{
+        o->src[o->n] = (uint8_t)src;
+        o->pkts[o->n++] = *pkt;
+}
+
+static void nb_rx_out_reset(struct nb_rx_out *o)
+{
+        o->n = o->next = 0;
+        o->of_frame = o->more = false;
+}
+
+/* Plans the next waiting packet into the guest's ring and queues its
+ * copies. 0: planned (or dropped, counted); -EAGAIN: too few requests posted
+ * (s->blocked, the guest notifies when it posts); -EPROTO: the queue failed. */
+static int nb_rx_deliver(struct nb_queue *q, uint32_t *delivered)
+{
+        struct nb_rx_state *s = q->rxs;
+        struct nb_rx_out *o = &s->out;
+        const struct nb_rx_pkt *pkt = &o->pkts[o->next];
+        RING_IDX rp;
+        int rc;
+
+        for (;;) {
+                if (!nb_rx_slots_available(q, 1)) {
+                        s->blocked = true;
+                        return -EAGAIN;
+                }
+                rp = q->rx.sring->req_prod;
+                xen_rmb();
+                rc = nb_rx_plan_build(&q->rx, rp, q->vif->dev->fedom, pkt, &s->plan);
+                if (rc != -EAGAIN)
+                        break;
+                if (!nb_rx_slots_available(q, s->plan.nr_slots)) {
+                        s->blocked = true;
+                        return -EAGAIN;
+                }
+        }
+        if (rc == -EPROTO) {
+                nb_rx_flush(q, delivered);
+                nb_queue_fail(q, "rx ring: req_prod %u is %u past req_cons", rp,
+                              rp - q->rx.req_cons);
+                return -EPROTO;
+        }
+        if (rc < 0 || nb_rx_plan_write_responses(&q->rx, &s->plan) < 0) {
+                /* A packet the guest cannot take: checked for frames in
+                 * nb_rx_prepare, and what LRO builds fits 18 slots. */
+                q->st.rx_drop_size++;
+        } else {
+                memcpy(&s->segs[s->n_segs], s->plan.segs, s->plan.nr_segs * sizeof(s->segs[0]));
+                memcpy(&s->seg_slot[s->n_segs], s->plan.seg_slot,
+                       s->plan.nr_segs * sizeof(s->seg_slot[0]));
+                s->n_segs += s->plan.nr_segs;
+                s->gso_refs |= o->src[o->next] == NB_RX_SRC_GSO;
+                s->lro_refs |= o->src[o->next] == NB_RX_SRC_LRO;
+                q->st.rx_packets++;
+                q->st.rx_bytes += pkt->len;
+                s->blocked = false;
+        }
+        if (++o->next == o->n) {
+                /* The frame's last packet is planned: its slot is freed
+                 * once the copies are issued. A frame with segments left
+                 * stays at the cursor, and nb_rx_run makes its next turn. */
+                if (o->of_frame && !o->more)
+                        (*delivered)++;
+                nb_rx_out_reset(o);
+        }
+        return 0;
+}
+
+/* LRO's packets, in the order it returned them: its PASS packet is the
+ * frame `f` as prepared; the others live in LRO's buffers. */
+static void nb_rx_take_lro(struct nb_queue *q, const struct off_lro_out *lo,
+                           const struct nb_rx_frame *f)
+{
+        struct nb_rx_state *s = q->rxs;
+
+        for (uint32_t i = 0; i < lo->n; i++) {
+                const struct off_lro_pkt *p = &lo->pkts[i];
+                struct nb_rx_pkt r;
+
+                if (p->flags & OFF_LRO_PKT_PASS) {
+                        if (f)
+                                nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
+                        continue;
+                }
+                nb_rx_pkt_from_lro(p, &r);
+                r.xdp_headroom = q->xdp_headroom;
+                /* One flow, one hash: that of its first segment. */
+                if (q->hash.alg == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ)
+                        r.has_hash =
+                            nb_hash_frame(&q->hash, r.data, r.len, &r.hash_value, &r.hash_type);
+                nb_rx_out_push(&s->out, &r, NB_RX_SRC_LRO);
+        }
+}
+
+/* Segments in software (OFF_ACT_SEGMENT). Into the queue's scratch with
+ * OFF_GSO_COPY rather than OFF_GSO_SLICE: the full checksum every segment
+ * needs reads each payload byte anyway, and copying in that same pass
+ * (off_csum_copy) only adds writes into a scratch small enough to stay in
+ * cache. In exchange each segment is one contiguous source: one grant-copy
+ * op per segment instead of two (header, payload), and every op carries a
+ * fixed cost in the hypervisor (grant lookup, lock and map on both sides)
+ * whatever its length; nb_rx_plan keeps taking one flat frame. A turn of
+ * the frame's segments is made at a time (NB_RX_GSO_SEGS_MAX); if the guest
+ * ring runs short, the rest of the turn waits in the scratch, in order, and
+ * nothing after the frame moves until its last turn is planned. */
+static void nb_rx_produce_segments(struct nb_queue *q, struct nb_rx_frame *f)
+{
+        struct nb_rx_state *s = q->rxs;
+        struct off_gso_out go = {.mem = s->gso_mem,
+                                 .mem_len = NB_RX_GSO_MEM,
+                                 .segs = s->gso_segs,
+                                 .max_segs = NB_RX_GSO_SEGS_MAX};
+        struct nb_rx_pkt tmpl = f->rx;
+        uint16_t mss = f->pkt.meta.gso_size;
+        int n = nb_rx_segment(f->pkt.data, f->pkt.len, &f->pi, mss, f->seg_next, &go, &tmpl,
+                              s->out.pkts, NB_RX_OUT_MAX);
+
+        if (n < 0) {
+                /* Checked in nb_rx_prepare, alike for every turn: an
+                 * internal error. The frame is dropped (counted once, its
+                 * first turn being the one to fail). */
+                q->st.rx_off.dropped++;
+                if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
+                        pv_err(q->ctx, "segmenting a %u-byte GSO frame at MSS %u failed: %s",
+                               f->pkt.len, mss, strerror(-n));
+                return;
+        }
+        for (int i = 0; i < n; i++)
+                s->out.src[i] = NB_RX_SRC_GSO;
+        s->out.n = (uint32_t)n;
+        f->seg_next += (uint32_t)n;
+        s->out.more = f->seg_next < off_gso_seg_count(&f->pi, mss);
+        q->st.rx_off.gso_sw_segs += (uint64_t)n;
+}
+
+static void nb_rx_produce_lro(struct nb_queue *q, struct nb_rx_frame *f)
+{
+        struct nb_rx_state *s = q->rxs;
+        struct off_lro_out lo = {.pkts = s->lro_pkts, .max = s->lro_max};
+        int rc = off_lro_add(s->lro, f->pkt.data, f->pkt.len, nb_rx_lro_rx(&f->pkt.meta),
+                             nb_now_ns(), &lo);
+
+        if (rc < 0) {
+                /* Only a wrong out size fails: deliver the frame as it is. */
+                nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
+                return;
+        }
+        nb_rx_take_lro(q, &lo, f);
+}
+
+/* The packets the guest gets for backlog frame `f`, into s->out (none when
+ * LRO holds it or it failed). -EBUSY: copies not yet issued still read the
+ * memory this would overwrite; issue them and call again. */
+static int nb_rx_produce(struct nb_queue *q, struct nb_rx_frame *f)
+{
+        struct nb_rx_state *s = q->rxs;
+
+        nb_rx_out_reset(&s->out);
+        switch (f->path) {
+        case NB_RX_PATH_SEGMENT:
+                if (s->gso_refs)
+                        return -EBUSY;
+                nb_rx_produce_segments(q, f);
+                break;
+        case NB_RX_PATH_LRO:
+                /* Decided by the queue the frame came in on (steering);
+                 * every queue of a vif has the same LRO setup, so this is
+                 * only a guard. */
+                if (!s->lro) {
+                        nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
+                        break;
+                }
+                if (s->lro_refs)
+                        return -EBUSY;
+                nb_rx_produce_lro(q, f);
+                break;
+        default:
+                nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
+                break;
+        }
+        s->out.of_frame = s->out.n != 0;
+        return 0;
+}
+
+/* End of a batch (Linux: napi_gro_flush at the end of a poll): nothing read
+ * stays held waiting for a next frame. This is also what bounds the hold
+ * time without a timer: a pass ends with LRO holding packets only while the
+ * guest ring is full (they could not leave anyway, and the guest's
+ * notification resumes the pass) or when the budget ran out (the queue is
+ * kicked at once); within a pass off_lro_add emits whatever aged out. */
+static int nb_rx_lro_flush(struct nb_queue *q)
+{
+        struct nb_rx_state *s = q->rxs;
+        struct off_lro_out lo = {.pkts = s->lro_pkts, .max = s->lro_max};
+
+        if (s->lro_refs)
+                return -EBUSY;
+        nb_rx_out_reset(&s->out);
+        if (off_lro_flush_all(s->lro, nb_now_ns(), &lo) == 0)
+                nb_rx_take_lro(q, &lo, NULL);
+        return 0;
+}
+
+/* A zero expiry disarms (nb_timer_arm(fd, 0) would fire at once, and a
+ * firing drain timer drops the backlog of a guest that is merely busy). */
+static void nb_rx_timer_disarm(struct nb_queue *q)
+{
+        struct itimerspec off = {0};
+        timerfd_settime(q->rx_timer_fd, 0, &off, NULL);
+        q->rx_timer_armed = false;
+}
+
 bool nb_rx_run(struct nb_queue *q)
 {
         struct nb_rx_state *s = q->rxs;
-        uint32_t delivered = 0, done = 0, cursor;
+        uint32_t delivered = 0, done = 0;
         int notify;
         bool more = false;
 
         nb_rx_fill(q);
-        cursor = 0;
-        while (cursor < s->count) {
-                struct nb_rx_frame *f = &s->frames[(s->head + cursor) % NB_RX_BACKLOG];
-                RING_IDX rp;
-                int rc;
-
+        for (;;) {
                 if (done >= NB_RX_BUDGET) {
                         more = true;
                         break;
                 }
                 if (s->n_segs + NB_RX_MAX_DATA_SLOTS > NB_RX_SEGS) {
                         nb_rx_flush(q, &delivered);
-                        cursor = 0;
                         continue;
                 }
-                if (!nb_rx_slots_available(q, 1)) {
-                        s->blocked = true;
-                        break;
-                }
-                rp = q->rx.sring->req_prod;
-                xen_rmb();
-                rc = nb_rx_plan_build(&q->rx, rp, q->vif->dev->fedom, &f->rx, &s->plan);
-                if (rc == -EAGAIN) {
-                        if (!nb_rx_slots_available(q, s->plan.nr_slots)) {
-                                s->blocked = true;
+                /* Packets already made go first, whatever their origin. */
+                if (s->out.next < s->out.n) {
+                        int rc = nb_rx_deliver(q, &delivered);
+                        if (rc == -EAGAIN)
                                 break;
+                        if (rc == -EPROTO)
+                                return false;
+                        done++;
+                        continue;
+                }
+                if (delivered < s->count) {
+                        struct nb_rx_frame *f = &s->frames[(s->head + delivered) % NB_RX_BACKLOG];
+                        if (nb_rx_produce(q, f) == -EBUSY) {
+                                nb_rx_flush(q, &delivered);
+                                continue;
+                        }
+                        if (!s->out.of_frame) {
+                                /* Held by LRO (copied there) or dropped. */
+                                delivered++;
+                                done++;
                         }
                         continue;
                 }
-                if (rc == -EPROTO) {
+                /* Backlog planned: issue its copies and read what came. */
+                if (s->count) {
                         nb_rx_flush(q, &delivered);
-                        nb_queue_fail(q, "rx ring: req_prod %u is %u past req_cons", rp,
-                                      rp - q->rx.req_cons);
-                        return false;
+                        nb_rx_fill(q);
+                        if (s->count)
+                                continue;
                 }
-                if (rc < 0 || nb_rx_plan_write_responses(&q->rx, &s->plan) < 0) {
-                        /* Cannot happen after nb_rx_prepare; drop the frame. */
-                        q->st.rx_drop_size++;
-                        cursor++;
-                        delivered++;
+                if (s->lro && off_lro_held(s->lro)) {
+                        if (nb_rx_lro_flush(q) == -EBUSY)
+                                nb_rx_flush(q, &delivered);
                         continue;
                 }
-                memcpy(&s->segs[s->n_segs], s->plan.segs, s->plan.nr_segs * sizeof(s->segs[0]));
-                memcpy(&s->seg_slot[s->n_segs], s->plan.seg_slot,
-                       s->plan.nr_segs * sizeof(s->seg_slot[0]));
-                s->n_segs += s->plan.nr_segs;
-                q->st.rx_packets++;
-                q->st.rx_bytes += f->pkt.len;
-                s->blocked = false;
-                cursor++;
-                delivered++;
-                done++;
-                if (cursor == s->count) {
-                        /* Backlog empty: top it up in the same pass. */
-                        nb_rx_flush(q, &delivered);
-                        cursor = 0;
-                        nb_rx_fill(q);
-                }
+                break;
         }
         nb_rx_flush(q, &delivered);
+        if (s->lro)
+                q->st.lro = *off_lro_get_stats(s->lro);
         RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->rx, notify);
         if (notify) {
                 xh_evtchn_notify(q->ev, q->port_rx);
@@ -470,7 +790,10 @@ bool nb_rx_run(struct nb_queue *q)
         }
         /* Backpressure: stop reading the uplink while the backlog is full. */
         nb_rx_set_polling(q, s->count < NB_RX_BACKLOG && s->bytes < NB_RX_BACKLOG_BYTES);
-        if (s->blocked && s->count) {
+        bool waiting = s->count || s->out.next < s->out.n;
+        if (s->blocked && waiting) {
+                if (done)
+                        s->progress_ns = nb_now_ns();
                 if (!q->rx_timer_armed) {
                         q->st.rx_stalls++;
                         nb_timer_arm(q->rx_timer_fd,
@@ -479,10 +802,9 @@ bool nb_rx_run(struct nb_queue *q)
                         q->rx_timer_armed = true;
                 }
         } else if (q->rx_timer_armed) {
-                nb_timer_arm(q->rx_timer_fd, 0);
-                q->rx_timer_armed = false;
+                nb_rx_timer_disarm(q);
         }
-        if (!s->blocked && s->count && !more)
+        if (!s->blocked && waiting && !more)
                 more = true;
         return more;
 }
@@ -490,14 +812,33 @@ bool nb_rx_run(struct nb_queue *q)
 void nb_rx_drain(struct nb_queue *q)
 {
         struct nb_rx_state *s = q->rxs;
-        if (!s->blocked)
+        uint32_t lost;
+        /* Only a guest that took nothing for the whole timeout loses the
+         * backlog (Linux drops what waited that long); a busy one that
+         * keeps the ring full is re-armed by the pass that follows. */
+        if (!s->blocked || nb_now_ns() - s->progress_ns < NB_RX_DRAIN_NS)
                 return;
-        q->st.rx_drop_stall += s->count;
+        /* Everything waiting: the backlog (which holds the frame whose
+         * packets are half delivered), packets of an LRO flush, and what
+         * LRO still holds. A pass always ends with its copies issued, so
+         * nothing planned refers to the scratch or LRO's buffers now. */
+        lost = s->count;
+        if (!s->out.of_frame)
+                lost += s->out.n - s->out.next;
+        nb_rx_out_reset(&s->out);
+        if (s->lro && off_lro_held(s->lro)) {
+                struct off_lro_out lo = {.pkts = s->lro_pkts, .max = s->lro_max};
+                if (off_lro_flush_all(s->lro, nb_now_ns(), &lo) == 0)
+                        lost += lo.n;
+                q->st.lro = *off_lro_get_stats(s->lro);
+        }
+        q->st.rx_drop_stall += lost;
         if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
                 pv_warn(q->ctx, "guest posted no receive buffers for %llu ms: dropped %u frames",
-                        (unsigned long long)(NB_RX_DRAIN_NS / 1000000ull), s->count);
+                        (unsigned long long)(NB_RX_DRAIN_NS / 1000000ull), lost);
         s->head = (s->head + s->count) % NB_RX_BACKLOG;
         s->count = 0;
         s->bytes = 0;
         s->blocked = false;
+        s->gso_refs = s->lro_refs = false;
 }

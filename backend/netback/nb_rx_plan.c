@@ -45,6 +45,11 @@ static uint32_t nb_rx_data_slots(const struct nb_rx_pkt *pkt)
         return 1 + (pkt->len - first_cap + NB_PAGE_SIZE - 1) / NB_PAGE_SIZE;
 }
 
+uint32_t nb_rx_data_slots_needed(const struct nb_rx_pkt *pkt)
+{
+        return pkt->xdp_headroom < NB_PAGE_SIZE ? nb_rx_data_slots(pkt) : NB_RX_MAX_DATA_SLOTS + 1;
+}
+
 static uint32_t nb_rx_extras(const struct nb_rx_pkt *pkt)
 {
         return (pkt->gso_type != XEN_NETIF_GSO_TYPE_NONE) + pkt->has_hash +

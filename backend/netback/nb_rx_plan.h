@@ -54,6 +54,9 @@ struct nb_rx_plan {
  * DIV_ROUND_UP(len, 4096) + gso + hash. -EINVAL for a malformed frame
  * description, -EMSGSIZE beyond NB_RX_MAX_DATA_SLOTS data slots. */
 int nb_rx_slots_needed(const struct nb_rx_pkt *pkt, uint32_t *slots);
+/* Data slots alone (the buffers the frame reaches the guest in), for a
+ * frame that passes nb_rx_slots_needed's checks. */
+uint32_t nb_rx_data_slots_needed(const struct nb_rx_pkt *pkt);
 
 /* Plans the frame into the requests at ring->req_cons (bounded by req_prod,
  * the caller's snapshot). Each request is copied once; its id and gref are

@@ -28,7 +28,7 @@ struct nb_queue_stats {
         uint64_t rx_gcopy_errors; /* segments the guest's grant refused */
         uint64_t rx_drop_mcast;   /* group address not subscribed */
         uint64_t rx_drop_size;    /* larger than the guest can take (no SG) */
-        uint64_t rx_drop_gso;     /* GSO kind the guest did not offer */
+        uint64_t rx_drop_gso;     /* GSO frame nobody can finish (UDP/ECN kind, bad metadata) */
         uint64_t rx_drop_stall;   /* dropped after the drain timeout */
         uint64_t rx_stalls;       /* times the guest had no buffers posted */
         uint64_t rx_hashed;       /* frames given a HASH extra */
@@ -37,8 +37,8 @@ struct nb_queue_stats {
         uint64_t rx_drop_steer;   /* that queue's inbox was full */
         /* offload paths (off_caps.h): guest → uplink and uplink → guest */
         struct off_path_stats tx_off;
-        struct off_path_stats rx_off;
-        struct off_lro_stats lro; /* LRO on guest RX */
+        struct off_path_stats rx_off; /* per frame as read, before LRO */
+        struct off_lro_stats lro;     /* LRO on guest RX (copied from the merger each pass) */
 };
 
 #endif

@@ -1,7 +1,8 @@
 /* Guest TX (guest → uplink) on the queue's worker: parse slots, batch the
  * grant copies of many packets into one call (up to NB_COPY_BATCH segments),
- * turn the guest's checksum/GSO flags into uplink metadata, send the batch,
- * answer every slot, notify once per pass. Linux: netback.c
+ * turn the guest's checksum/GSO flags into uplink metadata, finish in
+ * software what the uplink cannot (off_decide against the vif's tx_caps),
+ * send the batch, answer every slot, notify once per pass. Linux: netback.c
  * xenvif_tx_build_gops / xenvif_tx_submit / xenvif_tx_action. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include "log.h"
 #include "netback/nb_tx_gnttab.h"
 #include "netback/nb_vif.h"
+#include "offload/off_caps.h"
 #include "offload/off_csum.h"
+#include "offload/off_gso.h"
 #include "offload/off_parse.h"
 
 /* Packets per pass before yielding to the other queues of the worker (Linux
@@ -21,6 +24,19 @@
 /* Room for the batch's frames: enough for a full batch of MTU frames or
  * several 64 KiB GSO frames. */
 #define NB_TX_ARENA (1024u * 1024u)
+/* Software segmentation in turns of at most one uplink batch: a 64 KiB GSO
+ * packet at the segmenter's floor (OFF_GSO_MSS_MIN) is 8192 segments, and
+ * scratch for all of them at once would cost each queue about a megabyte.
+ * A turn holds NB_TX_GSO_SEGS segments with headers of up to
+ * NB_TX_GSO_HDR_MAX bytes (Ethernet, VLAN, IPv4 and TCP with full options
+ * take 138) and a whole packet's payload (the 16-bit size of slot 1), so a
+ * 64 KiB packet at an MSS of 1024 or more is one turn; with larger headers
+ * a turn holds fewer. Any one segment fits (it is no larger than the
+ * packet): only a packet the segmenter refuses (MSS below its floor, headers
+ * it cannot rewrite) is dropped and counted. */
+#define NB_TX_GSO_SEGS    NB_TX_BATCH_PKTS
+#define NB_TX_GSO_HDR_MAX 256u
+#define NB_TX_GSO_MEM     ((size_t)NB_TX_GSO_SEGS * NB_TX_GSO_HDR_MAX + UINT16_MAX)
 
 struct nb_tx_state {
         uint32_t n_pkts, n_segs;
@@ -32,8 +48,23 @@ struct nb_tx_state {
         uint32_t seg_count[NB_TX_BATCH_PKTS];
         xh_copy_seg_t segs[NB_COPY_BATCH];
         struct uplink_pkt up[NB_TX_BATCH_PKTS];
-        struct nb_tx_pkt scratch; /* the packet being parsed */
+        uint32_t n_up;                /* frames in up[] waiting for the uplink */
+        struct nb_tx_pkt scratch;     /* the packet being parsed */
+        uint8_t *gso_mem;             /* NB_TX_GSO_MEM: segments, back to back */
+        struct off_gso_seg *gso_segs; /* NB_TX_GSO_SEGS */
+        bool gso_queued;              /* up[] still points into gso_mem */
 };
+
+void nb_tx_state_free(struct nb_queue *q)
+{
+        if (!q->txs)
+                return;
+        free(q->txs->arena);
+        free(q->txs->gso_mem);
+        free(q->txs->gso_segs);
+        free(q->txs);
+        q->txs = NULL;
+}
 
 int nb_tx_state_alloc(struct nb_queue *q)
 {
@@ -41,21 +72,13 @@ int nb_tx_state_alloc(struct nb_queue *q)
         if (!q->txs)
                 return -ENOMEM;
         q->txs->arena = malloc(NB_TX_ARENA);
-        if (!q->txs->arena) {
-                free(q->txs);
-                q->txs = NULL;
+        q->txs->gso_mem = malloc(NB_TX_GSO_MEM);
+        q->txs->gso_segs = calloc(NB_TX_GSO_SEGS, sizeof(*q->txs->gso_segs));
+        if (!q->txs->arena || !q->txs->gso_mem || !q->txs->gso_segs) {
+                nb_tx_state_free(q);
                 return -ENOMEM;
         }
         return 0;
-}
-
-void nb_tx_state_free(struct nb_queue *q)
-{
-        if (!q->txs)
-                return;
-        free(q->txs->arena);
-        free(q->txs);
-        q->txs = NULL;
 }
 
 /* Checksum and GSO metadata for the uplink, as Linux xenvif_tx_submit +
@@ -63,12 +86,13 @@ void nb_tx_state_free(struct nb_queue *q)
  * (the guest already seeded the pseudo-header); a GSO packet without
  * csum_blank gets its pseudo-header recomputed (rx_gso_checksum_fixup). */
 static int nb_tx_meta(const struct nb_tx_pkt *pkt, uint8_t *data, uint32_t len,
-                      struct uplink_meta *m)
+                      struct uplink_meta *m, struct off_pkt_info *out_pi)
 {
         struct off_pkt_info pi;
         bool partial = pkt->csum_blank || pkt->has_gso;
 
         memset(m, 0, sizeof(*m));
+        memset(out_pi, 0, sizeof(*out_pi));
         if (!partial) {
                 m->data_valid = pkt->data_validated;
                 return 0;
@@ -89,7 +113,149 @@ static int nb_tx_meta(const struct nb_tx_pkt *pkt, uint8_t *data, uint32_t len,
         m->needs_csum = true;
         m->csum_start = pi.l4_off;
         m->csum_offset = pi.l4_proto == 6 ? 16 : 6;
+        *out_pi = pi;
         return 0;
+}
+
+/* Hands the frames waiting in up[] to the uplink; what it refuses is
+ * counted, as Linux counts a failed dev_queue_xmit. */
+static void nb_tx_uplink_flush(struct nb_queue *q)
+{
+        struct nb_tx_state *s = q->txs;
+        int sent;
+
+        if (s->n_up == 0)
+                return;
+        sent = uplink_send(q->upq, s->up, s->n_up);
+        if (sent < 0)
+                sent = 0;
+        if ((uint32_t)sent < s->n_up)
+                q->st.tx_drop_uplink += s->n_up - (uint32_t)sent;
+        s->n_up = 0;
+        s->gso_queued = false;
+}
+
+/* The next free frame of the uplink batch, sending the batch when full: a
+ * segmented packet's frames leave in batches of NB_TX_BATCH_PKTS like
+ * everything else. */
+static struct uplink_pkt *nb_tx_uplink_next(struct nb_queue *q)
+{
+        struct nb_tx_state *s = q->txs;
+        if (s->n_up == NB_TX_BATCH_PKTS)
+                nb_tx_uplink_flush(q);
+        return &s->up[s->n_up];
+}
+
+/* What off_decide needs of a packet nb_tx_meta accepted. */
+static void nb_tx_off_meta(const struct nb_tx_pkt *pkt, const struct uplink_meta *m,
+                           const struct off_pkt_info *pi, struct off_meta *om)
+{
+        om->gso = OFF_GSO_KIND_NONE;
+        if (pkt->has_gso)
+                om->gso = pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4   ? OFF_GSO_KIND_TCP4
+                          : pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 ? OFF_GSO_KIND_TCP6
+                                                                      : OFF_GSO_KIND_OTHER;
+        om->csum_partial = m->needs_csum;
+        om->ipv6 = pi->ethertype == OFF_ETH_P_IPV6;
+        om->nr_bufs = pkt->nr_frags ? pkt->nr_frags : 1;
+}
+
+/* Software TSO (OFF_GSO_COPY: copy and checksum in one pass) of the packet
+ * at @data into gso_mem, a turn at a time; the segments are plain frames
+ * with full checksums and join the uplink batch. 0 or -errno (the packet is
+ * to be dropped). The segmenter checks every turn alike, so only the first
+ * can fail: a packet is refused whole or sent whole. */
+static int nb_tx_segment(struct nb_queue *q, const struct nb_tx_pkt *pkt, const uint8_t *data,
+                         const struct off_pkt_info *pi)
+{
+        struct nb_tx_state *s = q->txs;
+        struct off_gso_out out = {.mem = s->gso_mem,
+                                  .mem_len = NB_TX_GSO_MEM,
+                                  .segs = s->gso_segs,
+                                  .max_segs = NB_TX_GSO_SEGS};
+        uint32_t total = off_gso_seg_count(pi, pkt->gso_size), first = 0;
+        int rc;
+
+        do {
+                /* The previous turn's (or packet's) segments must be gone
+                 * before gso_mem is written again. */
+                if (s->gso_queued)
+                        nb_tx_uplink_flush(q);
+                rc = off_gso_segment_from(data, pkt->total_len, pi, pkt->gso_size, first,
+                                          OFF_GSO_COPY, &out);
+                if (rc < 0) {
+                        if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
+                                pv_warn(q->ctx,
+                                        "dropping a tx gso packet of %u bytes, mss %u, %u header "
+                                        "bytes: cannot segment it (%s)",
+                                        pkt->total_len, pkt->gso_size, pi->payload_off,
+                                        strerror(-rc));
+                        return rc;
+                }
+                for (uint32_t i = 0; i < out.nsegs; i++) {
+                        struct uplink_pkt *u = nb_tx_uplink_next(q);
+                        memset(&u->meta, 0, sizeof(u->meta));
+                        u->data = out.segs[i].hdr;
+                        u->len = out.segs[i].hdr_len + out.segs[i].payload_len;
+                        s->n_up++;
+                        s->gso_queued = true;
+                }
+                q->st.tx_off.gso_sw_segs += out.nsegs;
+                first += out.nsegs;
+        } while (first < total);
+        return 0;
+}
+
+/* One packet the grant copy put at @data: its uplink metadata, the offload
+ * decision against the uplink's @caps and the software work it calls for,
+ * then into the uplink batch. A packet dropped here was copied whole, so
+ * its slots are still answered OKAY, as Linux xenvif_tx_submit frees an skb
+ * whose checksum_setup failed after the copy. */
+static void nb_tx_submit(struct nb_queue *q, const struct nb_tx_pkt *pkt, uint8_t *data,
+                         unsigned caps)
+{
+        struct nb_tx_state *s = q->txs;
+        struct uplink_meta meta;
+        struct off_pkt_info pi;
+        struct off_meta om;
+        unsigned act;
+
+        if (nb_tx_meta(pkt, data, pkt->total_len, &meta, &pi) < 0) {
+                q->st.tx_drop_offload++;
+                return;
+        }
+        nb_tx_off_meta(pkt, &meta, &pi, &om);
+        act = off_decide(&om, caps);
+        off_path_count(&q->st.tx_off, &om, act);
+        if (act & OFF_ACT_DROP)
+                goto drop;
+        if (act & OFF_ACT_SEGMENT) {
+                if (nb_tx_segment(q, pkt, data, &pi) < 0)
+                        goto drop_sw;
+        } else {
+                struct uplink_pkt *u;
+                if (act & OFF_ACT_CSUM) {
+                        if (off_csum_complete_partial(data, pkt->total_len, meta.csum_start,
+                                                      meta.csum_offset) < 0)
+                                goto drop_sw;
+                        meta.needs_csum = false;
+                }
+                /* OFF_ACT_LINEARIZE is free here: the grant copy already put
+                 * the packet in one buffer of the arena, whatever the slots
+                 * it arrived in. off_path_count counted it. */
+                u = nb_tx_uplink_next(q);
+                u->meta = meta;
+                u->data = data;
+                u->len = pkt->total_len;
+                s->n_up++;
+        }
+        q->st.tx_packets++;
+        q->st.tx_bytes += pkt->total_len;
+        return;
+drop_sw:
+        q->st.tx_off.dropped++;
+drop:
+        q->st.tx_drop_offload++;
 }
 
 static void nb_tx_respond(struct nb_queue *q, const struct nb_tx_pkt *pkt, int16_t status)
@@ -114,11 +280,14 @@ static const char *gntst_name(int16_t st)
 static bool nb_tx_flush(struct nb_queue *q)
 {
         struct nb_tx_state *s = q->txs;
-        uint32_t n_up = 0;
+        unsigned caps;
         int rc = 0;
 
         if (s->n_pkts == 0)
                 return true;
+        /* Once per batch: the control thread may change it any time
+         * (nb_txcaps.c), and a batch decides against one value. */
+        caps = atomic_load_explicit(&q->vif->tx_caps, memory_order_relaxed);
         if (s->n_segs) {
                 rc = xh_gnttab_copy(q->gt, s->n_segs, s->segs);
                 q->st.tx_gcopy_calls++;
@@ -146,26 +315,11 @@ static bool nb_tx_flush(struct nb_queue *q)
                                 pv_err(q->ctx, "grant copy of %u segments failed: %s", s->n_segs,
                                        strerror(-rc));
                 } else {
-                        struct uplink_pkt *u = &s->up[n_up];
-                        u->data = s->arena + s->pkt_off[i];
-                        u->len = pkt->total_len;
-                        if (nb_tx_meta(pkt, u->data, u->len, &u->meta) < 0) {
-                                q->st.tx_drop_offload++;
-                        } else {
-                                n_up++;
-                                q->st.tx_packets++;
-                                q->st.tx_bytes += pkt->total_len;
-                        }
+                        nb_tx_submit(q, pkt, s->arena + s->pkt_off[i], caps);
                 }
                 nb_tx_respond(q, pkt, status);
         }
-        if (n_up) {
-                int sent = uplink_send(q->upq, s->up, n_up);
-                if (sent < 0)
-                        sent = 0;
-                if ((uint32_t)sent < n_up)
-                        q->st.tx_drop_uplink += n_up - (uint32_t)sent;
-        }
+        nb_tx_uplink_flush(q);
         s->n_pkts = 0;
         s->n_segs = 0;
         s->arena_used = 0;

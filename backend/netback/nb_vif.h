@@ -87,6 +87,11 @@ struct nb_vif {
         bool connected;
         atomic_bool disabled;      /* a queue caught a guest error */
         atomic_bool mcast_control; /* request-multicast-control, live */
+        bool lro;                  /* -o vif.lro: LRO on guest RX (nb_rx.c) */
+        /* What the uplink finishes of guest TX (enum off_cap), as last read
+         * from its netdev by the control thread (nb_txcaps.c); each TX batch
+         * loads it once. */
+        atomic_uint tx_caps;
 
         /* Shared by the queues: the TX side of any queue changes the
          * multicast list, RX on every queue reads it; the control ring

@@ -11,12 +11,16 @@
 
 #include "log.h"
 #include "netback/nb.h"
+#include "netback/nb_dump.h"
+#include "netback/nb_rx_off.h"
+#include "netback/nb_txcaps.h"
 #include "netback/nb_vif.h"
 #include "worker.h"
 #include "xb.h"
 
 static uint32_t nb_opt_max_queues; /* 0: min(8, CPUs) */
 static const struct uplink_ops *nb_opt_uplink = &uplink_tap_ops;
+static bool nb_opt_lro = true; /* -o vif.lro: merge TCP segments for guests taking GSO */
 
 static uint32_t nb_max_queues(void)
 {
@@ -48,6 +52,14 @@ static int nb_configure(const char *key, const char *value)
                         return -EINVAL;
                 }
                 nb_opt_uplink = ops;
+                return 0;
+        }
+        if (!strcmp(key, "lro")) {
+                if (strcmp(value, "on") && strcmp(value, "off")) {
+                        pv_err("vif", "lro=%s: expected on or off", value);
+                        return -EINVAL;
+                }
+                nb_opt_lro = !strcmp(value, "on");
                 return 0;
         }
         pv_err("vif", "unknown option vif.%s", key);
@@ -89,6 +101,7 @@ static int nb_probe(struct be_dev *dev)
 
         if (!vif)
                 return -ENOMEM;
+        vif->lro = nb_opt_lro;
         vif->dev = dev;
         vif->max_queues = nb_max_queues();
         pthread_mutex_init(&vif->lock, NULL);
@@ -121,6 +134,7 @@ static int nb_probe(struct be_dev *dev)
         dev->priv = vif;
         pv_info(dev->name, "netdev %s created (%s uplink, up to %" PRIu32 " queues)", name,
                 nb_opt_uplink->kind, vif->max_queues);
+        nb_txcaps_watch(vif);
         return 0;
 fail:
         pthread_mutex_destroy(&vif->lock);
@@ -192,6 +206,8 @@ static void nb_log_stats(struct nb_vif *vif)
         for (uint32_t i = 0; i < vif->nr_queues; i++) {
                 const struct nb_queue *q = &vif->queues[i];
                 const struct nb_queue_stats *s = &q->st;
+                char rx_off[512];
+                nb_rx_off_format(&s->rx_off, &s->lro, rx_off, sizeof(rx_off));
                 pv_info(q->ctx,
                         "tx %" PRIu64 " pkts %" PRIu64 " B, %" PRIu64 " copy calls %" PRIu64
                         " segs, %" PRIu64 " events %" PRIu64 " notifies, drops parse %" PRIu64
@@ -199,13 +215,17 @@ static void nb_log_stats(struct nb_vif *vif)
                         " B, %" PRIu64 " copy calls %" PRIu64 " segs, %" PRIu64 " events %" PRIu64
                         " notifies, drops mcast %" PRIu64 " size %" PRIu64 " gso %" PRIu64
                         " stall %" PRIu64 "; hashed %" PRIu64 ", steered out %" PRIu64 " in %" PRIu64
-                        " dropped %" PRIu64,
+                        " dropped %" PRIu64 "; tx offload gso_pass %" PRIu64 " gso_sw %" PRIu64
+                        " gso_sw_segs %" PRIu64 " csum_pass %" PRIu64 " csum_sw %" PRIu64
+                        " linearized %" PRIu64 " dropped %" PRIu64 "; %s",
                         s->tx_packets, s->tx_bytes, s->tx_gcopy_calls, s->tx_gcopy_segs,
                         s->tx_events, s->tx_notify, s->tx_drop_parse, s->tx_drop_offload,
                         s->tx_drop_uplink, s->rx_packets, s->rx_bytes, s->rx_gcopy_calls,
                         s->rx_gcopy_segs, s->rx_events, s->rx_notify, s->rx_drop_mcast,
                         s->rx_drop_size, s->rx_drop_gso, s->rx_drop_stall, s->rx_hashed,
-                        s->rx_steered, s->rx_steered_in, s->rx_drop_steer);
+                        s->rx_steered, s->rx_steered_in, s->rx_drop_steer, s->tx_off.gso_pass,
+                        s->tx_off.gso_sw, s->tx_off.gso_sw_segs, s->tx_off.csum_pass,
+                        s->tx_off.csum_sw, s->tx_off.linearized, s->tx_off.dropped, rx_off);
         }
 }
 
@@ -220,26 +240,12 @@ static void nb_queues_free(struct nb_vif *vif)
         vif->nr_queues = 0;
 }
 
-static unsigned int nb_uplink_offloads(const struct nb_fe_cfg *cfg)
-{
-        unsigned int off = 0;
-        /* A TAP has one checksum switch for both families; frames of a family
-         * the guest cannot finish are completed in nb_rx_prepare. */
-        if (cfg->csum_ipv4 || cfg->csum_ipv6)
-                off |= UPLINK_OFF_CSUM;
-        if (cfg->gso_tcpv4)
-                off |= UPLINK_OFF_TSO4;
-        if (cfg->gso_tcpv6)
-                off |= UPLINK_OFF_TSO6;
-        return off;
-}
-
 static int nb_connect(struct be_dev *dev)
 {
         struct nb_vif *vif = dev->priv;
         struct nb_kv_xs kv = {.dev = dev};
         struct nb_kv_src src = {nb_kv_xs_get, &kv};
-        char err[200];
+        char err[200], caps[64];
         uint64_t now = nb_now_ns();
         int rc;
 
@@ -287,11 +293,10 @@ static int nb_connect(struct be_dev *dev)
                         goto undo;
                 }
         }
-        rc = uplink_set_offloads(vif->up, nb_uplink_offloads(&vif->cfg));
-        if (rc < 0) {
-                be_dev_fatal(dev, rc, "setting offloads of netdev %s", vif->up->name);
-                goto undo;
-        }
+        /* The uplink's offloads are the operator's (ethtool -K on the
+         * netdev, see uplink_tap.c), not renegotiated per guest: read, never
+         * set. Later changes arrive through nb_txcaps' listener. */
+        nb_txcaps_refresh(vif);
         /* Linux connects the control ring before the data rings. */
         if (vif->cfg.has_ctrl) {
                 rc = nb_ctrl_start(vif, worker_pool_get(dev->workers, 0));
@@ -325,11 +330,13 @@ static int nb_connect(struct be_dev *dev)
         pv_info(dev->name,
                 "frontend connected: %" PRIu32
                 " queue(s), %s event channels, sg %d, gso v4 %d v6 %d, "
-                "csum v4 %d v6 %d, ctrl ring %d, multicast control %d, xdp headroom %u%s",
+                "csum v4 %d v6 %d, ctrl ring %d, multicast control %d, xdp headroom %u%s; "
+                "uplink tx offloads %s",
                 vif->nr_queues, vif->cfg.queues[0].split ? "split" : "shared", vif->cfg.sg,
                 vif->cfg.gso_tcpv4, vif->cfg.gso_tcpv6, vif->cfg.csum_ipv4, vif->cfg.csum_ipv6,
                 vif->cfg.has_ctrl, vif->cfg.mcast_control, vif->cfg.xdp_headroom,
-                vif->cfg.has_rate ? ", rate limited" : "");
+                vif->cfg.has_rate ? ", rate limited" : "",
+                off_caps_str(atomic_load(&vif->tx_caps), caps, sizeof(caps)));
         return 0;
 undo:
         nb_queues_stop(vif);
@@ -359,6 +366,7 @@ static void nb_remove(struct be_dev *dev)
         if (!vif)
                 return;
         nb_disconnect(dev);
+        nb_txcaps_unwatch(vif);
         uplink_destroy(vif->up);
         pthread_mutex_destroy(&vif->lock);
         free(vif);
@@ -459,6 +467,8 @@ const struct be_class nb_class = {
     .kind = "vif",
     .configure = nb_configure,
     .options_help = "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
+                    "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
+                    "                        guests that take GSO (default on)\n"
                     "  vif.uplink=KIND       where frames go: tap (default)\n",
     .connect_on_initialised = false,
     .probe = nb_probe,
@@ -470,4 +480,5 @@ const struct be_class nb_class = {
     .backend_changed = nb_backend_changed,
     .frontend_changed = nb_frontend_changed,
     .reconfigure = nb_reconfigure,
+    .dump = nb_dump,
 };

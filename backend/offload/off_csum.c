@@ -1,31 +1,29 @@
-/* Software Internet checksum: wide-word summing (64-bit accumulators of
- * 32-bit halves, end-around carry at the fold), copy-and-checksum in one pass,
- * pseudo-headers and L4 fills. Not for hardware offload decisions. */
+/* Software Internet checksum: the public entry points over the bulk loops of
+ * off_csum_impl.h (picked for this CPU at start-up), copy-and-checksum in one
+ * pass, pseudo-headers and L4 fills. Not for hardware offload decisions. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 
 #include "offload/off_bytes.h"
 #include "offload/off_csum.h"
+#include "offload/off_csum_impl.h"
 
-#define WORD 8u
-#define STRIDE (4u * WORD)
-#define LO32 0xFFFFFFFFull
-#define LO16 0xFFFFu
-#define HALF_BITS 32
+#define LO32         0xFFFFFFFFull
+#define LO16         0xFFFFu
+#define HALF_BITS    32
 #define QUARTER_BITS 16
-#define BYTE_BITS 8
-/* Each 8-byte word adds < 2^33 to one lane; 1 GiB per block keeps every
- * lane, and their total, below 2^63 before the end-around fold. */
-#define BLOCK_MAX (1ull << 30)
+#define BYTE_BITS    8
 
-#define TCP_CHECK_OFF 16
-#define UDP_CHECK_OFF 6
+#define TCP_CHECK_OFF  16
+#define UDP_CHECK_OFF  6
 #define IPV4_CHECK_OFF 10
 #define IPV4_SADDR_OFF 12
 #define IPV4_DADDR_OFF 16
 #define IPV6_SADDR_OFF 8
-#define IPV4_ADDR_LEN 4
-#define IPV6_ADDR_LEN 16
+#define IPV4_ADDR_LEN  4
+#define IPV6_ADDR_LEN  16
 
 uint64_t off_csum_add(uint64_t a, uint64_t b)
 {
@@ -56,120 +54,84 @@ uint64_t off_csum_block_add(uint64_t sum, uint64_t block, size_t offset)
         return off_csum_add(sum, block);
 }
 
-static inline uint64_t load64(const uint8_t *p)
-{
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
-/* Splitting a word into 32-bit halves defers every carry to the fold, so the
- * loop is plain 64-bit adds the compiler can keep in vector lanes. */
-static inline uint64_t halves(uint64_t w)
-{
-        return (w & LO32) + (w >> HALF_BITS);
-}
-
-/* The tail (< 8 bytes) is zero-padded: RFC 1071 pads an odd byte with zero. */
-static inline uint64_t tail_word(const uint8_t *p, size_t n)
-{
-        uint64_t t = 0;
-        memcpy(&t, p, n);
-        return t;
-}
-
-/* 32-byte vectors of 64-bit lanes (GCC/Clang vector extension): plain SSE2
- * pairs by default, one AVX2 register where the CPU has it. Loads and
- * stores go through memcpy, so any alignment is fine. */
-typedef uint64_t vec_u64 __attribute__((vector_size(STRIDE)));
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WIDE_CLONES
+/* Best last: the constructor takes the last one this CPU runs. */
+static const struct off_csum_impl *const impls[] = {
+    &off_csum_impl_portable,
+#ifdef OFF_CSUM_HAVE_X86
+    &off_csum_impl_sse2,
+    &off_csum_impl_avx2,
+    &off_csum_impl_avx512,
 #endif
+};
 
-/* Macros, not functions: passing 32-byte vectors by value would tie the ABI
- * to AVX (-Wpsabi). */
-#define LOADV(v, p) memcpy(&(v), (p), sizeof(v))
-#define HALVES_V(w) (((w) & LO32) + ((w) >> HALF_BITS))
-#define REDUCE_V(a) ((a)[0] + (a)[1] + (a)[2] + (a)[3])
+static const struct off_csum_impl *active = &off_csum_impl_portable;
 
-/* Scalar words and the zero-padded tail after the vector loop. */
-static uint64_t sum_rest(const uint8_t *p, size_t len)
+/* Chosen once before main(), so worker threads only ever read the pointer.
+ * PVBACK_CSUM_IMPL=<name> pins a variant this CPU runs (to test a fallback
+ * end to end, e.g. against the kernel); an unknown name keeps the best. */
+__attribute__((constructor)) static void select_best(void)
 {
-        uint64_t a = 0;
-        size_t i = 0;
-        for (; i + WORD <= len; i += WORD)
-                a += halves(load64(p + i));
-        if (i < len)
-                a += halves(tail_word(p + i, len - i));
-        return a;
+        const char *want = getenv("PVBACK_CSUM_IMPL");
+        for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
+                if (impls[i]->usable())
+                        active = impls[i];
+        for (size_t i = 0; want && i < sizeof(impls) / sizeof(impls[0]); i++)
+                if (!strcmp(impls[i]->name, want) && impls[i]->usable())
+                        active = impls[i];
 }
 
-WIDE_CLONES static uint64_t sum_block(const uint8_t *p, size_t len)
+const struct off_csum_impl *off_csum_impl_at(size_t idx)
 {
-        vec_u64 a0 = {0}, a1 = {0}, w0, w1;
-        size_t i = 0;
-        for (; i + 2 * STRIDE <= len; i += 2 * STRIDE) {
-                LOADV(w0, p + i);
-                LOADV(w1, p + i + STRIDE);
-                a0 += HALVES_V(w0);
-                a1 += HALVES_V(w1);
-        }
-        for (; i + STRIDE <= len; i += STRIDE) {
-                LOADV(w0, p + i);
-                a0 += HALVES_V(w0);
-        }
-        a0 += a1;
-        return REDUCE_V(a0) + sum_rest(p + i, len - i);
+        return idx < sizeof(impls) / sizeof(impls[0]) ? impls[idx] : NULL;
 }
 
-WIDE_CLONES static uint64_t copy_block(uint8_t *d, const uint8_t *s, size_t len)
+const struct off_csum_impl *off_csum_impl_active(void)
 {
-        vec_u64 a0 = {0}, a1 = {0}, w0, w1;
-        size_t i = 0;
-        for (; i + 2 * STRIDE <= len; i += 2 * STRIDE) {
-                LOADV(w0, s + i);
-                LOADV(w1, s + i + STRIDE);
-                memcpy(d + i, &w0, STRIDE);
-                memcpy(d + i + STRIDE, &w1, STRIDE);
-                a0 += HALVES_V(w0);
-                a1 += HALVES_V(w1);
-        }
-        for (; i + STRIDE <= len; i += STRIDE) {
-                LOADV(w0, s + i);
-                memcpy(d + i, &w0, STRIDE);
-                a0 += HALVES_V(w0);
-        }
-        memcpy(d + i, s + i, len - i);
-        a0 += a1;
-        return REDUCE_V(a0) + sum_rest(s + i, len - i);
+        return active;
 }
 
-/* Blocks start at multiples of BLOCK_MAX (even), so their sums add directly. */
+int off_csum_impl_use(const struct off_csum_impl *impl)
+{
+        if (!impl || !impl->usable())
+                return -ENOTSUP;
+        active = impl;
+        return 0;
+}
+
+/* Below this, a call through the table and a vector unit's start-up cost more
+ * than the few words: headers and pseudo-header pieces stay inline. */
+#define SHORT_MAX 64u
+
+/* Blocks start at multiples of OFF_CSUM_IMPL_MAX (even), so their sums add
+ * directly. */
 uint64_t off_csum_partial(const void *buf, size_t len, uint64_t sum)
 {
         const uint8_t *p = buf;
-        while (len > BLOCK_MAX) {
-                sum = off_csum_add(sum, sum_block(p, BLOCK_MAX));
-                p += BLOCK_MAX;
-                len -= BLOCK_MAX;
+        if (len < SHORT_MAX)
+                return off_csum_add(sum, off_csum_sum_short(p, len));
+        while (len > OFF_CSUM_IMPL_MAX) {
+                sum = off_csum_add(sum, active->sum(p, OFF_CSUM_IMPL_MAX));
+                p += OFF_CSUM_IMPL_MAX;
+                len -= OFF_CSUM_IMPL_MAX;
         }
-        return off_csum_add(sum, sum_block(p, len));
+        return off_csum_add(sum, active->sum(p, len));
 }
 
 uint64_t off_csum_copy(void *dst, const void *src, size_t len, uint64_t sum)
 {
         uint8_t *d = dst;
         const uint8_t *s = src;
-        while (len > BLOCK_MAX) {
-                sum = off_csum_add(sum, copy_block(d, s, BLOCK_MAX));
-                d += BLOCK_MAX;
-                s += BLOCK_MAX;
-                len -= BLOCK_MAX;
+        if (len < SHORT_MAX) {
+                memcpy(d, s, len);
+                return off_csum_add(sum, off_csum_sum_short(s, len));
         }
-        return off_csum_add(sum, copy_block(d, s, len));
+        while (len > OFF_CSUM_IMPL_MAX) {
+                sum = off_csum_add(sum, active->sum_copy(d, s, OFF_CSUM_IMPL_MAX));
+                d += OFF_CSUM_IMPL_MAX;
+                s += OFF_CSUM_IMPL_MAX;
+                len -= OFF_CSUM_IMPL_MAX;
+        }
+        return off_csum_add(sum, active->sum_copy(d, s, len));
 }
 
 uint16_t off_csum_buf(const void *buf, size_t len)
@@ -222,8 +184,8 @@ uint64_t off_csum_pseudo(const uint8_t *pkt, const struct off_pkt_info *pi, uint
 {
         const uint8_t *ip = pkt + pi->l3_off;
         if (pi->ethertype == OFF_ETH_P_IPV4)
-                return off_csum_pseudo_ipv4(ip + IPV4_SADDR_OFF, ip + IPV4_DADDR_OFF,
-                                            pi->l4_proto, l4_len);
+                return off_csum_pseudo_ipv4(ip + IPV4_SADDR_OFF, ip + IPV4_DADDR_OFF, pi->l4_proto,
+                                            l4_len);
         return off_csum_pseudo_ipv6(ip + IPV6_SADDR_OFF, pkt + pi->ipv6_dst_off, pi->l4_proto,
                                     l4_len);
 }
@@ -279,8 +241,8 @@ int off_csum_fill_l4(uint8_t *pkt, size_t len, const struct off_pkt_info *pi)
         if (!l4_span_ok(len, pi))
                 return -EINVAL;
         off_put_raw16(pkt + off, 0);
-        uint64_t s = off_csum_partial(pkt + pi->l4_off, pi->l4_len,
-                                      off_csum_pseudo(pkt, pi, pi->l4_len));
+        uint64_t s =
+            off_csum_partial(pkt + pi->l4_off, pi->l4_len, off_csum_pseudo(pkt, pi, pi->l4_len));
         uint16_t c = off_csum_finish(s);
         if (c == 0 && pi->l4_proto == IPPROTO_UDP)
                 c = OFF_CSUM_UDP_MANGLED_0;
@@ -297,8 +259,8 @@ bool off_csum_l4_ok(const uint8_t *pkt, size_t len, const struct off_pkt_info *p
         if (pi->l4_proto == IPPROTO_UDP && pi->ethertype == OFF_ETH_P_IPV4 &&
             off_get_raw16(pkt + off) == 0)
                 return true;
-        uint64_t s = off_csum_partial(pkt + pi->l4_off, pi->l4_len,
-                                      off_csum_pseudo(pkt, pi, pi->l4_len));
+        uint64_t s =
+            off_csum_partial(pkt + pi->l4_off, pi->l4_len, off_csum_pseudo(pkt, pi, pi->l4_len));
         return off_csum_fold(s) == LO16;
 }
 

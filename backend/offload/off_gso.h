@@ -19,11 +19,24 @@
 
 #include "offload/off_parse.h"
 
-/* Linux TCP_MIN_MSS (include/net/tcp.h): no stack sends smaller segments, and
- * the bound caps the segments (and header copies) one guest packet can cost. */
-#define OFF_GSO_MSS_MIN 88u
+/* The smallest gso_size a Linux sender with default settings emits, which
+ * Linux itself names TCP_MIN_GSO_SIZE (include/net/tcp.h): TCP_MIN_SND_MSS
+ * (48, default and floor of net.ipv4.tcp_min_snd_mss) less
+ * MAX_TCP_OPTION_SPACE (40). __tcp_mtu_to_mss() raises the peer's MSS to
+ * tcp_min_snd_mss, tcp_mtu_to_mss() takes off the options every segment
+ * carries (timestamps: 12), so mss_cache is 36 at least; tcp_current_mss()
+ * takes off what a segment carries beyond those (SACK blocks while the
+ * sender is receiving out of order: up to 3 with timestamps, 28 bytes), and
+ * tcp_write_xmit() builds GSO packets at that MSS: 8. A Linux 6.18 sender
+ * whose peer advertised MSS 48 sent 64 KiB GSO packets at 16 and 24, and
+ * others at 8. Linux netback takes any non-zero gso_size; the floor bounds
+ * what one packet costs here: OFF_GSO_SEGS_MAX segments and header copies. */
+#define OFF_GSO_MSS_MIN 8u
 /* gso_size is 16 bits in both netif_extra_info and virtio_net_hdr. */
 #define OFF_GSO_MSS_MAX UINT16_MAX
+/* Segments of a packet of up to 64 KiB (a TX slot's 16-bit size; an IPv4
+ * length) at the floor: 8192. */
+#define OFF_GSO_SEGS_MAX ((UINT16_MAX + OFF_GSO_MSS_MIN - 1u) / OFF_GSO_MSS_MIN)
 
 enum off_gso_mode {
         OFF_GSO_SLICE,
@@ -60,6 +73,18 @@ int off_gso_segment_tcp4(const uint8_t *pkt, size_t len, const struct off_pkt_in
                          uint16_t mss, enum off_gso_mode mode, struct off_gso_out *out);
 int off_gso_segment_tcp6(const uint8_t *pkt, size_t len, const struct off_pkt_info *pi,
                          uint16_t mss, enum off_gso_mode mode, struct off_gso_out *out);
+
+/* The same in turns, for a caller whose buffers hold fewer segments than a
+ * packet at a small MSS yields: segments @first, @first + 1, ... as many
+ * whole ones as out->segs and out->mem take (out->nsegs, at least one).
+ * The caller consumes them and calls again at @first + out->nsegs until
+ * off_gso_seg_count(); a segment's bytes do not depend on the turn that
+ * made it. Errors as off_gso_segment's, checked alike on every turn, plus
+ * -EINVAL for @first past the last segment; -ENOSPC when not even segment
+ * @first fits. */
+int off_gso_segment_from(const uint8_t *pkt, size_t len, const struct off_pkt_info *pi,
+                         uint16_t mss, uint32_t first, enum off_gso_mode mode,
+                         struct off_gso_out *out);
 
 /* Segments the packet yields at @mss (0 if mss is 0). */
 uint32_t off_gso_seg_count(const struct off_pkt_info *pi, uint16_t mss);

@@ -66,6 +66,10 @@ struct uplink_ops {
         /* Fills up to n frames; returns the count (0: nothing now) or -errno. */
         int (*recv)(struct uplink_queue *q, struct uplink_pkt *pkts, unsigned int n);
         int (*set_offloads)(struct uplink *u, unsigned int offloads);
+        /* What the uplink finishes itself of the frames pvbackd sends it
+         * (enum off_cap): read from the netdev's features now, so a change
+         * (ethtool -K) shows at the next call. 0 or -errno. */
+        int (*tx_caps)(struct uplink *u, unsigned int *caps);
         int (*set_carrier)(struct uplink *u, bool on);
 };
 
@@ -74,6 +78,9 @@ struct uplink {
         const struct uplink_ops *ops;
         char name[IFNAMSIZ];
         unsigned int max_queues;
+        /* The netdev whose changes (rtnetlink RTM_NEWLINK) concern this
+         * uplink; stable across renames, unlike name. */
+        unsigned int ifindex;
 };
 
 extern const struct uplink_ops uplink_tap_ops;
@@ -98,6 +105,10 @@ static inline int uplink_queue_open(struct uplink *u, unsigned int idx, struct u
 static inline int uplink_set_offloads(struct uplink *u, unsigned int offloads)
 {
         return u->ops->set_offloads(u, offloads);
+}
+static inline int uplink_tx_caps(struct uplink *u, unsigned int *caps)
+{
+        return u->ops->tx_caps(u, caps);
 }
 static inline int uplink_set_carrier(struct uplink *u, bool on)
 {

@@ -1,6 +1,18 @@
 /* TAP uplink: a multi-queue TAP netdev with virtio_net_hdr on every frame, so
  * GSO and checksum metadata cross in both directions, named like Linux
- * netback's netdev so the stock vif-bridge script bridges it unchanged. */
+ * netback's netdev so the stock vif-bridge script bridges it unchanged.
+ *
+ * Offloads. The vif's netdev is the uplink port pvbackd drives, and its
+ * ethtool features are the operator's per-vif switch, as `ethtool -K` on a
+ * NIC is. pvbackd offers the kernel everything it can take (TUNSETOFFLOAD:
+ * partial checksums, TSO4, TSO6) once, when it creates the netdev, and never
+ * again: the kernel's set_offload (drivers/net/tun.c) rewrites the
+ * TUN_USER_FEATURES bits of wanted_features, so a second call would undo an
+ * operator's `ethtool -K`. What the operator leaves on is then read back as
+ * the port's capabilities (tap_tx_caps) and holds both ways: the kernel
+ * finishes in software what it may no longer hand to pvbackd (host → guest),
+ * and pvbackd finishes in software what it may no longer hand to the kernel
+ * (guest → host; netback's off_decide). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -11,6 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "uplink/netdev_features.h"
 #include "uplink/uplink.h"
 
 #define TUN_DEV   "/dev/net/tun"
@@ -63,6 +76,8 @@ static int tap_set_queue(int fd, short flags)
         return ioctl(fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
 }
 
+static int tap_set_offloads(struct uplink *u, unsigned int offloads);
+
 static int tap_create(const char *name, unsigned int max_queues, struct uplink **out)
 {
         /* Linux netback gives the netdev this MAC (xenvif_alloc dummy_addr)
@@ -85,11 +100,15 @@ static int tap_create(const char *name, unsigned int max_queues, struct uplink *
         if (err < 0)
                 goto fail_free;
         t->keep_attached = true;
-        if (ioctl(t->keep_fd, TUNSETVNETHDRSZ, &vnet_sz) < 0 ||
-            ioctl(t->keep_fd, TUNSETOFFLOAD, 0) < 0) {
+        t->up.ifindex = if_nametoindex(name);
+        if (t->up.ifindex == 0 || ioctl(t->keep_fd, TUNSETVNETHDRSZ, &vnet_sz) < 0) {
                 err = -errno;
                 goto fail_close;
         }
+        /* Everything pvbackd can take, once (see the top of the file). */
+        err = tap_set_offloads(&t->up, UPLINK_OFF_CSUM | UPLINK_OFF_TSO4 | UPLINK_OFF_TSO6);
+        if (err < 0)
+                goto fail_close;
         memset(&ifr, 0, sizeof(ifr));
         ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
         memcpy(ifr.ifr_hwaddr.sa_data, dummy_mac, sizeof(dummy_mac));
@@ -296,6 +315,13 @@ static int tap_set_offloads(struct uplink *u, unsigned int offloads)
         return ioctl(tap_of(u)->keep_fd, TUNSETOFFLOAD, f) < 0 ? -errno : 0;
 }
 
+/* The netdev's features as they are now, by ifindex since the hotplug
+ * script or the operator may rename it. */
+static int tap_tx_caps(struct uplink *u, unsigned int *caps)
+{
+        return netdev_features_read_index(u->ifindex, caps);
+}
+
 static int tap_set_carrier(struct uplink *u, bool on)
 {
         int v = on;
@@ -312,5 +338,6 @@ const struct uplink_ops uplink_tap_ops = {
     .send = tap_send,
     .recv = tap_recv,
     .set_offloads = tap_set_offloads,
+    .tx_caps = tap_tx_caps,
     .set_carrier = tap_set_carrier,
 };

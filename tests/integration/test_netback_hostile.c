@@ -4,8 +4,11 @@
  * (generator frames injected at its TAP, reflected by `pvback-netfront echo`
  * in domain 6, payload digests compared). Fatal classes disable vif5.0 alone
  * (error node, log line, carrier 0); legal and drop classes are answered as
- * Linux netback answers them; pvbackd never dies. Not for the parser's case
- * table (tests/unit/test_nb_tx_parse.c). */
+ * Linux netback answers them; pvbackd never dies. A GSO packet below the
+ * software segmenter's floor, sent while vif5.0's TAP has tso off, is
+ * answered OKAY as Linux netback would, dropped and counted, and the frame
+ * after it is forwarded. Not for the parser's case table
+ * (tests/unit/test_nb_tx_parse.c). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -307,6 +310,7 @@ struct hostile_case {
         const char *cls;
         enum expect expect;
         const char *reason; /* in the error node (fatal) or the drop warning */
+        bool sw_gso;        /* vif5.0's TAP without tso: pvbackd segments GSO itself */
 };
 
 /* What Linux netback does with each (xenvif_count_requests,
@@ -315,22 +319,85 @@ struct hostile_case {
  * the guest cannot back is treated as hostile here (Linux answers an error
  * and keeps the vif): the issue asks for the vif to be disabled. */
 static const struct hostile_case cases[] = {
-        {"oversize-slot", EXPECT_FATAL, "slot 0 offset+size 4196 > 4096"},
-        {"too-many-slots", EXPECT_FATAL, "slot 21: 21 slots after the first > fatal limit 20"},
-        {"slots-18", EXPECT_OKAY, NULL},
-        {"slots-19", EXPECT_OKAY, NULL},
-        {"slots-20", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18"},
-        {"slots-21", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18"},
-        {"bad-gref", EXPECT_FATAL, "tx slot 0 gref 268435455: grant copy bad_gntref (-3)"},
+        {"oversize-slot", EXPECT_FATAL, "slot 0 offset+size 4196 > 4096", false},
+        {"too-many-slots", EXPECT_FATAL, "slot 21: 21 slots after the first > fatal limit 20",
+         false},
+        {"slots-18", EXPECT_OKAY, NULL, false},
+        {"slots-19", EXPECT_OKAY, NULL, false},
+        {"slots-20", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18", false},
+        {"slots-21", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18", false},
+        {"bad-gref", EXPECT_FATAL, "tx slot 0 gref 268435455: grant copy bad_gntref (-3)", false},
         /* The simulator says general_error where Xen says permission_denied. */
-        {"foreign-gref", EXPECT_FATAL, ": grant copy "},
-        {"bad-extra-type", EXPECT_FATAL, "slot 1 extra type 7 invalid"},
-        {"gso-without-size", EXPECT_FATAL, "slot 1 GSO size 0"},
-        {"req-prod-far", EXPECT_FATAL, "req_prod - req_cons = 1001 > ring size 256"},
-        {"tiny-slots", EXPECT_OKAY, NULL},
+        {"foreign-gref", EXPECT_FATAL, ": grant copy ", false},
+        {"bad-extra-type", EXPECT_FATAL, "slot 1 extra type 7 invalid", false},
+        {"gso-without-size", EXPECT_FATAL, "slot 1 GSO size 0", false},
+        {"req-prod-far", EXPECT_FATAL, "req_prod - req_cons = 1001 > ring size 256", false},
+        {"tiny-slots", EXPECT_OKAY, NULL, false},
+        /* Any non-zero size is legal (Linux xenvif_set_skb_gso); below the
+         * segmenter's floor pvbackd cannot segment it and drops it alone. */
+        {"gso-size-1", EXPECT_OKAY,
+         "vif5.0 q0: dropping a tx gso packet of 254 bytes, mss 1, 54 header bytes: cannot segment "
+         "it",
+         true},
 };
 
 static const char *const expect_arg[] = {"okay", "error", "fatal"};
+
+/* ---- what reached vif5.0's TAP, and what pvbackd counted ------------------ */
+
+static int bad_tap_open(void)
+{
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
+        ck_assert_int_ge(fd, 0);
+        sll.sll_ifindex = (int)if_nametoindex("vif5.0");
+        ck_assert_int_ne(sll.sll_ifindex, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+        return fd;
+}
+
+/* The hostile frames (IPv4 from BAD_MAC, ports 7 → 9) the TAP received, by
+ * IP protocol: tcp for the GSO packet's segments, udp for the plain frame. */
+static void bad_tap_count(int fd, unsigned *tcp, unsigned *udp)
+{
+        static const uint8_t mac[6] = {0x00, 0x16, 0x3e, 0, 0, BAD_DOM};
+        static uint8_t f[65536];
+        struct sockaddr_ll from;
+        socklen_t fl = sizeof(from);
+        ssize_t r;
+        *tcp = *udp = 0;
+        while ((r = recvfrom(fd, f, sizeof(f), 0, (struct sockaddr *)&from, &fl)) > 0) {
+                fl = sizeof(from);
+                if (from.sll_pkttype == PACKET_OUTGOING || r < 14 + 20 + 8 ||
+                    memcmp(f + 6, mac, 6) || f[12] != 0x08 || f[13] != 0x00)
+                        continue;
+                const uint8_t *l4 = f + 14 + (f[14] & 0xf) * 4;
+                if (l4 + 4 > f + r || l4[0] != 0 || l4[1] != 7 || l4[2] != 0 || l4[3] != 9)
+                        continue;
+                if (f[14 + 9] == IPPROTO_TCP)
+                        (*tcp)++;
+                else if (f[14 + 9] == IPPROTO_UDP)
+                        (*udp)++;
+        }
+}
+
+/* "tx offload ... dropped N" of vif5.0's queue 0 in the last counters line
+ * pvbackd logged for it (at the disconnect), into v[0..6]. */
+static bool bad_tx_offload(unsigned long long v[7])
+{
+        static const char key[] = "vif5.0 q0: tx ";
+        char *log = nbw_slurp(world.pvbackd_log), *line = NULL, *p;
+        bool ok = false;
+        for (p = strstr(log, key); p; p = strstr(p + 1, key))
+                line = p;
+        if (line && (p = strstr(line, "; tx offload ")) != NULL)
+                ok = sscanf(p,
+                            "; tx offload gso_pass %llu gso_sw %llu gso_sw_segs %llu csum_pass "
+                            "%llu csum_sw %llu linearized %llu dropped %llu",
+                            &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]) == 7;
+        free(log);
+        return ok;
+}
 
 /* Runs one class against a freshly attached vif5.0, with vif6.0's traffic
  * going on meanwhile; checks what the guest saw, xenstore and the log. */
@@ -343,7 +410,15 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
                  c->reason ? c->reason : "");
         unsigned logged = c->reason ? file_count(world.pvbackd_log, needle) : 0;
         unsigned disabled = file_count(world.pvbackd_log, disabling);
+        unsigned counted = file_count(world.pvbackd_log, "vif5.0 q0: tx ");
+        int tap_fd = -1;
         attach(BAD_DOM, BAD_MAC);
+        if (c->sw_gso) {
+                /* Before the guest connects: pvbackd reads the offloads then. */
+                ck_assert_msg(system("ethtool -K vif5.0 tso off >/dev/null 2>&1") == 0,
+                              "%s: ethtool -K vif5.0 tso off", c->cls);
+                tap_fd = bad_tap_open();
+        }
         snprintf(out, sizeof(out), "%s/hostile-%s.out", world.host.dir, c->cls);
         const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)),
                               "hostile",
@@ -395,7 +470,7 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
                 fprintf(stderr, "%-16s disabled vif5.0: %s\n", c->cls, err);
         } else {
                 ck_assert_msg(!err, "%s: vif5.0 has an error node: %s", c->cls, err);
-                if (c->expect == EXPECT_DROP)
+                if (c->expect == EXPECT_DROP || c->sw_gso)
                         ck_assert_msg(file_count(world.pvbackd_log, needle) == logged + 1,
                                       "%s: no \"%s\" in pvbackd's log", c->cls, needle);
                 ck_assert_msg(file_count(world.pvbackd_log, disabling) == disabled,
@@ -405,8 +480,32 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
         }
         free(err);
         good_burst(good, BURST_AFTER, c->cls);
+        if (c->sw_gso) {
+                /* Nothing of the GSO packet left, the frame after it did. */
+                unsigned tcp, udp;
+                bad_tap_count(tap_fd, &tcp, &udp);
+                close(tap_fd);
+                ck_assert_msg(tcp == 0 && udp == 1,
+                              "%s: vif5.0's TAP got %u TCP segments and %u plain frames, want 0 "
+                              "and 1",
+                              c->cls, tcp, udp);
+        }
         detach(BAD_DOM);
         assert_daemon_alive(c->cls);
+        if (c->sw_gso) {
+                /* Counted where Linux would count it: one packet dropped by
+                 * the offload path, no segment made. */
+                unsigned long long v[7];
+                ck_assert_msg(file_count(world.pvbackd_log, "vif5.0 q0: tx ") == counted + 1 &&
+                                  bad_tx_offload(v),
+                              "%s: no counters logged for vif5.0 q0", c->cls);
+                ck_assert_msg(v[1] == 1 && v[2] == 0 && v[6] == 1,
+                              "%s: tx offload gso_sw %llu gso_sw_segs %llu dropped %llu, want "
+                              "1 0 1",
+                              c->cls, v[1], v[2], v[6]);
+                fprintf(stderr, "%-16s dropped in software and counted, the next frame passed\n",
+                        c->cls);
+        }
 }
 
 START_TEST(hostile_classes_disable_only_their_vif)

@@ -162,6 +162,9 @@ static const struct gso_case gso_cases[] = {
     {"tcp4 large", OFF_ETH_P_IPV4, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, OFF_TCP_ACK | OFF_TCP_PSH, 7, 1, 1448, 60000},
     {"tcp6 plain", OFF_ETH_P_IPV6, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 99, 0, 1440, 6000},
     {"tcp6 ext headers", OFF_ETH_P_IPV6, NULL, NULL, ext_hbh_dst, 0, 0, 16, IPPROTO_HOPOPTS, ALLF, 5, 0, 999, 4321},
+    /* At the segmenter's floor, Linux's TCP_MIN_GSO_SIZE: 403 = 50 * 8 + 3. */
+    {"tcp4 floor mss", OFF_ETH_P_IPV4, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 0xFFFFFFF0u, 0xFFF0, OFF_GSO_MSS_MIN, 403},
+    {"tcp6 floor mss", OFF_ETH_P_IPV6, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 3, 0, OFF_GSO_MSS_MIN, 500},
 };
 #define N_GSO (sizeof(gso_cases) / sizeof(gso_cases[0]))
 

@@ -187,11 +187,15 @@ int nbw_pvbackd_start(struct nbw *w, const char *const wrapper[], const char *co
         return w->pvbackd < 0 ? w->pvbackd : 0;
 }
 
-static int start_pvbackd(struct nbw *w, unsigned max_queues)
+static int start_pvbackd(struct nbw *w, unsigned max_queues, const char *const *more)
 {
         char opt[64];
+        const char *args[24] = {"-o", opt};
+        int n = 2;
         snprintf(opt, sizeof(opt), "vif.max-queues=%u", max_queues ? max_queues : 4);
-        const char *const args[] = {"-o", opt, NULL};
+        for (int i = 0; more && more[i] && n < 23; i++)
+                args[n++] = more[i];
+        args[n] = NULL;
         return nbw_pvbackd_start(w, NULL, args);
 }
 
@@ -287,7 +291,7 @@ int nbw_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen)
                 snprintf(why, whylen, "creating bridge xenbr0: status %d", rc);
                 return -EIO;
         }
-        if ((rc = start_pvbackd(w, o ? o->max_queues : 0)) < 0) {
+        if ((rc = start_pvbackd(w, o ? o->max_queues : 0, o ? o->pvbackd_args : NULL)) < 0) {
                 snprintf(why, whylen, "starting pvbackd: %s", strerror(-rc));
                 return rc;
         }
@@ -488,18 +492,35 @@ struct stream_job {
         volatile int *listening;
 };
 
+/* The receiver's address; an IPv6 one when it has a colon. 0: unparsable. */
+static socklen_t stream_addr(const char *ip, uint16_t port, struct sockaddr_storage *ss)
+{
+        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+        memset(ss, 0, sizeof(*ss));
+        if (strchr(ip, ':')) {
+                a6->sin6_family = AF_INET6;
+                a6->sin6_port = htons(port);
+                return inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1 ? sizeof(*a6) : 0;
+        }
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        return inet_pton(AF_INET, ip, &a4->sin_addr) == 1 ? sizeof(*a4) : 0;
+}
+
 static int stream_receiver(void *arg)
 {
         struct stream_job *j = arg;
         struct nbw_stream *r = j->res;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(j->port)};
-        int one = 1, ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_storage sa;
+        socklen_t salen = stream_addr(j->ip, j->port, &sa);
+        int one = 1, ls = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         uint8_t *buf = malloc(NBW_CHUNK), *want = malloc(NBW_CHUNK);
-        if (ls < 0 || !buf || !want)
+        if (ls < 0 || !buf || !want || !salen)
                 return 10;
-        inet_pton(AF_INET, j->ip, &sa.sin_addr);
         setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0)
+        if (bind(ls, (struct sockaddr *)&sa, salen) < 0 || listen(ls, 1) < 0)
                 return 11;
         *j->listening = 1;
         struct pollfd p = {.fd = ls, .events = POLLIN};
@@ -550,14 +571,16 @@ static int stream_sender(void *arg)
 {
         struct stream_job *j = arg;
         struct nbw_stream *r = j->res;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(j->port)};
+        struct sockaddr_storage sa;
+        socklen_t salen = stream_addr(j->ip, j->port, &sa);
         uint8_t *buf = malloc(NBW_CHUNK);
         int s = -1;
-        inet_pton(AF_INET, j->ip, &sa.sin_addr);
+        if (!salen)
+                return 20;
         /* The first SYN may wait for ARP through the whole path. */
         for (double end = now_s() + 20; s < 0 && now_s() < end;) {
-                s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                s = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (connect(s, (struct sockaddr *)&sa, salen) == 0)
                         break;
                 close(s);
                 s = -1;
@@ -596,6 +619,15 @@ static int stream_sender(void *arg)
 int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t port,
                    uint32_t seed, struct nbw_stream *out)
 {
+        struct netns *tx_ns = guest_to_host ? &w->guestns : &w->hostns;
+        struct netns *rx_ns = guest_to_host ? &w->hostns : &w->guestns;
+        const char *rx_ip = guest_to_host ? NBW_HOST_IP : NBW_GUEST_IP;
+        return nbw_tcp_stream_ns(w, tx_ns, rx_ns, rx_ip, bytes, port, seed, out);
+}
+
+int nbw_tcp_stream_ns(struct nbw *w, struct netns *tx_ns, struct netns *rx_ns, const char *rx_ip,
+                      uint64_t bytes, uint16_t port, uint32_t seed, struct nbw_stream *out)
+{
         /* Shared with both children: results and the receiver's readiness. */
         struct shared {
                 struct nbw_stream res;
@@ -605,13 +637,11 @@ int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t p
                 return -errno;
         memset(sh, 0, sizeof(*sh));
         struct stream_job j = {.res = &sh->res,
-                               .ip = guest_to_host ? NBW_HOST_IP : NBW_GUEST_IP,
+                               .ip = rx_ip,
                                .port = port,
                                .bytes = bytes,
                                .seed = seed,
                                .listening = &sh->listening};
-        struct netns *rx_ns = guest_to_host ? &w->hostns : &w->guestns;
-        struct netns *tx_ns = guest_to_host ? &w->guestns : &w->hostns;
         pid_t rx = netns_spawn(rx_ns, stream_receiver, &j);
         if (rx < 0) {
                 munmap(sh, sizeof(*sh));
@@ -628,9 +658,9 @@ int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t p
         munmap(sh, sizeof(*sh));
         if (out->sender_status != 0 || out->receiver_status != 0) {
                 fprintf(stderr,
-                        "nbworld: %s stream on port %u: sender exit %d, receiver exit %d, "
+                        "nbworld: %s→%s stream on port %u: sender exit %d, receiver exit %d, "
                         "%llu of %llu bytes\n",
-                        guest_to_host ? "guest→host" : "host→guest", port, out->sender_status,
+                        tx_ns->label, rx_ns->label, port, out->sender_status,
                         out->receiver_status, (unsigned long long)out->bytes_received,
                         (unsigned long long)bytes);
                 nbw_dump_logs(w);

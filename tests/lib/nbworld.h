@@ -45,6 +45,7 @@ struct nbw_opts {
         const char *rate;       /* toolstack --rate (NULL: unlimited) */
         bool local;             /* a local world (see above) */
         const uint16_t *domids; /* local: guest domains to create, 0-ended */
+        const char *const *pvbackd_args; /* more pvbackd arguments (NULL-ended) */
 };
 
 /* Host, namespaces, bridge, pvbackd, and the vif attached through the
@@ -95,6 +96,11 @@ struct nbw_stream {
  * both sides finished (the caller asserts on the figures), -errno if not. */
 int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t port,
                    uint32_t seed, struct nbw_stream *out);
+/* The same between any two namespaces: the receiver listens on rx_ip in
+ * rx_ns (e.g. a third host behind the bridge sending to the guest); an
+ * rx_ip with a colon is IPv6. */
+int nbw_tcp_stream_ns(struct nbw *w, struct netns *tx_ns, struct netns *rx_ns, const char *rx_ip,
+                      uint64_t bytes, uint16_t port, uint32_t seed, struct nbw_stream *out);
 /* Mbit/s of a finished stream. */
 double nbw_mbps(const struct nbw_stream *s);
 

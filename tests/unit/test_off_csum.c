@@ -1,17 +1,22 @@
 /* off_csum: wide-word Internet checksum against a byte-pair reference
  * (RFC 1071 §4.1), known answers, copy-and-checksum, incremental updates,
- * pseudo-headers, partial completion and the UDP zero rule. */
+ * pseudo-headers, partial completion and the UDP zero rule; and every bulk
+ * variant (portable, SSE2, AVX2, AVX-512 where the CPU runs them) against
+ * the reference over all lengths and alignments, so a vector bug cannot
+ * hide behind the variant the CPU happens to pick. */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check_main.h"
 #include "offload/off_build.h"
 #include "offload/off_bytes.h"
 #include "offload/off_csum.h"
+#include "offload/off_csum_impl.h"
 
-#define BIG 70000
+#define BIG          70000
 #define ALIGN_SHIFTS 8
 
 /* RFC 1071 §4.1, one 16-bit big-endian word at a time: the independent model. */
@@ -174,9 +179,15 @@ static const struct l4_case l4_cases[] = {
 static size_t build_l4(uint8_t *buf, size_t cap, const struct l4_case *c, struct off_pkt_info *pi)
 {
         struct off_build_spec s = {
-            .ethertype = c->ethertype, .l4_proto = c->proto, .sport = 1234, .dport = 80,
-            .seq = 0x01020304, .tcp_flags = OFF_TCP_ACK, .payload_len = c->payload,
-            .saddr = {10, 0, 0, 1}, .daddr = {10, 0, 0, 2},
+            .ethertype = c->ethertype,
+            .l4_proto = c->proto,
+            .sport = 1234,
+            .dport = 80,
+            .seq = 0x01020304,
+            .tcp_flags = OFF_TCP_ACK,
+            .payload_len = c->payload,
+            .saddr = {10, 0, 0, 1},
+            .daddr = {10, 0, 0, 2},
         };
         if (c->ethertype == OFF_ETH_P_IPV6) {
                 s.saddr[0] = s.daddr[0] = 0xfd;
@@ -302,6 +313,228 @@ START_TEST(fill_refuses_without_l4)
 }
 END_TEST
 
+/* ---- every variant against the reference ---- */
+
+#define DIFF_LEN_MAX 4200
+#define DIFF_ALIGNS  64
+#define GUARD        64
+#define GUARD_BYTE   0xA5
+
+enum pattern { PAT_RANDOM, PAT_ONES, PAT_ZEROS, PAT_BIAS_EDGES, PAT_COUNT };
+
+static void fill_pattern(uint8_t *p, size_t n, enum pattern pat, unsigned seed)
+{
+        /* Lanes 0x8000, 0x7FFF, 0x8001 and 0xFFFF in either byte order sit at
+         * the edge of the vector loops' signed 16-bit bias. */
+        static const uint8_t edges[] = {0x00, 0x80, 0xFF, 0x7F, 0x01, 0x80, 0xFF, 0xFF, 0x80};
+        srand(seed);
+        for (size_t i = 0; i < n; i++) {
+                switch (pat) {
+                case PAT_RANDOM:
+                        p[i] = (uint8_t)rand();
+                        break;
+                case PAT_ONES:
+                        p[i] = 0xFF;
+                        break;
+                case PAT_ZEROS:
+                        p[i] = 0;
+                        break;
+                default:
+                        p[i] = edges[i % sizeof(edges)];
+                        break;
+                }
+        }
+}
+
+/* C11 aligned_alloc wants a size that is a multiple of the alignment. */
+static uint8_t *alloc64(size_t n)
+{
+        uint8_t *p = aligned_alloc(DIFF_ALIGNS, (n + DIFF_ALIGNS - 1) / DIFF_ALIGNS * DIFF_ALIGNS);
+        ck_assert_ptr_nonnull(p);
+        return p;
+}
+
+static uint16_t fold16(uint64_t s)
+{
+        while (s >> 16)
+                s = (s & 0xFFFF) + (s >> 16);
+        return (uint16_t)s;
+}
+
+/* The variant under test, or NULL (with a note) where this CPU cannot run it. */
+static const struct off_csum_impl *impl_or_skip(int idx)
+{
+        const struct off_csum_impl *impl = off_csum_impl_at((size_t)idx);
+        ck_assert_ptr_nonnull(impl);
+        if (!impl->usable()) {
+                printf("off_csum: variant %s not run: this CPU lacks it\n", impl->name);
+                return NULL;
+        }
+        return impl;
+}
+
+static int impl_count(void)
+{
+        int n = 0;
+        while (off_csum_impl_at((size_t)n))
+                n++;
+        return n;
+}
+
+/* All lengths 0..DIFF_LEN_MAX at every start alignment 0..63 (relative to a
+ * 64-byte boundary), for each data pattern. The reference runs along the
+ * length incrementally: the big-endian pair sum of the prefix. */
+START_TEST(variant_sum_matches_reference)
+{
+        const struct off_csum_impl *impl = impl_or_skip(_i);
+        if (!impl)
+                return;
+        uint8_t *base = alloc64(DIFF_ALIGNS + DIFF_LEN_MAX + DIFF_ALIGNS);
+        for (int pat = 0; pat < PAT_COUNT; pat++) {
+                fill_pattern(base, DIFF_ALIGNS + DIFF_LEN_MAX + DIFF_ALIGNS, pat, 11u + pat);
+                for (size_t a = 0; a < DIFF_ALIGNS; a++) {
+                        const uint8_t *q = base + a;
+                        uint64_t pairs = 0;
+                        /* Check's assertions cost a syscall each: a plain test
+                         * in this loop, an abort on the first failure */
+                        for (size_t n = 0; n <= DIFF_LEN_MAX; n++) {
+                                if (n >= 2 && !(n & 1))
+                                        pairs += (uint32_t)(q[n - 2] << 8 | q[n - 1]);
+                                uint64_t want = pairs + ((n & 1) ? (uint32_t)q[n - 1] << 8 : 0);
+                                uint16_t got = as_be(off_csum_fold(impl->sum(q, n)));
+                                if (got != fold16(want))
+                                        ck_abort_msg("%s: pattern %d align %zu len %zu: %04x "
+                                                     "!= %04x",
+                                                     impl->name, pat, a, n, got, fold16(want));
+                        }
+                }
+        }
+        free(base);
+}
+END_TEST
+
+/* Copy-and-sum: every length, every source alignment, and destination
+ * alignments that cycle with the length so every (source, destination)
+ * pair meets; the copy must be exact and touch no byte outside it. */
+START_TEST(variant_copy_matches_reference)
+{
+        const struct off_csum_impl *impl = impl_or_skip(_i);
+        if (!impl)
+                return;
+        size_t cap = DIFF_ALIGNS + DIFF_LEN_MAX + DIFF_ALIGNS;
+        uint8_t *src = alloc64(cap);
+        uint8_t *dbase = alloc64(GUARD + cap + GUARD);
+        fill_pattern(src, cap, PAT_RANDOM, 21);
+        for (size_t a = 0; a < DIFF_ALIGNS; a++) {
+                for (size_t n = 0; n <= DIFF_LEN_MAX; n++) {
+                        uint8_t *d = dbase + GUARD + (a * 7 + n) % DIFF_ALIGNS;
+                        memset(d - GUARD, GUARD_BYTE, GUARD);
+                        memset(d + n, GUARD_BYTE, GUARD);
+                        uint64_t got = impl->sum_copy(d, src + a, n);
+                        /* Check's assertions cost a syscall each: plain tests
+                         * in this loop, an abort on the first failure */
+                        if (memcmp(d, src + a, n) != 0)
+                                ck_abort_msg("%s: copy differs, len %zu", impl->name, n);
+                        for (size_t g = 0; g < GUARD; g++)
+                                if (d[-1 - (ptrdiff_t)g] != GUARD_BYTE || d[n + g] != GUARD_BYTE)
+                                        ck_abort_msg("%s: wrote outside, src align %zu len %zu",
+                                                     impl->name, a, n);
+                        if (as_be(off_csum_fold(got)) != ref_sum(src + a, n))
+                                ck_abort_msg("%s: src align %zu dst align %zu len %zu", impl->name,
+                                             a, (size_t)(d - dbase) % DIFF_ALIGNS, n);
+                }
+        }
+        free(src);
+        free(dbase);
+}
+END_TEST
+
+/* Past the loops' 32 KiB chunks, with the data that pushes the per-lane
+ * accumulators hardest (all zeros and all ones are the extremes of the
+ * biased lanes). */
+START_TEST(variant_long_buffers)
+{
+        const struct off_csum_impl *impl = impl_or_skip(_i);
+        if (!impl)
+                return;
+        const size_t lens[] = {32767, 32768, 32769, 65535 + 64, 98304 + 1, 200001};
+        const size_t cap = 200001 + DIFF_ALIGNS;
+        uint8_t *src = alloc64(cap + DIFF_ALIGNS);
+        uint8_t *dst = alloc64(cap + DIFF_ALIGNS);
+        const enum pattern pats[] = {PAT_ZEROS, PAT_ONES, PAT_RANDOM, PAT_BIAS_EDGES};
+        for (size_t k = 0; k < sizeof(pats) / sizeof(pats[0]); k++) {
+                fill_pattern(src, cap, pats[k], 31);
+                for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+                        const size_t aligns[] = {0, 1, 63};
+                        for (size_t j = 0; j < 3; j++) {
+                                const uint8_t *q = src + aligns[j];
+                                uint16_t want = ref_sum(q, lens[l]);
+                                ck_assert_uint_eq(as_be(off_csum_fold(impl->sum(q, lens[l]))),
+                                                  want);
+                                uint64_t c = impl->sum_copy(dst + 2 * j + 1, q, lens[l]);
+                                ck_assert_uint_eq(as_be(off_csum_fold(c)), want);
+                                ck_assert_mem_eq(dst + 2 * j + 1, q, lens[l]);
+                                /* only all-zero data sums to zero */
+                                ck_assert_uint_eq(impl->sum(q, lens[l]) == 0, pats[k] == PAT_ZEROS);
+                        }
+                }
+        }
+        free(src);
+        free(dst);
+}
+END_TEST
+
+/* The public entry points (short-buffer path, seed, odd-offset blocks, L4
+ * fill) give the same answers whichever variant is active. */
+START_TEST(public_api_under_each_variant)
+{
+        const struct off_csum_impl *impl = impl_or_skip(_i);
+        if (!impl)
+                return;
+        const struct off_csum_impl *best = off_csum_impl_active();
+        ck_assert_int_eq(off_csum_impl_use(impl), 0);
+        ck_assert_ptr_eq(off_csum_impl_active(), impl);
+        uint8_t *p = random_buf(3000, 41);
+        uint8_t *d = malloc(3000);
+        ck_assert_ptr_nonnull(d);
+        for (size_t n = 0; n < 3000; n += 37) {
+                for (size_t split = 0; split <= n; split += 1 + n / 5) {
+                        uint64_t s = off_csum_partial(p + 1, split, 0x12345);
+                        s = off_csum_block_add(s, off_csum_copy(d, p + 1 + split, n - split, 0),
+                                               split);
+                        /* byte order does not matter to ones' complement
+                         * addition (RFC 1071 §2(B)): add the seed as BE too */
+                        ck_assert_uint_eq(
+                            as_be(off_csum_fold(s)),
+                            fold16((uint64_t)as_be(off_csum_fold(0x12345)) + ref_sum(p + 1, n)));
+                        ck_assert_mem_eq(d, p + 1 + split, n - split);
+                }
+        }
+        ck_assert_int_eq(off_csum_impl_use(best), 0);
+        free(p);
+        free(d);
+}
+END_TEST
+
+START_TEST(best_usable_variant_is_active)
+{
+        const char *pin = getenv("PVBACK_CSUM_IMPL");
+        const struct off_csum_impl *impl, *want = NULL, *pinned = NULL;
+        for (size_t i = 0; (impl = off_csum_impl_at(i)) != NULL; i++) {
+                if (!impl->usable()) {
+                        ck_assert_int_eq(off_csum_impl_use(impl), -ENOTSUP);
+                        continue;
+                }
+                want = impl;
+                if (pin && !strcmp(pin, impl->name))
+                        pinned = impl;
+        }
+        ck_assert_ptr_nonnull(want);
+        ck_assert_ptr_eq(off_csum_impl_active(), pinned ? pinned : want);
+        ck_assert_int_eq(off_csum_impl_use(NULL), -ENOTSUP);
+}
+END_TEST
+
 static Suite *off_csum_suite(void)
 {
         Suite *s = suite_create("off_csum");
@@ -321,6 +554,16 @@ static Suite *off_csum_suite(void)
         tcase_add_test(tc, fill_refuses_without_l4);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
+
+        TCase *tv = tcase_create("variants");
+        const int nv = impl_count();
+        tcase_add_test(tv, best_usable_variant_is_active);
+        tcase_add_loop_test(tv, variant_sum_matches_reference, 0, nv);
+        tcase_add_loop_test(tv, variant_copy_matches_reference, 0, nv);
+        tcase_add_loop_test(tv, variant_long_buffers, 0, nv);
+        tcase_add_loop_test(tv, public_api_under_each_variant, 0, nv);
+        tcase_set_timeout(tv, 300);
+        suite_add_tcase(s, tv);
         return s;
 }
 

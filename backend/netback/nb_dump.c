@@ -1,0 +1,197 @@
+/* A vif as the control socket shows it: what the frontend negotiated, the
+ * uplink, and every counter of every queue, offload paths included. Runs on
+ * the control thread, which alone connects, disconnects and frees a vif
+ * and its queues (queue starts and stops are worker_calls it waits for), so
+ * nothing read here goes away meanwhile. Counters are the workers' and are
+ * read while they move: each whole, together no snapshot. */
+#include "netback/nb_dump.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ctl_json.h"
+#include "netback/nb_vif.h"
+#include "worker.h"
+
+/* A counter as its worker last stored it (never torn: aligned 64 bits). */
+static uint64_t counter(const void *base, size_t off)
+{
+        return __atomic_load_n((const uint64_t *)((const char *)base + off), __ATOMIC_RELAXED);
+}
+
+/* clang-format off */
+#define FIELD(type, f) {#f, offsetof(type, f)}
+/* clang-format on */
+
+struct field {
+        const char *name;
+        size_t off;
+};
+
+/* struct nb_queue_stats's plain counters, in its order; the name is the
+ * field's, so the JSON and the header say the same. */
+static const struct field queue_fields[] = {
+    FIELD(struct nb_queue_stats, tx_packets),      FIELD(struct nb_queue_stats, tx_bytes),
+    FIELD(struct nb_queue_stats, tx_gcopy_calls),  FIELD(struct nb_queue_stats, tx_gcopy_segs),
+    FIELD(struct nb_queue_stats, tx_events),       FIELD(struct nb_queue_stats, tx_notify),
+    FIELD(struct nb_queue_stats, tx_drop_parse),   FIELD(struct nb_queue_stats, tx_drop_offload),
+    FIELD(struct nb_queue_stats, tx_drop_uplink),  FIELD(struct nb_queue_stats, tx_mcast_ok),
+    FIELD(struct nb_queue_stats, tx_mcast_err),    FIELD(struct nb_queue_stats, tx_credit_waits),
+    FIELD(struct nb_queue_stats, rx_packets),      FIELD(struct nb_queue_stats, rx_bytes),
+    FIELD(struct nb_queue_stats, rx_gcopy_calls),  FIELD(struct nb_queue_stats, rx_gcopy_segs),
+    FIELD(struct nb_queue_stats, rx_events),       FIELD(struct nb_queue_stats, rx_notify),
+    FIELD(struct nb_queue_stats, rx_gcopy_errors), FIELD(struct nb_queue_stats, rx_drop_mcast),
+    FIELD(struct nb_queue_stats, rx_drop_size),    FIELD(struct nb_queue_stats, rx_drop_gso),
+    FIELD(struct nb_queue_stats, rx_drop_stall),   FIELD(struct nb_queue_stats, rx_stalls),
+    FIELD(struct nb_queue_stats, rx_hashed),       FIELD(struct nb_queue_stats, rx_steered),
+    FIELD(struct nb_queue_stats, rx_steered_in),   FIELD(struct nb_queue_stats, rx_drop_steer),
+};
+
+static const struct field path_fields[] = {
+    FIELD(struct off_path_stats, gso_pass),    FIELD(struct off_path_stats, gso_sw),
+    FIELD(struct off_path_stats, gso_sw_segs), FIELD(struct off_path_stats, csum_pass),
+    FIELD(struct off_path_stats, csum_sw),     FIELD(struct off_path_stats, linearized),
+    FIELD(struct off_path_stats, dropped),
+};
+
+static const struct field lro_fields[] = {
+    FIELD(struct off_lro_stats, frames),     FIELD(struct off_lro_stats, merged),
+    FIELD(struct off_lro_stats, flows),      FIELD(struct off_lro_stats, gso_out),
+    FIELD(struct off_lro_stats, single_out), FIELD(struct off_lro_stats, hold_ns_max),
+};
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A counter added to the structs but not to the tables above would never be
+ * seen: the build stops instead. */
+_Static_assert(offsetof(struct nb_queue_stats, tx_off) == NFIELDS(queue_fields) * sizeof(uint64_t),
+               "struct nb_queue_stats has a counter queue_fields does not list");
+_Static_assert(sizeof(struct nb_queue_stats) == offsetof(struct nb_queue_stats, tx_off) +
+                                                    2 * sizeof(struct off_path_stats) +
+                                                    sizeof(struct off_lro_stats),
+               "struct nb_queue_stats has a member nb_dump.c does not show");
+_Static_assert(sizeof(struct off_path_stats) == NFIELDS(path_fields) * sizeof(uint64_t),
+               "struct off_path_stats has a counter path_fields does not list");
+_Static_assert(sizeof(struct off_lro_stats) ==
+                   (NFIELDS(lro_fields) + 2 * OFF_LRO_R_COUNT) * sizeof(uint64_t),
+               "struct off_lro_stats has a counter lro_fields does not list");
+
+static int add_fields(struct json_object *obj, const void *base, const struct field *f, size_t n)
+{
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+                rc = ctl_json_u64(obj, f[i].name, counter(base, f[i].off));
+        return rc;
+}
+
+/* Per reason, named as off_lro_reason_str names them. */
+static int add_reasons(struct json_object *obj, const char *key, const uint64_t *by_reason)
+{
+        struct json_object *r = ctl_json_child(obj, key);
+        int rc = r ? 0 : -ENOMEM;
+        for (unsigned i = 0; rc == 0 && i < OFF_LRO_R_COUNT; i++)
+                rc = ctl_json_u64(r, off_lro_reason_str((enum off_lro_reason)i),
+                                  counter(by_reason, i * sizeof(uint64_t)));
+        return rc;
+}
+
+static int add_stats(struct json_object *obj, const struct nb_queue_stats *st)
+{
+        struct json_object *s = ctl_json_child(obj, "stats"), *tx, *rx, *lro;
+        if (!s || add_fields(s, st, queue_fields, NFIELDS(queue_fields)))
+                return -ENOMEM;
+        if (!(tx = ctl_json_child(s, "tx_off")) ||
+            add_fields(tx, &st->tx_off, path_fields, NFIELDS(path_fields)))
+                return -ENOMEM;
+        if (!(rx = ctl_json_child(s, "rx_off")) ||
+            add_fields(rx, &st->rx_off, path_fields, NFIELDS(path_fields)))
+                return -ENOMEM;
+        if (!(lro = ctl_json_child(s, "lro")) ||
+            add_fields(lro, &st->lro, lro_fields, NFIELDS(lro_fields)))
+                return -ENOMEM;
+        return add_reasons(lro, "flush", st->lro.flush) ?: add_reasons(lro, "pass", st->lro.pass);
+}
+
+static int add_queue(struct json_object *arr, const struct nb_queue *q)
+{
+        struct json_object *obj = ctl_json_append(arr);
+        int rc;
+        if (!obj)
+                return -ENOMEM;
+        rc = ctl_json_u64(obj, "index", q->idx);
+        if (rc == 0)
+                rc = q->w ? ctl_json_u64(obj, "worker", worker_index(q->w))
+                          : ctl_json_null(obj, "worker");
+        /* Set by the worker when the guest broke the ring. */
+        rc = rc ?: ctl_json_bool(obj, "failed", __atomic_load_n(&q->dead, __ATOMIC_RELAXED));
+        return rc ?: add_stats(obj, &q->st);
+}
+
+static int add_negotiated(struct json_object *obj, const struct nb_vif *vif)
+{
+        const struct nb_fe_cfg *c = &vif->cfg;
+        struct json_object *n = ctl_json_child(obj, "negotiated"), *rate;
+        char mac[18];
+        int rc;
+        if (!n)
+                return -ENOMEM;
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", c->mac[0], c->mac[1], c->mac[2],
+                 c->mac[3], c->mac[4], c->mac[5]);
+        rc = ctl_json_u64(n, "queues", vif->nr_queues);
+        rc = rc ?: ctl_json_u64(n, "backend_max_queues", vif->max_queues);
+        rc = rc ?: ctl_json_str(n, "event_channels", c->queues[0].split ? "split" : "shared");
+        rc = rc ?: ctl_json_bool(n, "sg", c->sg);
+        rc = rc ?: ctl_json_bool(n, "gso_tcpv4", c->gso_tcpv4);
+        rc = rc ?: ctl_json_bool(n, "gso_tcpv6", c->gso_tcpv6);
+        rc = rc ?: ctl_json_bool(n, "csum_ipv4", c->csum_ipv4);
+        rc = rc ?: ctl_json_bool(n, "csum_ipv6", c->csum_ipv6);
+        rc = rc ?: ctl_json_bool(n, "ctrl_ring", c->has_ctrl);
+        /* The frontend may flip it while connected: the live value. */
+        rc = rc ?: ctl_json_bool(n, "multicast_control", atomic_load(&vif->mcast_control));
+        rc = rc ?: ctl_json_bool(n, "rx_notify", c->rx_notify);
+        rc = rc ?: ctl_json_u64(n, "xdp_headroom", c->xdp_headroom);
+        rc = rc ?: ctl_json_str(n, "mac", mac);
+        if (rc)
+                return rc;
+        if (!c->has_rate)
+                return ctl_json_null(n, "rate");
+        if (!(rate = ctl_json_child(n, "rate")))
+                return -ENOMEM;
+        return ctl_json_u64(rate, "bytes", c->credit_bytes)
+                   ?: ctl_json_u64(rate, "usec", c->credit_usec);
+}
+
+static int add_uplink(struct json_object *obj, const struct nb_vif *vif)
+{
+        struct json_object *u = ctl_json_child(obj, "uplink");
+        char caps[64];
+        if (!u)
+                return -ENOMEM;
+        off_caps_str(atomic_load(&vif->tx_caps), caps, sizeof(caps));
+        int rc = ctl_json_str(u, "kind", vif->up->ops->kind);
+        rc = rc ?: ctl_json_str(u, "netdev", vif->up->name);
+        return rc ?: ctl_json_str(u, "tx_caps", caps);
+}
+
+int nb_dump(struct be_dev *dev, struct json_object *obj)
+{
+        const struct nb_vif *vif = dev->priv;
+        struct json_object *arr;
+        int rc;
+        if (!vif)
+                return 0;
+        rc = ctl_json_bool(obj, "connected", vif->connected);
+        rc = rc ?: ctl_json_bool(obj, "lro", vif->lro);
+        rc = rc ?: add_uplink(obj, vif);
+        rc = rc ?: (vif->connected ? add_negotiated(obj, vif) : ctl_json_null(obj, "negotiated"));
+        if (rc)
+                return rc;
+        arr = json_object_new_array();
+        if ((rc = ctl_json_add(obj, "queues", arr)) < 0)
+                return rc;
+        /* queues is set at connect and freed at disconnect, both here on
+         * the control thread. */
+        for (uint32_t i = 0; rc == 0 && vif->queues && i < vif->nr_queues; i++)
+                rc = add_queue(arr, &vif->queues[i]);
+        return rc;
+}

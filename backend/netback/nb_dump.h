@@ -1,0 +1,9 @@
+/* The vif's be_class.dump (nb_dump.c): what pvback-inspect shows of a vif. */
+#ifndef PVBACK_NB_DUMP_H
+#define PVBACK_NB_DUMP_H
+
+#include "be_dev.h"
+
+int nb_dump(struct be_dev *dev, struct json_object *obj);
+
+#endif

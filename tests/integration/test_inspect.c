@@ -1,0 +1,1100 @@
+/* pvbackd's control socket and pvback-inspect on the simulator: with a vif
+ * (pvback-netfront echo) and a vbd (pvback-blkfront) connected, `show`
+ * reports what really happened (frames sent and echoed, what was
+ * negotiated, the disk), raw and through pvback-inspect's text and JSON;
+ * bad requests get errors a user can act on; silent, vanished and surplus
+ * clients never hold up others; the socket path is owned by one live
+ * daemon; dumps racing detaches are safe (run under SANITIZE=1 too); and the
+ * daemon's life with clients stays valgrind-clean. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "check_main.h"
+#include "ctl_proto.h"
+#include "nbworld.h"
+#include "nf_gen.h"
+#include "simhost.h"
+#include "version.h"
+
+#define FRONT_DOMID     5
+#define FRONT_DOMID_S   "5"
+#define FRONT_MAC       "00:16:3e:00:00:05"
+#define VIF_NAME        "vif5.0"
+#define VBD_NAME        "vbd5.51712"
+#define VBD_BE          "/local/domain/0/backend/vbd/5/51712"
+#define SECTORS         32768u /* 16 MiB */
+#define BURST           200u
+#define WINDOW          32u
+#define VALGRIND_FAILED 99
+
+#if defined(__SANITIZE_ADDRESS__)
+static const bool asan_build = true;
+#else
+static const bool asan_build = false;
+#endif
+
+static struct nbw world; /* local: pvbackd and the vif in this namespace */
+static pid_t netfront = -1, blkfront = -1;
+static char sock_path[PATH_MAX + 32], disk[PATH_MAX + 16], nf_out[PATH_MAX + 16],
+    bf_out[PATH_MAX + 16];
+static int timeout_ms = 20000; /* per step; valgrind raises it */
+
+/* ---- processes ------------------------------------------------------------ */
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+static void reap(pid_t *pid)
+{
+        if (*pid > 0) {
+                kill(*pid, SIGCONT);
+                kill(*pid, SIGKILL);
+                waitpid(*pid, NULL, 0);
+        }
+        *pid = -1;
+}
+
+/* Check's fork mode skips teardown after a failed assertion: the frontends
+ * go at exit (nbworld takes pvbackd and the host). */
+static void cleanup(void)
+{
+        reap(&netfront);
+        reap(&blkfront);
+}
+
+struct exec_arg {
+        const char *const *argv;
+        const char *out, *err; /* stdout, stderr (NULL: with stdout) */
+};
+
+static int exec_child(void *p)
+{
+        struct exec_arg *a = p;
+        int fd = open(a->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int efd = a->err ? open(a->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : fd;
+        if (fd >= 0 && efd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(efd, STDERR_FILENO);
+        }
+        execvp(a->argv[0], (char *const *)a->argv);
+        return 127;
+}
+
+static pid_t spawn(uint16_t domid, const char *const argv[], const char *out, const char *err)
+{
+        struct exec_arg a = {.argv = argv, .out = out, .err = err};
+        pid_t pid = simhost_spawn(&world.host, domid, exec_child, &a);
+        ck_assert_int_gt(pid, 0);
+        return pid;
+}
+
+static void print_file(const char *path)
+{
+        char *text = nbw_slurp(path);
+        fprintf(stderr, "---- %s:\n%s\n", path, text);
+        free(text);
+}
+
+/* pvback-inspect as domain 0 (the environment pvbackd has): its exit
+ * status, stdout and stderr (malloc'd). */
+static int inspect(const char *const args[], char **out, char **err)
+{
+        char bin[PATH_MAX], o[PATH_MAX + 16], e[PATH_MAX + 16];
+        const char *argv[16] = {simhost_bin("pvback-inspect", bin, sizeof(bin))};
+        int n = 1;
+        for (int i = 0; args[i] && n < 15; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        snprintf(o, sizeof(o), "%s/inspect.out", world.host.dir);
+        snprintf(e, sizeof(e), "%s/inspect.err", world.host.dir);
+        int rc = simhost_wait(spawn(0, argv, o, e), 30000);
+        *out = nbw_slurp(o);
+        *err = nbw_slurp(e);
+        return rc;
+}
+
+/* ---- the control socket, raw ---------------------------------------------- */
+
+static struct sockaddr_un unix_addr(const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        return sa;
+}
+
+/* What a daemon that died leaves: a socket nobody listens on. */
+static void make_stale_socket(const char *path)
+{
+        struct sockaddr_un sa = unix_addr(path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        close(fd);
+}
+
+static int ctl_connect(const char *path)
+{
+        struct sockaddr_un sa = unix_addr(path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* Everything until the daemon closes (malloc'd), or NULL after ms. */
+static char *read_to_eof(int fd, int ms)
+{
+        size_t cap = 65536, len = 0;
+        char *buf = malloc(cap);
+        uint64_t end = now_ms() + (uint64_t)ms;
+        ck_assert_ptr_nonnull(buf);
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int left = (int)(end - now_ms());
+                if (left <= 0 || poll(&p, 1, left) <= 0) {
+                        free(buf);
+                        return NULL;
+                }
+                if (len + 1 == cap) {
+                        cap *= 2;
+                        buf = realloc(buf, cap);
+                        ck_assert_ptr_nonnull(buf);
+                }
+                ssize_t n = read(fd, buf + len, cap - 1 - len);
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        return buf;
+}
+
+/* One request (the bytes as given) and the whole answer text. */
+static char *ask_raw_at(const char *path, const void *req, size_t len)
+{
+        int fd = ctl_connect(path);
+        ck_assert_msg(fd >= 0, "cannot connect to %s: %s", path, strerror(errno));
+        ck_assert_int_eq(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+        char *text = read_to_eof(fd, timeout_ms);
+        close(fd);
+        ck_assert_msg(text, "no answer to '%.*s' within %d ms", (int)len, (const char *)req,
+                      timeout_ms);
+        return text;
+}
+
+/* The request line's answer, parsed: one JSON object and a newline. */
+static struct json_object *ask(const char *line)
+{
+        char req[512];
+        int n = snprintf(req, sizeof(req), "%s\n", line);
+        char *text = ask_raw_at(sock_path, req, (size_t)n);
+        size_t len = strlen(text);
+        ck_assert_msg(len && text[len - 1] == '\n' && !strchr(text, '\n')[1],
+                      "answer to '%s' is not one line: %s", line, text);
+        struct json_object *obj = json_tokener_parse(text);
+        ck_assert_msg(obj && json_object_is_type(obj, json_type_object),
+                      "answer to '%s' is not a JSON object: %s", line, text);
+        free(text);
+        return obj;
+}
+
+/* "a.b.2.c": members and array indexes. */
+static struct json_object *jget(struct json_object *obj, const char *path)
+{
+        char buf[256], *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *k = strtok_r(buf, ".", &save); k && obj; k = strtok_r(NULL, ".", &save)) {
+                if (json_object_is_type(obj, json_type_array))
+                        obj = json_object_array_get_idx(obj, (size_t)atoi(k));
+                else if (!json_object_object_get_ex(obj, k, &obj))
+                        obj = NULL;
+        }
+        return obj;
+}
+
+static uint64_t jnum(struct json_object *obj, const char *path)
+{
+        struct json_object *v = jget(obj, path);
+        ck_assert_msg(v && json_object_is_type(v, json_type_int), "%s is not a number in %s", path,
+                      json_object_to_json_string(obj));
+        return json_object_get_uint64(v);
+}
+
+static const char *jstr(struct json_object *obj, const char *path)
+{
+        struct json_object *v = jget(obj, path);
+        ck_assert_msg(v && json_object_is_type(v, json_type_string), "%s is not a string in %s",
+                      path, json_object_to_json_string(obj));
+        return json_object_get_string(v);
+}
+
+static bool jbool(struct json_object *obj, const char *path)
+{
+        struct json_object *v = jget(obj, path);
+        ck_assert_msg(v && json_object_is_type(v, json_type_boolean), "%s is not a boolean in %s",
+                      path, json_object_to_json_string(obj));
+        return json_object_get_boolean(v);
+}
+
+static struct json_object *device(struct json_object *show, const char *name)
+{
+        struct json_object *devs = jget(show, "devices");
+        for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
+                struct json_object *d = json_object_array_get_idx(devs, i);
+                if (!strcmp(jstr(d, "name"), name))
+                        return d;
+        }
+        return NULL;
+}
+
+/* A counter summed over a device's queues ("stats.tx_packets"). */
+static uint64_t sum_queues(struct json_object *dev, const char *path)
+{
+        struct json_object *qs = jget(dev, "queues");
+        uint64_t sum = 0;
+        ck_assert_ptr_nonnull(qs);
+        for (size_t i = 0; i < json_object_array_length(qs); i++)
+                sum += jnum(json_object_array_get_idx(qs, i), path);
+        return sum;
+}
+
+static void assert_error(const char *line, const char *code, const char *in_message)
+{
+        struct json_object *a = ask(line);
+        ck_assert_msg(!jget(a, "devices"), "'%s' answered as if it were fine", line);
+        ck_assert_str_eq(jstr(a, "error.code"), code);
+        ck_assert_msg(strstr(jstr(a, "error.message"), in_message),
+                      "'%s': message \"%s\" does not mention \"%s\"", line,
+                      jstr(a, "error.message"), in_message);
+        json_object_put(a);
+}
+
+/* ---- the world -------------------------------------------------------------- */
+
+static void wait_socket(const char *path, pid_t daemon)
+{
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms; now_ms() < end; sleep_ms(10)) {
+                int fd = ctl_connect(path);
+                if (fd >= 0) {
+                        close(fd);
+                        return;
+                }
+                if (waitpid(daemon, NULL, WNOHANG) == daemon) {
+                        world.pvbackd = 0;
+                        print_file(world.pvbackd_log);
+                        ck_abort_msg("pvbackd exited before its control socket was up");
+                }
+        }
+        print_file(world.pvbackd_log);
+        ck_abort_msg("no control socket at %s", path);
+}
+
+/* With valgrind, its log is <host dir>/valgrind.log. */
+static void make_world(bool valgrind)
+{
+        static char logopt[PATH_MAX + 32];
+        const char *const vg[] = {"valgrind",
+                                  "--quiet",
+                                  "--leak-check=full",
+                                  "--show-leak-kinds=definite,indirect",
+                                  "--errors-for-leak-kinds=definite,indirect",
+                                  "--error-exitcode=99",
+                                  logopt,
+                                  NULL};
+        static const uint16_t doms[] = {FRONT_DOMID, 0};
+        static const char *const args[] = {"--workers",        "2", "-o", "vif.max-queues=2", "-o",
+                                           "vbd.max-queues=2", NULL};
+        const struct nbw_opts o = {.local = true, .domids = doms};
+        char why[512];
+        atexit(cleanup);
+        ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
+        snprintf(nf_out, sizeof(nf_out), "%s/netfront.out", world.host.dir);
+        snprintf(bf_out, sizeof(bf_out), "%s/blkfront.out", world.host.dir);
+        snprintf(disk, sizeof(disk), "%s/disk.img", world.host.dir);
+        int fd = open(disk, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(ftruncate(fd, (off_t)SECTORS * 512), 0);
+        close(fd);
+        /* The default path on the simulator, in the host's directory. */
+        snprintf(sock_path, sizeof(sock_path), "%s/pvbackd-dom0.sock", world.host.dir);
+        snprintf(logopt, sizeof(logopt), "--log-file=%s/valgrind.log", world.host.dir);
+        ck_assert_int_eq(nbw_pvbackd_start(&world, valgrind ? vg : NULL, args), 0);
+        wait_socket(sock_path, world.pvbackd);
+}
+
+static void teardown(void)
+{
+        cleanup();
+        nbw_down(&world);
+}
+
+static void vif_attach(void)
+{
+        char t[16];
+        snprintf(t, sizeof(t), "%d", timeout_ms / 1000);
+        const char *args[] = {"vif",       "attach", "--domid", FRONT_DOMID_S, "--devid",
+                              "0",         "--mac",  FRONT_MAC, "--script",    world.script,
+                              "--timeout", t,        NULL};
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
+}
+
+static void vif_detach(void)
+{
+        char t[16];
+        snprintf(t, sizeof(t), "%d", timeout_ms / 1000);
+        const char *args[] = {"vif", "detach",    "--domid", FRONT_DOMID_S, "--devid",
+                              "0",   "--timeout", t,         NULL};
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
+}
+
+static void vbd_attach(void)
+{
+        char t[16], script[PATH_MAX + 64];
+        snprintf(t, sizeof(t), "%d", timeout_ms / 1000);
+        snprintf(script, sizeof(script), "%s/tools/hotplug/block-pvback",
+                 getenv("PVBACK_SRC") ? getenv("PVBACK_SRC") : ".");
+        const char *args[] = {"vbd",       "attach", "--domid", FRONT_DOMID_S, "--target",
+                              disk,        "--vdev", "xvda",    "--script",    script,
+                              "--timeout", t,        NULL};
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
+}
+
+static void vbd_detach(void)
+{
+        char t[16];
+        snprintf(t, sizeof(t), "%d", timeout_ms / 1000);
+        const char *args[] = {"vbd",  "detach",    "--domid", FRONT_DOMID_S, "--vdev",
+                              "xvda", "--timeout", t,         NULL};
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
+}
+
+/* Until the device's backend says Connected, as pvbackd itself reports it. */
+static void wait_connected(const char *name, pid_t front, const char *front_out)
+{
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(20)) {
+                struct json_object *a = ask("show");
+                struct json_object *d = device(a, name);
+                bool up = d && !strcmp(jstr(d, "backend.phase"), "connected");
+                json_object_put(a);
+                if (up)
+                        return;
+                if (now_ms() > end || waitpid(front, NULL, WNOHANG) != 0) {
+                        print_file(front_out);
+                        print_file(world.pvbackd_log);
+                        ck_abort_msg("%s not connected after %d ms", name, timeout_ms);
+                }
+        }
+}
+
+static void netfront_start(void)
+{
+        static char bin[PATH_MAX];
+        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)),
+                              "echo",
+                              "--queues",
+                              "2",
+                              "--timeout",
+                              "60",
+                              NULL};
+        netfront = spawn(FRONT_DOMID, argv, nf_out, NULL);
+        wait_connected(VIF_NAME, netfront, nf_out);
+}
+
+static void blkfront_start(void)
+{
+        static char bin[PATH_MAX];
+        const char *argv[] = {simhost_bin("pvback-blkfront", bin, sizeof(bin)),
+                              "load",
+                              "--queues",
+                              "2",
+                              "--depth",
+                              "2",
+                              "--rw",
+                              "mix",
+                              "--duration",
+                              "300",
+                              NULL};
+        blkfront = spawn(FRONT_DOMID, argv, bf_out, NULL);
+        wait_connected(VBD_NAME, blkfront, bf_out);
+}
+
+/* BURST generator frames into the TAP, each echoed back by the guest and
+ * checked; returns the bytes sent (frames as on the wire). */
+static uint64_t echo_traffic(void)
+{
+        struct nf_gen_cfg cfg = {.min_size = 60,
+                                 .max_size = 1514,
+                                 .flows = 4,
+                                 .seed = 7,
+                                 .src_mac = {0x02, 0, 0, 0, 0, 0x01},
+                                 .dst_mac = {0x00, 0x16, 0x3e, 0, 0, FRONT_DOMID},
+                                 .saddr = {10, FRONT_DOMID, 0, 1},
+                                 .daddr = {10, FRONT_DOMID, 0, 2}};
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+        struct nf_verify v = {.seed = cfg.seed};
+        static uint8_t frame[2048], in[65536];
+        uint64_t bytes = 0, last = now_ms();
+        struct nf_gen g;
+
+        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+        ck_assert_int_ge(fd, 0);
+        sll.sll_ifindex = (int)if_nametoindex(VIF_NAME);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+        ck_assert_int_eq(nf_gen_init(&g, &cfg), 0);
+        while (v.frames < BURST) {
+                while (g.frames < BURST && g.frames - v.frames < WINDOW) {
+                        struct nf_frame f;
+                        ck_assert_int_eq(nf_gen_next(&g, frame, sizeof(frame), &f), 0);
+                        ck_assert_int_eq(send(fd, f.data, f.len, 0), (ssize_t)f.len);
+                        bytes += f.len;
+                }
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, 20) <= 0) {
+                        ck_assert_msg(now_ms() - last < (uint64_t)timeout_ms,
+                                      "%llu of %u frames came back", (unsigned long long)v.frames,
+                                      BURST);
+                        continue;
+                }
+                struct sockaddr_ll from;
+                socklen_t fl = sizeof(from);
+                ssize_t r;
+                while ((r = recvfrom(fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from,
+                                     &fl)) > 0) {
+                        if (from.sll_pkttype != PACKET_OUTGOING) {
+                                nf_verify_frame(&v, in, (size_t)r, false, false);
+                                last = now_ms();
+                        }
+                        fl = sizeof(from);
+                }
+        }
+        close(fd);
+        ck_assert_msg(v.bad_bytes == 0 && v.frames == g.frames && v.foreign == 0,
+                      "echo: %llu frames back (%llu bad bytes, %llu foreign) of %llu",
+                      (unsigned long long)v.frames, (unsigned long long)v.bad_bytes,
+                      (unsigned long long)v.foreign, (unsigned long long)g.frames);
+        nf_gen_free(&g);
+        return bytes;
+}
+
+/* The vbd's counters stop moving once its frontend is paused (as xl pause
+ * stops a guest) and the I/O in flight is answered. */
+static struct json_object *show_settled(void)
+{
+        struct json_object *prev = ask("show"), *cur = NULL;
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms; now_ms() < end; sleep_ms(200)) {
+                cur = ask("show");
+                bool same = sum_queues(device(cur, VBD_NAME), "stats.requests") ==
+                            sum_queues(device(prev, VBD_NAME), "stats.requests");
+                json_object_put(prev);
+                prev = cur;
+                if (same)
+                        return cur;
+        }
+        ck_abort_msg("the paused vbd's counters kept moving");
+        return NULL;
+}
+
+static char *xs_read0(const char *path)
+{
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
+        unsigned len;
+        ck_assert_ptr_nonnull(xs);
+        char *v = xs_read(xs, XBT_NULL, path, &len);
+        xs_close(xs);
+        return v;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* What show says against what happened: frames sent and echoed, the
+ * negotiation both frontends asked for, the disk; then the same through
+ * pvback-inspect's text and --json. */
+START_TEST(show_reports_the_real_state)
+{
+        make_world(false);
+        vif_attach();
+        vbd_attach();
+        netfront_start();
+        blkfront_start();
+        uint64_t bytes = echo_traffic();
+        /* Some I/O done, then the guest is paused. */
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(20)) {
+                struct json_object *a = ask("show " VBD_NAME);
+                uint64_t reqs = sum_queues(device(a, VBD_NAME), "stats.requests");
+                json_object_put(a);
+                if (reqs >= 64)
+                        break;
+                ck_assert_msg(now_ms() < end, "vbd: only %llu requests", (unsigned long long)reqs);
+        }
+        ck_assert_int_eq(kill(blkfront, SIGSTOP), 0);
+        struct json_object *show = show_settled();
+
+        /* The daemon. */
+        ck_assert_str_eq(jstr(show, "daemon.version"), PVBACK_VERSION);
+        ck_assert_str_eq(jstr(show, "daemon.hypervisor"), "sim");
+        ck_assert_int_eq(jnum(show, "daemon.domid"), 0);
+        ck_assert_int_eq(jnum(show, "daemon.workers"), 2);
+        ck_assert_int_eq(jnum(show, "daemon.pid"), world.pvbackd);
+        ck_assert_int_eq(jnum(show, "daemon.devices"), 2);
+        /* Sorted by kind: the vbd first. */
+        ck_assert_str_eq(jstr(show, "devices.0.name"), VBD_NAME);
+        ck_assert_str_eq(jstr(show, "devices.1.name"), VIF_NAME);
+
+        /* The vif: every frame the test sent reached the guest, every one
+         * the guest echoed left it; both as frames on the wire. */
+        struct json_object *vif = device(show, VIF_NAME);
+        ck_assert_str_eq(jstr(vif, "class"), "vif");
+        ck_assert_int_eq(jnum(vif, "frontend.domid"), FRONT_DOMID);
+        ck_assert_int_eq(jnum(vif, "frontend.devid"), 0);
+        ck_assert_int_eq(jnum(vif, "frontend.state"), 4);
+        ck_assert_int_eq(jnum(vif, "backend.state"), 4);
+        ck_assert_str_eq(jstr(vif, "backend.state_name"), "Connected");
+        ck_assert(jget(vif, "error") == NULL && !jbool(vif, "disabled"));
+        ck_assert_int_eq(jnum(vif, "negotiated.queues"), 2);
+        ck_assert_int_eq(jnum(vif, "negotiated.backend_max_queues"), 2);
+        ck_assert_str_eq(jstr(vif, "negotiated.event_channels"), "split");
+        ck_assert(jbool(vif, "negotiated.sg") && jbool(vif, "negotiated.gso_tcpv4"));
+        ck_assert_str_eq(jstr(vif, "negotiated.mac"), FRONT_MAC);
+        ck_assert_str_eq(jstr(vif, "uplink.netdev"), VIF_NAME);
+        ck_assert_str_eq(jstr(vif, "uplink.kind"), "tap");
+        ck_assert_int_eq(json_object_array_length(jget(vif, "queues")), 2);
+        ck_assert_int_eq(sum_queues(vif, "stats.rx_packets"), BURST);
+        ck_assert_int_eq(sum_queues(vif, "stats.tx_packets"), BURST);
+        ck_assert_int_eq(sum_queues(vif, "stats.rx_bytes"), bytes);
+        ck_assert_int_eq(sum_queues(vif, "stats.tx_bytes"), bytes);
+        ck_assert_int_ge(sum_queues(vif, "stats.tx_gcopy_calls"), 1);
+        /* Every offload-path and LRO counter is there, by name. */
+        static const char *const paths[] = {"gso_pass", "gso_sw",     "gso_sw_segs", "csum_pass",
+                                            "csum_sw",  "linearized", "dropped"};
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                char p[64];
+                snprintf(p, sizeof(p), "queues.0.stats.tx_off.%s", paths[i]);
+                jnum(vif, p);
+                snprintf(p, sizeof(p), "queues.1.stats.rx_off.%s", paths[i]);
+                jnum(vif, p);
+        }
+        jnum(vif, "queues.0.stats.lro.frames");
+        jnum(vif, "queues.0.stats.lro.flush.psh");
+        jnum(vif, "queues.0.stats.lro.pass.not tcp");
+
+        /* The vbd: what blkfront asked for and the disk itself. */
+        struct json_object *vbd = device(show, VBD_NAME);
+        char *sectors = xs_read0(VBD_BE "/sectors");
+        ck_assert_ptr_nonnull(sectors);
+        ck_assert_int_eq(jnum(vbd, "backing.sectors"), SECTORS);
+        ck_assert_int_eq(jnum(vbd, "backing.sectors"), strtoull(sectors, NULL, 10));
+        free(sectors);
+        ck_assert_int_eq(jnum(vbd, "backing.bytes"), (uint64_t)SECTORS * 512);
+        ck_assert_str_eq(jstr(vbd, "backing.path"), disk);
+        ck_assert(!jbool(vbd, "backing.read_only"));
+        ck_assert_int_eq(jnum(vbd, "negotiated.queues"), 2);
+        ck_assert_str_eq(jstr(vbd, "negotiated.abi"), "x86_64-abi");
+        ck_assert(jbool(vbd, "negotiated.persistent_grants"));
+        ck_assert_int_eq(json_object_array_length(jget(vbd, "queues")), 2);
+        ck_assert_int_ge(sum_queues(vbd, "stats.requests"), 64);
+        ck_assert_int_eq(sum_queues(vbd, "stats.errors"), 0);
+
+        /* show DEVICE: the same device, alone. */
+        struct json_object *one = ask("show " VIF_NAME);
+        ck_assert_int_eq(json_object_array_length(jget(one, "devices")), 1);
+        ck_assert_int_eq(sum_queues(device(one, VIF_NAME), "stats.tx_packets"), BURST);
+        json_object_put(one);
+
+        /* pvback-inspect --json (default socket path, as pvbackd's). */
+        char *out, *err;
+        const char *json_args[] = {"--json", VIF_NAME, NULL};
+        ck_assert_msg(inspect(json_args, &out, &err) == 0, "pvback-inspect --json: %s", err);
+        struct json_object *j = json_tokener_parse(out);
+        ck_assert_msg(j, "pvback-inspect --json printed no JSON: %s", out);
+        ck_assert_int_eq(sum_queues(device(j, VIF_NAME), "stats.tx_packets"), BURST);
+        ck_assert_int_eq(sum_queues(device(j, VIF_NAME), "stats.rx_bytes"), bytes);
+        json_object_put(j);
+        free(out);
+        free(err);
+
+        /* pvback-inspect's text, with the numbers just read. */
+        const char *text_args[] = {"--socket", sock_path, NULL};
+        ck_assert_msg(inspect(text_args, &out, &err) == 0, "pvback-inspect: %s", err);
+        char want[PATH_MAX + 256];
+        const char *const lines[] = {"pvbackd ",
+                                     ", hypervisor sim, domain 0, 2 workers,",
+                                     "vif5.0: frontend domain 5 device 0, Connected (frontend "
+                                     "Connected)",
+                                     "negotiated: 2 queue(s) (backend max 2), split event channels",
+                                     "uplink: tap netdev vif5.0",
+                                     "vbd5.51712: frontend domain 5 device 51712, Connected",
+                                     "negotiated: x86_64-abi, 2 queue(s)",
+                                     "tx offload: gso hw ",
+                                     "rx offload: gso hw "};
+        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+                ck_assert_msg(strstr(out, lines[i]), "no \"%s\" in:\n%s", lines[i], out);
+        for (int q = 0; q < 2; q++) {
+                char p[64];
+                snprintf(p, sizeof(p), "queues.%d.stats.tx_packets", q);
+                uint64_t tx = jnum(vif, p);
+                snprintf(p, sizeof(p), "queues.%d.stats.tx_bytes", q);
+                snprintf(want, sizeof(want), "tx (from the guest): %llu packets, %llu bytes;",
+                         (unsigned long long)tx, (unsigned long long)jnum(vif, p));
+                ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        }
+        snprintf(want, sizeof(want), "backing: file %s, %llu bytes (%u sectors of 512), read-write",
+                 disk, (unsigned long long)SECTORS * 512, SECTORS);
+        ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        snprintf(want, sizeof(want), "queue 0 (worker %llu, ",
+                 (unsigned long long)jnum(vbd, "queues.0.worker"));
+        ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        free(out);
+        free(err);
+        json_object_put(show);
+
+        /* The echo's own count of what it sent is what pvbackd counted. */
+        kill(netfront, SIGTERM);
+        ck_assert_int_eq(simhost_wait(netfront, timeout_ms), 0);
+        netfront = -1;
+        char *nf = nbw_slurp(nf_out);
+        snprintf(want, sizeof(want), "echo: %u frames reflected", BURST);
+        ck_assert_msg(strstr(nf, want), "netfront says:\n%s", nf);
+        free(nf);
+        teardown();
+}
+END_TEST
+
+/* Every way a request can be wrong gets an error that says what to do, and
+ * pvback-inspect turns each into its documented exit status. */
+START_TEST(errors_are_actionable)
+{
+        make_world(false);
+        vif_attach();
+        assert_error("show vif9.0", CTL_ERR_UNKNOWN_DEVICE,
+                     "no device vif9.0; pvbackd serves vif5.0");
+        assert_error("frobnicate", CTL_ERR_UNKNOWN_CMD, "commands: show");
+        assert_error("show vif5.0 vbd5.51712", CTL_ERR_BAD_REQUEST, "at most one device");
+        assert_error("version 2", CTL_ERR_BAD_REQUEST, "no argument");
+        assert_error("", CTL_ERR_BAD_REQUEST, "empty request");
+        assert_error("show \x01\x7f", CTL_ERR_BAD_REQUEST, "printable");
+
+        /* Longer than a request may be: an error, not a wait for more. */
+        char big[CTL_REQ_MAX + 64];
+        memset(big, 'x', sizeof(big));
+        char *text = ask_raw_at(sock_path, big, sizeof(big));
+        struct json_object *a = json_tokener_parse(text);
+        ck_assert_msg(a, "oversized request: %s", text);
+        ck_assert_str_eq(jstr(a, "error.code"), CTL_ERR_TOO_LONG);
+        json_object_put(a);
+        free(text);
+        /* The longest request that fits is answered. */
+        memset(big, ' ', CTL_REQ_MAX - 1);
+        memcpy(big, "version", 7);
+        big[CTL_REQ_MAX - 1] = '\n';
+        text = ask_raw_at(sock_path, big, CTL_REQ_MAX);
+        ck_assert_msg(strstr(text, "\"protocol\":1"), "full-size request: %s", text);
+        free(text);
+        /* A request ended by closing the writing side, "\r\n" too. */
+        int fd = ctl_connect(sock_path);
+        ck_assert_int_eq(send(fd, "version", 7, 0), 7);
+        shutdown(fd, SHUT_WR);
+        text = read_to_eof(fd, timeout_ms);
+        close(fd);
+        ck_assert_msg(text && strstr(text, "\"version\""), "request ended by EOF: %s", text);
+        free(text);
+        text = ask_raw_at(sock_path, "version\r\n", 9);
+        ck_assert_msg(strstr(text, "\"version\""), "CRLF request: %s", text);
+        free(text);
+
+        /* pvback-inspect's exit statuses. */
+        char *out, *err, stale[PATH_MAX + 16];
+        const char *unknown[] = {VIF_NAME "x", NULL};
+        ck_assert_int_eq(inspect(unknown, &out, &err), 1);
+        ck_assert_msg(strstr(err, "no device vif5.0x"), "stderr: %s", err);
+        free(out);
+        free(err);
+        const char *unknown_json[] = {"--json", "vbd1.2", NULL};
+        ck_assert_int_eq(inspect(unknown_json, &out, &err), 1);
+        ck_assert_msg(strstr(out, "\"unknown-device\""), "stdout: %s", out);
+        free(out);
+        free(err);
+        const char *bad_usage[] = {"--frobnicate", NULL};
+        ck_assert_int_eq(inspect(bad_usage, &out, &err), 2);
+        free(out);
+        free(err);
+        const char *two_devices[] = {VIF_NAME, VBD_NAME, NULL};
+        ck_assert_int_eq(inspect(two_devices, &out, &err), 2);
+        free(out);
+        free(err);
+        const char *help[] = {"--help", NULL};
+        ck_assert_int_eq(inspect(help, &out, &err), 0);
+        ck_assert_msg(strstr(out, "Exit status:") && strstr(out, "3  pvbackd is not running"),
+                      "--help: %s", out);
+        free(out);
+        free(err);
+        /* Nobody there: no socket, and a socket nobody listens on. */
+        snprintf(stale, sizeof(stale), "%s/none.sock", world.host.dir);
+        const char *absent[] = {"--socket", stale, NULL};
+        ck_assert_int_eq(inspect(absent, &out, &err), 3);
+        ck_assert_msg(strstr(err, "pvbackd is not running"), "stderr: %s", err);
+        free(out);
+        free(err);
+        make_stale_socket(stale);
+        ck_assert_int_eq(inspect(absent, &out, &err), 3);
+        ck_assert_msg(strstr(err, "pvbackd is not running"), "stderr: %s", err);
+        free(out);
+        free(err);
+        teardown();
+}
+END_TEST
+
+/* Clients that say nothing, leave without reading, or come in a crowd
+ * never hold up a client that asks. */
+START_TEST(slow_and_vanished_clients_do_not_block)
+{
+        make_world(false);
+        vif_attach();
+        int silent = ctl_connect(sock_path);
+        ck_assert_int_ge(silent, 0);
+        uint64_t t0 = now_ms();
+        for (int i = 0; i < 20; i++)
+                json_object_put(ask("show"));
+        ck_assert_msg(now_ms() - t0 < 2000, "20 requests took %llu ms beside a silent client",
+                      (unsigned long long)(now_ms() - t0));
+        /* The silent client is told why and dropped after the timeout
+         * (checked once a second). */
+        char *text = read_to_eof(silent, CTL_CLIENT_TIMEOUT_MS + 3000);
+        ck_assert_msg(text && strstr(text, "no complete request line"), "silent client: %s",
+                      text ? text : "still connected");
+        free(text);
+        close(silent);
+
+        /* More silent clients than pvbackd serves at once: the oldest make
+         * room, the asking one is answered. */
+        int crowd[40];
+        for (int i = 0; i < 40; i++) {
+                crowd[i] = ctl_connect(sock_path);
+                ck_assert_int_ge(crowd[i], 0);
+        }
+        json_object_put(ask("show " VIF_NAME));
+
+        /* Clients that ask and vanish, some before pvbackd answers. */
+        for (int i = 0; i < 50; i++) {
+                int fd = ctl_connect(sock_path);
+                ck_assert_int_ge(fd, 0);
+                ck_assert_int_eq(send(fd, "show\n", 5, MSG_NOSIGNAL), 5);
+                if (i % 2)
+                        shutdown(fd, SHUT_RDWR);
+                close(fd);
+        }
+        json_object_put(ask("show"));
+        ck_assert_msg(waitpid(world.pvbackd, NULL, WNOHANG) == 0, "pvbackd died");
+        /* The crowd's oldest were dropped with a reason. */
+        text = read_to_eof(crowd[0], 1000);
+        ck_assert_msg(text && strstr(text, CTL_ERR_BUSY), "evicted client: %s",
+                      text ? text : "still connected");
+        free(text);
+        for (int i = 0; i < 40; i++)
+                close(crowd[i]);
+        json_object_put(ask("show"));
+        teardown();
+}
+END_TEST
+
+/* A second pvbackd given a path, its status and what it said. */
+static int second_daemon(const char *path, char **log)
+{
+        char bin[PATH_MAX], out[PATH_MAX + 16];
+        const char *argv[] = {simhost_bin("pvbackd", bin, sizeof(bin)),
+                              "--hypervisor",
+                              "sim",
+                              "--foreground",
+                              "--control-socket",
+                              path,
+                              NULL};
+        static unsigned runs;
+        /* A fresh log each time: an old one would say "serving" at once. */
+        snprintf(out, sizeof(out), "%s/second-%u.log", world.host.dir, ++runs);
+        pid_t pid = spawn(0, argv, out, NULL);
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(10)) {
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        *log = nbw_slurp(out);
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                }
+                *log = nbw_slurp(out);
+                if (strstr(*log, "serving domain 0"))
+                        break;
+                free(*log);
+                ck_assert_msg(now_ms() < end, "second pvbackd neither started nor exited");
+        }
+        /* Up, so it took the path: killed without any cleanup. */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return 0;
+}
+
+/* One live pvbackd per socket path; what a dead one left is taken over;
+ * the directory and socket modes are what the README says. */
+START_TEST(socket_path_has_one_owner)
+{
+        make_world(false);
+        char *log, path[PATH_MAX + 64], dir[PATH_MAX + 16];
+        struct stat st;
+
+        ck_assert_int_eq(stat(sock_path, &st), 0);
+        ck_assert_msg(S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600, "socket mode %o",
+                      st.st_mode);
+        /* The live daemon's path is refused, and the daemon keeps it. */
+        ck_assert_int_eq(second_daemon(sock_path, &log), 1);
+        ck_assert_msg(strstr(log, "another pvbackd is serving"), "second pvbackd said: %s", log);
+        free(log);
+        json_object_put(ask("version"));
+
+        /* A socket left by a daemon that died (bound, never removed) is
+         * replaced; the daemon is stopped by the wait's SIGKILL and leaves
+         * its own for the next. */
+        snprintf(dir, sizeof(dir), "%s/ctl", world.host.dir);
+        snprintf(path, sizeof(path), "%s/stale.sock", dir);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        make_stale_socket(path);
+        ck_assert_int_eq(second_daemon(path, &log), 0);
+        ck_assert_msg(strstr(log, "replacing the stale control socket"), "log: %s", log);
+        free(log);
+        /* Killed without cleanup: its socket is stale again, and taken. */
+        ck_assert_int_eq(second_daemon(path, &log), 0);
+        ck_assert_msg(strstr(log, "replacing the stale control socket"), "log: %s", log);
+        free(log);
+
+        /* A missing directory is made, 0755. */
+        snprintf(dir, sizeof(dir), "%s/newdir", world.host.dir);
+        snprintf(path, sizeof(path), "%s/pvbackd.sock", dir);
+        ck_assert_int_eq(second_daemon(path, &log), 0);
+        free(log);
+        ck_assert_int_eq(stat(dir, &st), 0);
+        ck_assert_msg(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0755, "directory mode %o",
+                      st.st_mode);
+
+        /* Something that is not a socket is never removed. */
+        snprintf(path, sizeof(path), "%s/file", world.host.dir);
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        ck_assert_int_eq(second_daemon(path, &log), 1);
+        ck_assert_msg(strstr(log, "exists and is not a socket"), "log: %s", log);
+        free(log);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+
+        /* A clean stop removes the socket. */
+        kill(world.pvbackd, SIGTERM);
+        ck_assert_int_eq(simhost_wait(world.pvbackd, timeout_ms), 0);
+        world.pvbackd = 0;
+        ck_assert_int_eq(access(sock_path, F_OK), -1);
+        teardown();
+}
+END_TEST
+
+struct hammer {
+        volatile int stop;
+        uint64_t answers, with_devices;
+        char bad[512];
+};
+
+/* Asks show as fast as answers come, until told to stop; every answer
+ * must be a JSON object with a device list. */
+static void hammer_run(struct hammer *h)
+{
+        while (!h->stop) {
+                int fd = ctl_connect(sock_path);
+                if (fd < 0 || send(fd, "show\n", 5, MSG_NOSIGNAL) != 5) {
+                        snprintf(h->bad, sizeof(h->bad), "cannot ask: %s", strerror(errno));
+                        _exit(1);
+                }
+                char *text = read_to_eof(fd, 30000);
+                close(fd);
+                struct json_object *a = text ? json_tokener_parse(text) : NULL;
+                struct json_object *devs = NULL;
+                if (!a || !json_object_object_get_ex(a, "devices", &devs)) {
+                        snprintf(h->bad, sizeof(h->bad), "bad answer: %.400s",
+                                 text ? text : "(none)");
+                        _exit(1);
+                }
+                h->answers++;
+                h->with_devices += json_object_array_length(devs) > 0;
+                json_object_put(a);
+                free(text);
+        }
+        _exit(0);
+}
+
+/* show never sees a device half gone: dumps race detaches (frontends
+ * connected and busy) and domain destroys. Under SANITIZE=1, ASan watches
+ * every read of a device the detach frees. */
+START_TEST(show_during_detach)
+{
+        make_world(false);
+        struct hammer *h =
+            mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        ck_assert_ptr_ne(h, MAP_FAILED);
+        memset(h, 0, sizeof(*h));
+        fflush(NULL);
+        pid_t hammer = fork();
+        ck_assert_int_ge(hammer, 0);
+        if (hammer == 0)
+                hammer_run(h);
+        for (int cycle = 0; cycle < 3; cycle++) {
+                vif_attach();
+                vbd_attach();
+                netfront_start();
+                blkfront_start();
+                echo_traffic();
+                if (cycle == 2) {
+                        /* xl destroy: everything of the domain goes at once. */
+                        ck_assert_int_eq(simhost_domain_destroy(&world.host, FRONT_DOMID), 0);
+                        reap(&netfront);
+                        reap(&blkfront);
+                        break;
+                }
+                vif_detach();
+                vbd_detach();
+                int rc = simhost_wait(netfront, timeout_ms);
+                ck_assert_msg(rc == 0 || rc == 1, "netfront ended with %d after a detach", rc);
+                netfront = -1;
+                reap(&blkfront);
+        }
+        /* Until pvbackd has dropped every device. */
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(50)) {
+                struct json_object *a = ask("show");
+                uint64_t n = jnum(a, "daemon.devices");
+                json_object_put(a);
+                if (!n)
+                        break;
+                ck_assert_msg(now_ms() < end, "%llu devices left", (unsigned long long)n);
+        }
+        h->stop = 1;
+        int rc = simhost_wait(hammer, 60000);
+        ck_assert_msg(rc == 0, "hammer: %s", h->bad);
+        fprintf(stderr, "show_during_detach: %llu answers, %llu with devices\n",
+                (unsigned long long)h->answers, (unsigned long long)h->with_devices);
+        ck_assert_uint_gt(h->with_devices, 0);
+        ck_assert_msg(waitpid(world.pvbackd, NULL, WNOHANG) == 0, "pvbackd died");
+        kill(world.pvbackd, SIGTERM);
+        rc = simhost_wait(world.pvbackd, timeout_ms);
+        world.pvbackd = 0;
+        if (rc)
+                print_file(world.pvbackd_log);
+        ck_assert_msg(rc == 0, "pvbackd exited %d", rc);
+        munmap(h, sizeof(*h));
+        teardown();
+}
+END_TEST
+
+/* pvbackd under valgrind answering every kind of client through a vif's
+ * and a vbd's life: no leak, no memory error, a clean exit. */
+START_TEST(clients_valgrind_clean)
+{
+        if (asan_build) {
+                fprintf(stderr, "skipped: valgrind does not run ASan binaries\n");
+                return;
+        }
+        char vglog[PATH_MAX + 16];
+        timeout_ms = 90000;
+        make_world(true);
+        snprintf(vglog, sizeof(vglog), "%s/valgrind.log", world.host.dir);
+        /* pvbackd really runs on valgrind's core (memcheck-<arch>-linux). */
+        char path[64], comm[32] = "";
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int)world.pvbackd);
+        FILE *f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
+        fclose(f);
+        ck_assert_msg(!strncmp(comm, "memcheck", 8), "pvbackd runs as %s", comm);
+        vif_attach();
+        vbd_attach();
+        netfront_start();
+        blkfront_start();
+        echo_traffic();
+        struct json_object *a = ask("show");
+        ck_assert_int_eq(sum_queues(device(a, VIF_NAME), "stats.tx_packets"), BURST);
+        json_object_put(a);
+        json_object_put(ask("show " VBD_NAME));
+        assert_error("show vif9.0", CTL_ERR_UNKNOWN_DEVICE, "no device");
+        assert_error("frobnicate", CTL_ERR_UNKNOWN_CMD, "unknown command");
+        char big[CTL_REQ_MAX + 16];
+        memset(big, 'x', sizeof(big));
+        free(ask_raw_at(sock_path, big, sizeof(big)));
+        int silent = ctl_connect(sock_path);
+        for (int i = 0; i < 5; i++) {
+                int fd = ctl_connect(sock_path);
+                ck_assert_int_eq(send(fd, "show\n", 5, MSG_NOSIGNAL), 5);
+                close(fd);
+        }
+        vif_detach();
+        vbd_detach();
+        int rc = simhost_wait(netfront, timeout_ms);
+        ck_assert_msg(rc == 0 || rc == 1, "netfront ended with %d after a detach", rc);
+        netfront = -1;
+        reap(&blkfront);
+        json_object_put(ask("show"));
+        /* Still connected at the stop: the daemon drops it. */
+        ck_assert_int_ge(silent, 0);
+        kill(world.pvbackd, SIGTERM);
+        int status = simhost_wait(world.pvbackd, 120000);
+        world.pvbackd = 0;
+        close(silent);
+        if (status != 0) {
+                print_file(vglog);
+                print_file(world.pvbackd_log);
+        }
+        ck_assert_msg(status == 0, "pvbackd under valgrind exited %d (%s)", status,
+                      status == VALGRIND_FAILED ? "valgrind found errors or leaks" : "failure");
+        teardown();
+}
+END_TEST
+
+static Suite *inspect_suite(void)
+{
+        Suite *s = suite_create("inspect");
+        TCase *tc = tcase_create("sim");
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, show_reports_the_real_state);
+        tcase_add_test(tc, errors_are_actionable);
+        tcase_add_test(tc, slow_and_vanished_clients_do_not_block);
+        tcase_add_test(tc, socket_path_has_one_owner);
+        tcase_add_test(tc, show_during_detach);
+        tcase_add_test(tc, clients_valgrind_clean);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+PV_CHECK_MAIN(inspect_suite)

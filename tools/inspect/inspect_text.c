@@ -1,0 +1,248 @@
+/* pvback-inspect's text: a `show` answer as an operator reads it, a few
+ * lines per device (what was negotiated, then each queue's traffic and
+ * offload paths). Everything the daemon sends is in --json; this picks.
+ * Members a newer daemon adds are ignored, missing ones read as zero. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "inspect.h"
+
+static struct json_object *member(struct json_object *obj, const char *key)
+{
+        struct json_object *v = NULL;
+        return obj && json_object_object_get_ex(obj, key, &v) ? v : NULL;
+}
+
+static uint64_t num(struct json_object *obj, const char *key)
+{
+        struct json_object *v = member(obj, key);
+        return v && json_object_is_type(v, json_type_int) ? json_object_get_uint64(v) : 0;
+}
+
+static const char *str(struct json_object *obj, const char *key)
+{
+        struct json_object *v = member(obj, key);
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "?";
+}
+
+static bool flag(struct json_object *obj, const char *key)
+{
+        return json_object_get_boolean(member(obj, key));
+}
+
+static const char *on(struct json_object *obj, const char *key)
+{
+        return flag(obj, key) ? "on" : "off";
+}
+
+static bool listed(const char *const *names, const char *key)
+{
+        for (unsigned i = 0; names[i]; i++)
+                if (!strcmp(names[i], key))
+                        return true;
+        return false;
+}
+
+/* " name N, name N" for every non-zero counter of obj that pick() wants;
+ * returns how many. */
+static unsigned print_nonzero(FILE *out, struct json_object *obj, bool (*pick)(const char *key))
+{
+        unsigned n = 0;
+        if (!obj || !json_object_is_type(obj, json_type_object))
+                return 0;
+        json_object_object_foreach(obj, key, val)
+        {
+                if (!json_object_is_type(val, json_type_int) || !json_object_get_uint64(val) ||
+                    (pick && !pick(key)))
+                        continue;
+                fprintf(out, "%s%s %" PRIu64, n++ ? ", " : " ", key, json_object_get_uint64(val));
+        }
+        return n;
+}
+
+static void print_paths(FILE *out, const char *what, struct json_object *p)
+{
+        fprintf(out,
+                "    %s offload: gso hw %" PRIu64 " sw %" PRIu64 " (%" PRIu64
+                " segments), csum hw %" PRIu64 " sw %" PRIu64 ", linearized %" PRIu64
+                ", dropped %" PRIu64 "\n",
+                what, num(p, "gso_pass"), num(p, "gso_sw"), num(p, "gso_sw_segs"),
+                num(p, "csum_pass"), num(p, "csum_sw"), num(p, "linearized"), num(p, "dropped"));
+}
+
+static void print_lro(FILE *out, struct json_object *lro)
+{
+        fprintf(out,
+                "    lro: %" PRIu64 " frames, %" PRIu64 " merged into %" PRIu64
+                " packets of 2+ segments, %" PRIu64 " left alone, longest hold %" PRIu64 " us\n",
+                num(lro, "frames"), num(lro, "merged"), num(lro, "gso_out"), num(lro, "single_out"),
+                num(lro, "hold_ns_max") / 1000);
+        struct json_object *flush = member(lro, "flush"), *pass = member(lro, "pass");
+        if (!num(lro, "frames"))
+                return;
+        if (flush && json_object_object_length(flush)) {
+                fprintf(out, "      flushed by:");
+                if (!print_nonzero(out, flush, NULL))
+                        fprintf(out, " nothing yet");
+                fprintf(out, "\n");
+        }
+        if (pass && json_object_object_length(pass)) {
+                fprintf(out, "      passed through:");
+                if (!print_nonzero(out, pass, NULL))
+                        fprintf(out, " nothing yet");
+                fprintf(out, "\n");
+        }
+}
+
+/* The counters the first lines show; the rest follows when non-zero. */
+static const char *const vif_shown[] = {
+    "tx_packets", "tx_bytes", "tx_gcopy_calls", "tx_gcopy_segs", "tx_events", "tx_notify",
+    "rx_packets", "rx_bytes", "rx_gcopy_calls", "rx_gcopy_segs", "rx_events", "rx_notify",
+    NULL,
+};
+
+/* Frames lost, and why. */
+static bool is_loss(const char *key)
+{
+        return strstr(key, "drop") || !strcmp(key, "rx_gcopy_errors");
+}
+
+static bool is_other(const char *key)
+{
+        return !is_loss(key) && !listed(vif_shown, key);
+}
+
+static void print_vif_queue(FILE *out, struct json_object *q)
+{
+        struct json_object *s = member(q, "stats"), *w = member(q, "worker");
+        fprintf(out, "  queue %" PRIu64, num(q, "index"));
+        if (w)
+                fprintf(out, " (worker %" PRIu64 ")", json_object_get_uint64(w));
+        fprintf(out, "%s\n", flag(q, "failed") ? ": FAILED, the guest broke the ring" : "");
+        for (int dir = 0; dir < 2; dir++) {
+                const char *d = dir ? "rx" : "tx";
+                char k[6][24];
+                static const char *const names[] = {"packets",    "bytes",  "gcopy_calls",
+                                                    "gcopy_segs", "events", "notify"};
+                for (int i = 0; i < 6; i++)
+                        snprintf(k[i], sizeof(k[i]), "%s_%s", d, names[i]);
+                fprintf(out,
+                        "    %s: %" PRIu64 " packets, %" PRIu64 " bytes; grant copy %" PRIu64
+                        " calls, %" PRIu64 " segments; %" PRIu64 " events, %" PRIu64
+                        " notifications\n",
+                        dir ? "rx (to the guest)" : "tx (from the guest)", num(s, k[0]),
+                        num(s, k[1]), num(s, k[2]), num(s, k[3]), num(s, k[4]), num(s, k[5]));
+        }
+        print_paths(out, "tx", member(s, "tx_off"));
+        print_paths(out, "rx", member(s, "rx_off"));
+        print_lro(out, member(s, "lro"));
+        fprintf(out, "    drops:");
+        if (!print_nonzero(out, s, is_loss))
+                fprintf(out, " none");
+        fprintf(out, "\n    other:");
+        if (!print_nonzero(out, s, is_other))
+                fprintf(out, " nothing counted");
+        fprintf(out, "\n");
+}
+
+static void print_vif(FILE *out, struct json_object *dev)
+{
+        struct json_object *n = member(dev, "negotiated"), *u = member(dev, "uplink");
+        if (u)
+                fprintf(out, "  uplink: %s netdev %s, finishes %s itself; lro %s\n", str(u, "kind"),
+                        str(u, "netdev"), str(u, "tx_caps"), on(dev, "lro"));
+        if (!n) {
+                fprintf(out, "  negotiated: nothing, the frontend is not connected\n");
+                return;
+        }
+        struct json_object *rate = member(n, "rate");
+        fprintf(out,
+                "  negotiated: %" PRIu64 " queue(s) (backend max %" PRIu64
+                "), %s event channels, sg %s, gso tcpv4 %s tcpv6 %s, csum ipv4 %s ipv6 %s, "
+                "ctrl ring %s, multicast control %s, rx notify %s, xdp headroom %" PRIu64
+                ", mac %s, ",
+                num(n, "queues"), num(n, "backend_max_queues"), str(n, "event_channels"),
+                on(n, "sg"), on(n, "gso_tcpv4"), on(n, "gso_tcpv6"), on(n, "csum_ipv4"),
+                on(n, "csum_ipv6"), on(n, "ctrl_ring"), on(n, "multicast_control"),
+                on(n, "rx_notify"), num(n, "xdp_headroom"), str(n, "mac"));
+        if (rate)
+                fprintf(out, "rate %" PRIu64 " bytes per %" PRIu64 " us\n", num(rate, "bytes"),
+                        num(rate, "usec"));
+        else
+                fprintf(out, "rate unlimited\n");
+        struct json_object *queues = member(dev, "queues");
+        for (size_t i = 0; queues && i < json_object_array_length(queues); i++)
+                print_vif_queue(out, json_object_array_get_idx(queues, i));
+}
+
+static void print_vbd(FILE *out, struct json_object *dev)
+{
+        struct json_object *n = member(dev, "negotiated"), *b = member(dev, "backing");
+        if (b)
+                fprintf(out,
+                        "  backing: %s %s, %" PRIu64 " bytes (%" PRIu64 " sectors of %" PRIu64
+                        "), %s, %s, discard %s\n",
+                        str(b, "type"), str(b, "path"), num(b, "bytes"), num(b, "sectors"),
+                        num(b, "sector_size"), flag(b, "read_only") ? "read-only" : "read-write",
+                        flag(b, "direct") ? "O_DIRECT" : "buffered", on(b, "discard"));
+        else
+                fprintf(out, "  backing: not opened yet (waiting for the hotplug script)\n");
+        if (!n) {
+                fprintf(out, "  negotiated: nothing, the frontend is not connected\n");
+                return;
+        }
+        fprintf(out,
+                "  negotiated: %s, %" PRIu64 " queue(s) (backend max %" PRIu64
+                "), ring order %" PRIu64 " (%" PRIu64
+                " page%s), persistent grants %s, indirect segments up to %" PRIu64
+                ", large sectors %s\n",
+                str(n, "abi"), num(n, "queues"), num(n, "backend_max_queues"), num(n, "ring_order"),
+                num(n, "ring_pages"), num(n, "ring_pages") == 1 ? "" : "s",
+                on(n, "persistent_grants"), num(n, "max_indirect_segments"), on(n, "large_sector"));
+        struct json_object *queues = member(dev, "queues");
+        for (size_t i = 0; queues && i < json_object_array_length(queues); i++) {
+                struct json_object *q = json_object_array_get_idx(queues, i);
+                struct json_object *s = member(q, "stats");
+                fprintf(out,
+                        "  queue %" PRIu64 " (worker %" PRIu64 ", %s): %" PRIu64
+                        " requests (%" PRIu64 " failed), %" PRIu64 " segments; grant copy %" PRIu64
+                        " calls, %" PRIu64 " segments; persistent grants %" PRIu64 " hits, %" PRIu64
+                        " misses, %" PRIu64 " maps, %" PRIu64 " unmaps; %" PRIu64
+                        " notifications; %" PRIu64 " submits for %" PRIu64 " operations\n",
+                        num(q, "index"), num(q, "worker"), str(s, "engine"), num(s, "requests"),
+                        num(s, "errors"), num(s, "segments"), num(s, "copy_calls"),
+                        num(s, "copy_segs"), num(s, "pgrant_hits"), num(s, "pgrant_misses"),
+                        num(s, "maps"), num(s, "unmaps"), num(s, "notifies"), num(s, "io_submits"),
+                        num(s, "io_ops"));
+        }
+}
+
+static void print_device(FILE *out, struct json_object *dev)
+{
+        struct json_object *fe = member(dev, "frontend"), *be = member(dev, "backend");
+        fprintf(out, "\n%s: frontend domain %" PRIu64 " device %" PRIu64 ", %s (frontend %s)%s\n",
+                str(dev, "name"), num(fe, "domid"), num(fe, "devid"), str(be, "state_name"),
+                str(fe, "state_name"), flag(dev, "disabled") ? ", DISABLED" : "");
+        if (member(dev, "error"))
+                fprintf(out, "  error: %s\n", str(dev, "error"));
+        if (!strcmp(str(dev, "class"), "vif"))
+                print_vif(out, dev);
+        else if (!strcmp(str(dev, "class"), "vbd"))
+                print_vbd(out, dev);
+}
+
+void inspect_print_show(FILE *out, struct json_object *show)
+{
+        struct json_object *d = member(show, "daemon"), *devs = member(show, "devices");
+        uint64_t up = num(d, "uptime_s");
+        size_t n = devs ? json_object_array_length(devs) : 0;
+        fprintf(out,
+                "pvbackd %s (pid %" PRIu64 "), hypervisor %s, domain %" PRIu64 ", %" PRIu64
+                " workers, up %" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ", %" PRIu64 " device(s)\n",
+                str(d, "version"), num(d, "pid"), str(d, "hypervisor"), num(d, "domid"),
+                num(d, "workers"), up / 3600, up / 60 % 60, up % 60, num(d, "devices"));
+        for (size_t i = 0; i < n; i++)
+                print_device(out, json_object_array_get_idx(devs, i));
+}
