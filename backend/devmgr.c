@@ -310,6 +310,21 @@ static void dev_free(struct devmgr *m, struct mgr_dev *md)
         free(md);
 }
 
+static struct mgr_dev *dev_create(struct devmgr *m, const struct be_class *cls, uint16_t fedom,
+                                  uint32_t devid);
+static bool dev_reconcile(struct devmgr *m, struct mgr_dev *md);
+
+/* Whether the toolstack removed this device and wrote it again at the same
+ * path before we saw the removal (watches coalesce; a busy or slow daemon
+ * reads only the end result). After creation only the backend writes its
+ * state, except libxl's remove (Closing), so Initialising on a device we
+ * already served means a new one. */
+static bool dev_recreated(struct devmgr *m, const struct mgr_dev *md)
+{
+        return md->dev.phase != BE_PHASE_NEW &&
+               xb_read_state(m->xs, md->dev.be_path) == XenbusStateInitialising;
+}
+
 /* Returns false if md was freed. */
 static bool dev_reconcile(struct devmgr *m, struct mgr_dev *md)
 {
@@ -318,6 +333,17 @@ static bool dev_reconcile(struct devmgr *m, struct mgr_dev *md)
 
         if (!xb_exists(m->xs, XBT_NULL, dev->be_path, NULL)) {
                 dev_free(m, md);
+                return false;
+        }
+        if (dev_recreated(m, md)) {
+                const struct be_class *cls = dev->cls;
+                uint16_t fedom = dev->fedom;
+                uint32_t devid = dev->devid;
+                pv_info(dev->name, "removed and added again by the toolstack");
+                dev_free(m, md);
+                struct mgr_dev *fresh = dev_create(m, cls, fedom, devid);
+                if (fresh)
+                        dev_reconcile(m, fresh);
                 return false;
         }
         if (xb_read_bool_default(m->xs, XBT_NULL, dev->be_path, "online", false, &online) < 0)

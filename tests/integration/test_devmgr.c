@@ -282,6 +282,41 @@ START_TEST(handshake_reconnect_errors_and_removal)
 }
 END_TEST
 
+/* The toolstack removes a device and writes it again at the same path while
+ * the daemon is not looking (stopped here; busy or slow in life): the daemon
+ * sees only the end result, a device in Initialising where it had served
+ * one, and must treat it as new (remove the old, probe, InitWait) rather
+ * than leave libxl waiting out its timeout. */
+START_TEST(device_removed_and_added_again_unseen)
+{
+        struct xs_handle *xs = simhost_xs_open(&host, 0);
+        ck_assert_ptr_nonnull(xs);
+        pid_t be = simhost_spawn(&host, 0, run_backend, NULL);
+        ck_assert_int_gt(be, 0);
+        ck_assert_int_eq(attach(), 0);
+        ck_assert(wait_value(xs, BE, "state", "2", 2000));
+        ck_assert(wait_value(xs, MARKS, "probe", "1", 100));
+
+        ck_assert_int_eq(kill(be, SIGSTOP), 0);
+        ck_assert(xs_rm(xs, XBT_NULL, BE));
+        ck_assert(xs_rm(xs, XBT_NULL, FE));
+        ck_assert(xs_rm(xs, XBT_NULL, "/libxl/1/device/vif/0"));
+        const char *const args[] = {"vif",    "attach", "--domid",   "1",
+                                    "--script", script,   "--no-wait", NULL};
+        ck_assert_int_eq(simhost_cli(&host, NULL, 0, args), 0);
+        ck_assert(wait_value(xs, BE, "state", "1", 100));
+        ck_assert_int_eq(kill(be, SIGCONT), 0);
+
+        ck_assert(wait_value(xs, MARKS, "remove", "1", 2000));
+        ck_assert(wait_value(xs, MARKS, "probe", "2", 2000));
+        ck_assert(wait_value(xs, BE, "state", "2", 2000));
+
+        kill(be, SIGTERM);
+        ck_assert_int_eq(simhost_wait(be, 5000), 0);
+        xs_close(xs);
+}
+END_TEST
+
 static Suite *devmgr_suite(void)
 {
         Suite *s = suite_create("devmgr");
@@ -289,6 +324,7 @@ static Suite *devmgr_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, handshake_reconnect_errors_and_removal);
+        tcase_add_test(tc, device_removed_and_added_again_unseen);
         suite_add_tcase(s, tc);
         return s;
 }
