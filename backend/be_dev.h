@@ -96,6 +96,17 @@ struct be_class {
          * worker writes may be read as they are (each aligned 64-bit value
          * whole, no consistent snapshot). 0 or -ENOMEM. May be NULL. */
         int (*dump)(struct be_dev *dev, struct json_object *obj);
+        /* The control socket's `set TARGET KEY VALUE`: a runtime setting (QoS,
+         * coalescing, ...). With dev, TARGET named one of this class's
+         * devices (probed, so priv is the class's); with dev NULL, TARGET is
+         * something else the class may own: its kind ("vif") for class-wide
+         * settings, or a shared resource ("uplink:xenbr0"). Control thread.
+         * 0 when applied; -ENODEV: TARGET is not the class's (dev NULL only,
+         * the next class is asked); -ENOENT: no such key; -EINVAL/-ERANGE: a
+         * bad value; -EBUSY: not now. Every error fills err with a sentence
+         * that says what is accepted. May be NULL: nothing to set. */
+        int (*set)(struct be_dev *dev, const char *target, const char *key, const char *value,
+                   char *err, size_t errlen);
 };
 
 /* Fatal device error found on the control thread (bad frontend keys, a map

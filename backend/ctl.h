@@ -4,7 +4,8 @@
  * creates and tears down devices, so a request always sees a consistent
  * device table and nothing it reads is freed under it. A client never
  * blocks the daemon: sockets are non-blocking, requests bounded, and silent
- * or slow clients are dropped. Read-only: nothing here changes a device. */
+ * or slow clients are dropped. Only `set` changes anything, through the
+ * device classes' set hooks. */
 #ifndef PVBACK_CTL_H
 #define PVBACK_CTL_H
 

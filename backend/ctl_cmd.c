@@ -21,7 +21,8 @@
 
 #define CTL_MAX_WORDS 4
 
-static const char ctl_commands[] = "show, show DEVICE (e.g. vif5.0, vbd5.51712), version";
+static const char ctl_commands[] =
+    "show, show DEVICE (e.g. vif5.0, vbd5.51712), set TARGET KEY VALUE, version";
 
 static char *to_text(struct json_object *obj)
 {
@@ -245,6 +246,69 @@ static char *cmd_version(void)
         return to_text(obj);
 }
 
+/* ---- set ------------------------------------------------------------------ */
+
+static char *set_answer(const char *target, const char *key, const char *value)
+{
+        struct json_object *obj = json_object_new_object();
+        if (!obj || ctl_json_bool(obj, "ok", true) || ctl_json_str(obj, "target", target) ||
+            ctl_json_str(obj, "key", key) || ctl_json_str(obj, "value", value)) {
+                json_object_put(obj);
+                return NULL;
+        }
+        return to_text(obj);
+}
+
+static char *set_error(int rc, const char *target, const char *key, const char *err)
+{
+        const char *code = rc == -ENOENT  ? CTL_ERR_UNKNOWN_KEY
+                           : rc == -EBUSY ? CTL_ERR_BUSY
+                                          : CTL_ERR_BAD_VALUE;
+        if (!err[0])
+                return ctl_cmd_error(code, "%s: cannot set %s: %s", target, key, strerror(-rc));
+        return ctl_cmd_error(code, "%s: %s", target, err);
+}
+
+/* A device by name first; then each class is offered the target (its kind,
+ * or a resource it shares between devices, such as an uplink). */
+static char *cmd_set(const struct ctl_cmd_ctx *ctx, const char *target, const char *key,
+                     const char *value)
+{
+        char err[256] = "";
+        struct dev_list l;
+        int rc = -ENODEV;
+
+        if (list_devices(ctx->mgr, &l) < 0)
+                return NULL;
+        for (size_t i = 0; i < l.n; i++) {
+                struct be_dev *dev = l.refs[i].dev;
+                if (strcmp(dev->name, target))
+                        continue;
+                if (!l.refs[i].probed || !dev->cls->set) {
+                        free(l.refs);
+                        return ctl_cmd_error(CTL_ERR_BUSY,
+                                             l.refs[i].probed
+                                                 ? "%s has no runtime settings"
+                                                 : "%s is not set up yet (or failed); see show %s",
+                                             target, target);
+                }
+                rc = dev->cls->set(dev, target, key, value, err, sizeof(err));
+                free(l.refs);
+                return rc == 0 ? set_answer(target, key, value) : set_error(rc, target, key, err);
+        }
+        free(l.refs);
+        for (unsigned i = 0; rc == -ENODEV && devmgr_class(ctx->mgr, i); i++) {
+                const struct be_class *cls = devmgr_class(ctx->mgr, i);
+                if (cls->set)
+                        rc = cls->set(NULL, target, key, value, err, sizeof(err));
+        }
+        if (rc == -ENODEV)
+                return ctl_cmd_error(CTL_ERR_UNKNOWN_DEVICE,
+                                     "no device or other target %s; pvback-inspect lists them",
+                                     target);
+        return rc == 0 ? set_answer(target, key, value) : set_error(rc, target, key, err);
+}
+
 /* ---- requests ------------------------------------------------------------ */
 
 char *ctl_cmd_run(const struct ctl_cmd_ctx *ctx, const char *line)
@@ -277,6 +341,14 @@ char *ctl_cmd_run(const struct ctl_cmd_ctx *ctx, const char *line)
                            ?: ctl_cmd_error(CTL_ERR_INTERNAL,
                                             "pvbackd ran out of memory building the answer; "
                                             "see its log");
+        }
+        if (!strcmp(words[0], "set")) {
+                if (n != 4)
+                        return ctl_cmd_error(CTL_ERR_BAD_REQUEST,
+                                             "'set' takes a target, a key and a value, "
+                                             "e.g. set vif5.0 qos.max 100M");
+                return cmd_set(ctx, words[1], words[2], words[3])
+                           ?: ctl_cmd_error(CTL_ERR_INTERNAL, "out of memory");
         }
         if (!strcmp(words[0], "version")) {
                 if (n > 1)

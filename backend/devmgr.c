@@ -693,6 +693,11 @@ void devmgr_print_options(const struct devmgr *m)
                         fputs(m->classes[i]->options_help, stdout);
 }
 
+const struct be_class *devmgr_class(const struct devmgr *m, unsigned i)
+{
+        return i < m->nr_classes ? m->classes[i] : NULL;
+}
+
 uint16_t devmgr_self(const struct devmgr *m)
 {
         return m->self;

@@ -35,5 +35,8 @@ struct ev_loop *devmgr_loop(struct devmgr *mgr);
  * so dev->priv is the class's and its dump hook may run. Control thread. */
 typedef int (*devmgr_dev_fn)(struct be_dev *dev, bool probed, void *arg);
 int devmgr_for_each_dev(struct devmgr *mgr, devmgr_dev_fn fn, void *arg);
+/* The registered classes, in registration order: the i-th, or NULL past
+ * the last. */
+const struct be_class *devmgr_class(const struct devmgr *mgr, unsigned i);
 
 #endif

@@ -11,12 +11,16 @@
  *   version          {"version": "...", "protocol": N}
  *   show             {"daemon": {...}, "devices": [{...}, ...]}
  *   show DEVICE      the same with one device ("vif5.0", "vbd5.51712")
+ *   set TARGET KEY VALUE
+ *                    a runtime setting of a device ("vif5.0") or of what a
+ *                    device class shares ("vif", "uplink:xenbr0"):
+ *                    {"ok": true, "target": ..., "key": ..., "value": ...}
  * A request that cannot be served is answered with
  *   {"error": {"code": "...", "message": "..."}}
  * where code is one of the CTL_ERR_* strings and message a sentence that says
  * what to do. A client that sends no complete line within
  * CTL_CLIENT_TIMEOUT_MS, or does not take its answer within that time, is
- * disconnected. Every command reads; none changes anything. */
+ * disconnected. Only `set` changes anything. */
 #ifndef PVBACK_CTL_PROTO_H
 #define PVBACK_CTL_PROTO_H
 
@@ -24,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_PROTOCOL_VERSION  1
+#define CTL_PROTOCOL_VERSION  2
 #define CTL_DEFAULT_DIR       "/run/pvback"
 #define CTL_SOCK_NAME         "pvbackd.sock"
 #define CTL_DEFAULT_PATH      CTL_DEFAULT_DIR "/" CTL_SOCK_NAME
@@ -37,6 +41,8 @@
 #define CTL_ERR_UNKNOWN_DEVICE "unknown-device"
 #define CTL_ERR_BUSY           "busy"
 #define CTL_ERR_INTERNAL       "internal"
+#define CTL_ERR_UNKNOWN_KEY    "unknown-key"
+#define CTL_ERR_BAD_VALUE      "bad-value"
 
 /* With the simulator, beside the host's own files rather than in a domain's
  * directory, which holds only what the simulator made (sim_paths.h). */

@@ -706,6 +706,9 @@ START_TEST(errors_are_actionable)
         assert_error("version 2", CTL_ERR_BAD_REQUEST, "no argument");
         assert_error("", CTL_ERR_BAD_REQUEST, "empty request");
         assert_error("show \x01\x7f", CTL_ERR_BAD_REQUEST, "printable");
+        assert_error("set vif5.0 qos.max", CTL_ERR_BAD_REQUEST, "a target, a key and a value");
+        assert_error("set vif9.0 qos.max 1M", CTL_ERR_UNKNOWN_DEVICE, "no device or other target");
+        assert_error("set uplink:nowhere capacity 1G", CTL_ERR_UNKNOWN_DEVICE, "uplink:nowhere");
 
         /* Longer than a request may be: an error, not a wait for more. */
         char big[CTL_REQ_MAX + 64];
@@ -721,7 +724,9 @@ START_TEST(errors_are_actionable)
         memcpy(big, "version", 7);
         big[CTL_REQ_MAX - 1] = '\n';
         text = ask_raw_at(sock_path, big, CTL_REQ_MAX);
-        ck_assert_msg(strstr(text, "\"protocol\":1"), "full-size request: %s", text);
+        char proto[32];
+        snprintf(proto, sizeof(proto), "\"protocol\":%d", CTL_PROTOCOL_VERSION);
+        ck_assert_msg(strstr(text, proto), "full-size request: %s", text);
         free(text);
         /* A request ended by closing the writing side, "\r\n" too. */
         int fd = ctl_connect(sock_path);
