@@ -141,6 +141,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBTEST) $(LIBFRONTEND) $(LIBBACKEND)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL) $(BACKEND_LIBS)
 
+# pvback-inspect's renderer, tested on JSON fixtures.
+$(BUILD)/tests/unit/test_inspect_text: $(call obj,tools/inspect/inspect_text.c tools/inspect/inspect_rates.c)
+
 $(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIBTEST) $(LIBFRONTEND) $(LIBBACKEND) $(LIBOFFLOAD) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL) $(BACKEND_LIBS)

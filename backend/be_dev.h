@@ -96,6 +96,11 @@ struct be_class {
          * worker writes may be read as they are (each aligned 64-bit value
          * whole, no consistent snapshot). 0 or -ENOMEM. May be NULL. */
         int (*dump)(struct be_dev *dev, struct json_object *obj);
+        /* The control socket's `show`, daemon part: adds to the class's
+         * facility object how it virtualizes ("virtualization", a phrase)
+         * and what its devices share (netback's "uplinks"). Control thread,
+         * like dump. 0 or -ENOMEM. May be NULL. */
+        int (*dump_class)(struct devmgr *mgr, struct json_object *obj);
         /* The control socket's `set TARGET KEY VALUE`: a runtime setting (QoS,
          * coalescing, ...). With dev, TARGET named one of this class's
          * devices (probed, so priv is the class's); with dev NULL, TARGET is

@@ -164,6 +164,28 @@ static uint64_t uptime_s(uint64_t started_ns)
         return (now - started_ns) / 1000000000u;
 }
 
+/* The backend facility: per class what it is, how it virtualizes, how
+ * many devices it may serve and serves (assigned: set up, whatever their
+ * frontend does), and what the class adds (netback's uplinks). */
+static int add_classes(struct json_object *daemon, struct devmgr *mgr)
+{
+        struct json_object *arr = json_object_new_array(), *c;
+        int rc = ctl_json_add(daemon, "classes", arr);
+        const struct be_class *cls;
+        for (unsigned i = 0; rc == 0 && (cls = devmgr_class(mgr, i)); i++) {
+                unsigned max, assigned;
+                if (!(c = ctl_json_append(arr)))
+                        return -ENOMEM;
+                devmgr_class_usage(mgr, i, &max, &assigned);
+                rc = ctl_json_str(c, "kind", cls->kind);
+                rc = rc ?: ctl_json_u64(c, "max_devices", max);
+                rc = rc ?: ctl_json_u64(c, "assigned", assigned);
+                if (rc == 0 && cls->dump_class)
+                        rc = cls->dump_class(mgr, c);
+        }
+        return rc;
+}
+
 static int add_daemon(struct json_object *obj, const struct ctl_cmd_ctx *ctx, size_t nr_devices)
 {
         struct json_object *d = ctl_json_child(obj, "daemon");
@@ -176,7 +198,7 @@ static int add_daemon(struct json_object *obj, const struct ctl_cmd_ctx *ctx, si
                        ?: ctl_json_u64(d, "domid", devmgr_self(ctx->mgr))
                        ?: ctl_json_u64(d, "workers", ctx->info->workers)
                        ?: ctl_json_u64(d, "uptime_s", uptime_s(ctx->started_ns))
-                       ?: ctl_json_u64(d, "devices", nr_devices);
+                       ?: ctl_json_u64(d, "devices", nr_devices) ?: add_classes(d, ctx->mgr);
 }
 
 /* Names of the devices there are, for an error message. */
@@ -282,12 +304,13 @@ static char *cmd_set(const struct ctl_cmd_ctx *ctx, const char *target, const ch
                 return NULL;
         for (size_t i = 0; i < l.n; i++) {
                 struct be_dev *dev = l.refs[i].dev;
+                bool probed = l.refs[i].probed;
                 if (strcmp(dev->name, target))
                         continue;
-                if (!l.refs[i].probed || !dev->cls->set) {
+                if (!probed || !dev->cls->set) {
                         free(l.refs);
                         return ctl_cmd_error(CTL_ERR_BUSY,
-                                             l.refs[i].probed
+                                             probed
                                                  ? "%s has no runtime settings"
                                                  : "%s is not set up yet (or failed); see show %s",
                                              target, target);

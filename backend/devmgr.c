@@ -34,9 +34,9 @@ struct mgr_dev {
         struct be_dev dev; /* first: be_dev pointers convert back */
         struct mgr_dev *next;
         uint64_t gen;
-        bool probed;    /* class probe succeeded; remove() owed */
-        bool connected; /* class connect succeeded; disconnect() owed */
-        bool watching;  /* frontend watch registered */
+        bool probed;       /* class probe succeeded; remove() owed */
+        bool connected;    /* class connect succeeded; disconnect() owed */
+        bool watching;     /* frontend watch registered */
         bool reconfigured; /* answered Reconfigured; Connected again with the frontend */
 };
 
@@ -55,6 +55,7 @@ struct devmgr {
         uint16_t self;
         char base[64]; /* /local/domain/<self>/backend */
         const struct be_class *classes[MAX_CLASSES];
+        unsigned max_devices[MAX_CLASSES]; /* -o <kind>.max-devices */
         unsigned nr_classes;
         struct mgr_dev *devs;
         uint64_t next_gen;
@@ -111,8 +112,7 @@ void be_dev_fatal(struct be_dev *dev, int err, const char *fmt, ...)
         pv_err(dev->name, "%s: %s", msg, strerror(err < 0 ? -err : err));
         /* For pvback-inspect: the message cut to leave room for the errno
          * text (the log line above has it whole). */
-        snprintf(dev->error, sizeof(dev->error), "%.200s: %s", msg,
-                 strerror(err < 0 ? -err : err));
+        snprintf(dev->error, sizeof(dev->error), "%.200s: %s", msg, strerror(err < 0 ? -err : err));
         write_error_node(dev, err < 0 ? err : -err, msg);
         /* As xenbus_dev_fatal: Closing tells the frontend to give up too. */
         write_state(dev, XenbusStateClosing);
@@ -143,10 +143,47 @@ static void dev_remove_class(struct mgr_dev *md)
         }
 }
 
+static unsigned class_slot(const struct devmgr *m, const struct be_class *cls)
+{
+        unsigned i = 0;
+        while (i < m->nr_classes && m->classes[i] != cls)
+                i++;
+        return i;
+}
+
+/* Devices of cls that hold the class's resources (probed, not removed). */
+static unsigned class_assigned(const struct devmgr *m, const struct be_class *cls)
+{
+        unsigned n = 0;
+        for (const struct mgr_dev *md = m->devs; md; md = md->next)
+                n += md->dev.cls == cls && md->probed;
+        return n;
+}
+
+/* An operator's bound on what one daemon serves (netdevs, threads' rings,
+ * memory): the device past it is refused like a failed probe, so the
+ * toolstack and pvback-inspect see why in the error node. */
+static int dev_check_limit(struct mgr_dev *md)
+{
+        struct be_dev *dev = &md->dev;
+        struct devmgr *m = dev->mgr;
+        unsigned max = m->max_devices[class_slot(m, dev->cls)];
+        if (class_assigned(m, dev->cls) < max)
+                return 0;
+        be_dev_fatal(dev, -ENOSPC,
+                     "pvbackd serves at most %u %s devices (-o %s.max-devices), all assigned", max,
+                     dev->cls->kind, dev->cls->kind);
+        return -ENOSPC;
+}
+
 static void dev_probe(struct mgr_dev *md)
 {
         struct be_dev *dev = &md->dev;
         if (!md->probed) {
+                if (dev_check_limit(md) < 0) {
+                        dev->phase = BE_PHASE_FAILED;
+                        return;
+                }
                 int rc = dev->cls->probe(dev);
                 if (rc < 0) {
                         if (dev->phase != BE_PHASE_CLOSING)
@@ -499,7 +536,8 @@ static void scan_kind(struct devmgr *m, const struct be_class *cls)
 static void on_backend_event(struct devmgr *m, const char *rel)
 {
         const char *slash = strchr(rel, '/');
-        const struct be_class *cls = class_by_kind(m, rel, slash ? (size_t)(slash - rel) : strlen(rel));
+        const struct be_class *cls =
+            class_by_kind(m, rel, slash ? (size_t)(slash - rel) : strlen(rel));
         uint64_t fedom, devid;
         if (!cls)
                 return;
@@ -523,7 +561,8 @@ static void on_backend_event(struct devmgr *m, const char *rel)
                 char be[160];
                 snprintf(be, sizeof(be), "%s/%s/%u/%u", m->base, cls->kind, (unsigned)fedom,
                          (unsigned)devid);
-                if (!xb_exists(m->xs, XBT_NULL, be, "online") && !xb_exists(m->xs, XBT_NULL, be, "state"))
+                if (!xb_exists(m->xs, XBT_NULL, be, "online") &&
+                    !xb_exists(m->xs, XBT_NULL, be, "state"))
                         return; /* the toolstack's transaction is not visible yet */
                 md = dev_create(m, cls, (uint16_t)fedom, (uint32_t)devid);
                 if (!md)
@@ -663,7 +702,21 @@ int devmgr_register_class(struct devmgr *m, const struct be_class *cls)
 {
         if (m->nr_classes == MAX_CLASSES)
                 return -ENOSPC;
+        m->max_devices[m->nr_classes] = DEVMGR_DEFAULT_MAX_DEVICES;
         m->classes[m->nr_classes++] = cls;
+        return 0;
+}
+
+/* "<kind>.max-devices=N", the one option every class has. */
+static int configure_max_devices(struct devmgr *m, const struct be_class *cls, const char *value)
+{
+        uint64_t v;
+        if (xb_parse_uint(value, DEVMGR_MAX_MAX_DEVICES, &v) < 0 || v == 0) {
+                pv_err("pvbackd", "%s.max-devices=%s: expected 1..%u", cls->kind, value,
+                       DEVMGR_MAX_MAX_DEVICES);
+                return -EINVAL;
+        }
+        m->max_devices[class_slot(m, cls)] = (unsigned)v;
         return 0;
 }
 
@@ -676,6 +729,9 @@ int devmgr_configure(struct devmgr *m, const char *option)
                 return -EINVAL;
         }
         const struct be_class *cls = class_by_kind(m, option, (size_t)(dot - option));
+        if (cls && (size_t)(eq - dot - 1) == strlen("max-devices") &&
+            !strncmp(dot + 1, "max-devices", strlen("max-devices")))
+                return configure_max_devices(m, cls, eq + 1);
         if (!cls || !cls->configure) {
                 pv_err("pvbackd", "option '%s': no device class '%.*s' with options", option,
                        (int)(dot - option), option);
@@ -696,6 +752,12 @@ void devmgr_print_options(const struct devmgr *m)
 const struct be_class *devmgr_class(const struct devmgr *m, unsigned i)
 {
         return i < m->nr_classes ? m->classes[i] : NULL;
+}
+
+void devmgr_class_usage(const struct devmgr *m, unsigned i, unsigned *max, unsigned *assigned)
+{
+        *max = i < m->nr_classes ? m->max_devices[i] : 0;
+        *assigned = i < m->nr_classes ? class_assigned(m, m->classes[i]) : 0;
 }
 
 uint16_t devmgr_self(const struct devmgr *m)
@@ -776,8 +838,9 @@ int devmgr_run(struct devmgr *m, int stop_fd)
                 }
         }
         if (!xs_watch(m->xs, "@releaseDomain", TOKEN_RELEASE))
-                pv_warn("pvbackd", "cannot watch @releaseDomain (%s): devices of destroyed "
-                                   "domains go when the toolstack removes them",
+                pv_warn("pvbackd",
+                        "cannot watch @releaseDomain (%s): devices of destroyed "
+                        "domains go when the toolstack removes them",
                         strerror(errno));
         pv_info("pvbackd", "serving domain %u's backends with %u worker threads", m->self,
                 worker_pool_size(m->workers));

@@ -9,6 +9,14 @@
 
 struct ev_loop;
 
+/* Devices of one class served at once, unless -o <kind>.max-devices=N. */
+#define DEVMGR_DEFAULT_MAX_DEVICES 256u
+#define DEVMGR_MAX_MAX_DEVICES     65536u
+/* --help lines of the options the manager takes for every class. */
+#define DEVMGR_OPTIONS_HELP                                                                        \
+        "  <class>.max-devices=N devices of the class (vif, vbd) served at once (default 256);\n"  \
+        "                        the next one is refused, the reason in its error node\n"
+
 struct devmgr_config {
         const struct xh_provider *hv;
         unsigned nr_workers;
@@ -38,5 +46,8 @@ int devmgr_for_each_dev(struct devmgr *mgr, devmgr_dev_fn fn, void *arg);
 /* The registered classes, in registration order: the i-th, or NULL past
  * the last. */
 const struct be_class *devmgr_class(const struct devmgr *mgr, unsigned i);
+/* The i-th class's device limit and how many devices hold its resources
+ * now (probed and not removed). Control thread. */
+void devmgr_class_usage(const struct devmgr *mgr, unsigned i, unsigned *max, unsigned *assigned);
 
 #endif

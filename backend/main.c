@@ -246,6 +246,7 @@ int main(int argc, char **argv)
                 for (size_t i = 0; be_classes[i]; i++)
                         if (be_classes[i]->options_help)
                                 fputs(be_classes[i]->options_help, stdout);
+                fputs(DEVMGR_OPTIONS_HELP, stdout);
                 return 0;
         }
         pv_log_init("pvbackd", o.syslog || !o.foreground, o.level);

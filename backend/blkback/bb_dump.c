@@ -30,6 +30,20 @@ static int add_stats(struct json_object *obj, const struct bb_queue_stats *st)
         return rc ?: ctl_json_u64(obj, "io_ops", st->io_ops);
 }
 
+/* One consistent look from the queue's worker. */
+static int add_occupancy(struct json_object *obj, struct bb_queue *q)
+{
+        struct bb_queue_occupancy o;
+        struct json_object *r = ctl_json_child(obj, "ring");
+        if (!r)
+                return -ENOMEM;
+        bb_queue_get_occupancy(q, &o);
+        int rc = ctl_json_u64(r, "size", o.ring_size);
+        rc = rc ?: ctl_json_u64(r, "pending", o.ring_pending);
+        rc = rc ?: ctl_json_u64(r, "inflight", o.inflight);
+        return rc ?: ctl_json_u64(r, "io_inflight", o.io_inflight);
+}
+
 static int add_queues(struct json_object *obj, const struct bb_vbd *v)
 {
         struct json_object *arr = json_object_new_array();
@@ -46,6 +60,7 @@ static int add_queues(struct json_object *obj, const struct bb_vbd *v)
                 if (rc == 0 && !(st = ctl_json_child(q, "stats")))
                         rc = -ENOMEM;
                 rc = rc ?: add_stats(st, &s);
+                rc = rc ?: add_occupancy(q, v->queues[i]);
         }
         return rc;
 }
@@ -98,4 +113,21 @@ int bb_dump(struct be_dev *dev, struct json_object *obj)
         rc = rc ?: (v->connected ? add_negotiated(obj, v) : ctl_json_null(obj, "negotiated"));
         rc = rc ?: (v->opened ? add_backing(obj, v) : ctl_json_null(obj, "backing"));
         return rc ?: add_queues(obj, v);
+}
+
+int bb_dump_class(struct devmgr *mgr, struct json_object *obj)
+{
+        static const char *const engines[] = {
+            [BB_ENGINE_AUTO] = "io_uring (threads where io_uring is missing)",
+            [BB_ENGINE_URING] = "io_uring",
+            [BB_ENGINE_THREADS] = "threads",
+        };
+        unsigned e = (unsigned)bb_cfg.engine;
+        char text[160];
+        (void)mgr;
+        /* What a frontend is offered (-o vbd.feature-persistent, vbd.engine). */
+        snprintf(text, sizeof(text), "paravirtual, %sgrant copy, %s",
+                 bb_cfg.persistent ? "persistent grants + " : "",
+                 e < sizeof(engines) / sizeof(engines[0]) && engines[e] ? engines[e] : "?");
+        return ctl_json_str(obj, "virtualization", text);
 }

@@ -799,6 +799,32 @@ void bb_queue_get_stats(struct bb_queue *q, struct bb_queue_stats *st)
         worker_call(q->w, copy_stats, &a);
 }
 
+struct occupancy_arg {
+        struct bb_queue *q;
+        struct bb_queue_occupancy *o;
+};
+
+static int copy_occupancy(struct worker *w, void *arg)
+{
+        struct occupancy_arg *a = arg;
+        struct bb_queue *q = a->q;
+        RING_IDX prod;
+        (void)w;
+        *a->o = (struct bb_queue_occupancy){.inflight = q->busy, .io_inflight = q->io_busy};
+        if (q->sring && !q->dead) {
+                a->o->ring_size = q->ring.r.common.nr_ents;
+                if (bb_ring_pending(&q->ring, &prod) == 0)
+                        a->o->ring_pending = prod - q->ring.r.common.req_cons;
+        }
+        return 0;
+}
+
+void bb_queue_get_occupancy(struct bb_queue *q, struct bb_queue_occupancy *o)
+{
+        struct occupancy_arg a = {.q = q, .o = o};
+        worker_call(q->w, copy_occupancy, &a);
+}
+
 struct backing_arg {
         struct bb_queue *q;
         const struct bb_vbd_limits *lim;

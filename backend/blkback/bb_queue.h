@@ -52,6 +52,15 @@ int bb_queue_start(const struct bb_queue_config *cfg, struct worker *w, struct b
 void bb_queue_stop(struct bb_queue *q);
 /* A snapshot of the counters (taken on the worker). */
 void bb_queue_get_stats(struct bb_queue *q, struct bb_queue_stats *st);
+/* How full a queue is, as its worker sees it at one moment. */
+struct bb_queue_occupancy {
+        unsigned ring_size;    /* requests the ring holds */
+        unsigned ring_pending; /* published by the frontend, not taken yet */
+        unsigned inflight;     /* taken and not yet answered */
+        unsigned io_inflight;  /* ... of which with an engine operation out */
+};
+/* Taken on the worker, like bb_queue_get_stats. */
+void bb_queue_get_occupancy(struct bb_queue *q, struct bb_queue_occupancy *o);
 /* What requests are checked against and where they go: set before the
  * frontend is told Connected and again on resize (runs on the worker, so
  * the data path reads its own copy without locks). Until it is set (fd -1,

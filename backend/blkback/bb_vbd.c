@@ -326,6 +326,7 @@ static void bb_remove(struct be_dev *dev)
 
 const struct be_class bb_class = {
     .kind = "vbd",
+    .dump_class = bb_dump_class,
     .configure = bb_configure,
     .options_help = bb_options_help,
     .connect_on_initialised = true,

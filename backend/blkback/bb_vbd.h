@@ -43,5 +43,7 @@ void bb_resize_del(struct bb_vbd *v);
 
 /* The class's dump hook (bb_dump.c): what pvback-inspect shows of a vbd. */
 int bb_dump(struct be_dev *dev, struct json_object *obj);
+/* The class's dump_class hook (bb_dump.c): how vbds are served. */
+int bb_dump_class(struct devmgr *mgr, struct json_object *obj);
 
 #endif

@@ -6,10 +6,15 @@
  * read while they move: each whole, together no snapshot. */
 #include "netback/nb_dump.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ctl_json.h"
+#include "devmgr.h"
+#include "netback/nb.h"
 #include "netback/nb_vif.h"
 #include "worker.h"
 
@@ -112,6 +117,29 @@ static int add_stats(struct json_object *obj, const struct nb_queue_stats *st)
         return add_reasons(lro, "flush", st->lro.flush) ?: add_reasons(lro, "pass", st->lro.pass);
 }
 
+/* How full the rings are, from the indexes: the guest's producers on the
+ * shared pages and the worker's consumers, read here without stopping
+ * either, so the figures may be a few slots stale or even from different
+ * moments. Read-only: the shared pages are only loaded from. */
+static int add_ring(struct json_object *obj, const struct nb_queue *q)
+{
+        if (!q->tx_page || !q->rx_page || !q->tx.sring || !q->rx.sring)
+                return ctl_json_null(obj, "ring");
+        struct json_object *r = ctl_json_child(obj, "ring");
+        if (!r)
+                return -ENOMEM;
+        RING_IDX tx_prod = __atomic_load_n(&q->tx.sring->req_prod, __ATOMIC_RELAXED);
+        RING_IDX tx_cons = __atomic_load_n(&q->tx.req_cons, __ATOMIC_RELAXED);
+        RING_IDX rx_prod = __atomic_load_n(&q->rx.sring->req_prod, __ATOMIC_RELAXED);
+        RING_IDX rx_cons = __atomic_load_n(&q->rx.req_cons, __ATOMIC_RELAXED);
+        int rc = ctl_json_u64(r, "tx_size", RING_SIZE(&q->tx));
+        /* Requests the guest queued that the worker has not taken yet. */
+        rc = rc ?: ctl_json_u64(r, "tx_pending", (RING_IDX)(tx_prod - tx_cons));
+        rc = rc ?: ctl_json_u64(r, "rx_size", RING_SIZE(&q->rx));
+        /* Buffers the guest posted that no frame has filled yet. */
+        return rc ?: ctl_json_u64(r, "rx_posted", (RING_IDX)(rx_prod - rx_cons));
+}
+
 static int add_queue(struct json_object *arr, const struct nb_queue *q)
 {
         struct json_object *obj = ctl_json_append(arr);
@@ -124,6 +152,7 @@ static int add_queue(struct json_object *arr, const struct nb_queue *q)
                           : ctl_json_null(obj, "worker");
         /* Set by the worker when the guest broke the ring. */
         rc = rc ?: ctl_json_bool(obj, "failed", __atomic_load_n(&q->dead, __ATOMIC_RELAXED));
+        rc = rc ?: add_ring(obj, q);
         return rc ?: add_stats(obj, &q->st);
 }
 
@@ -194,4 +223,50 @@ int nb_dump(struct be_dev *dev, struct json_object *obj)
         for (uint32_t i = 0; rc == 0 && vif->queues && i < vif->nr_queues; i++)
                 rc = add_queue(arr, &vif->queues[i]);
         return rc;
+}
+
+/* ---- the class: how vifs are served and their uplinks ----------------------- */
+
+/* The bridge (or other master) the netdev is enslaved to, from sysfs; ""
+ * when none or not visible from here. */
+static void netdev_master(const char *netdev, char *buf, size_t len)
+{
+        char link[64 + IFNAMSIZ], target[PATH_MAX];
+        snprintf(link, sizeof(link), "/sys/class/net/%s/master", netdev);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        buf[0] = '\0';
+        if (n <= 0)
+                return;
+        target[n] = '\0';
+        const char *base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (strlen(base) < len)
+                memcpy(buf, base, strlen(base) + 1);
+}
+
+static int add_uplink_of(struct be_dev *dev, bool probed, void *arg)
+{
+        const struct nb_vif *vif = dev->priv;
+        struct json_object *u;
+        char caps[64], master[IFNAMSIZ + 1];
+        if (dev->cls != &nb_class || !probed || !vif || !vif->up)
+                return 0;
+        if (!(u = ctl_json_append(arg)))
+                return -ENOMEM;
+        off_caps_str(atomic_load(&vif->tx_caps), caps, sizeof(caps));
+        netdev_master(vif->up->name, master, sizeof(master));
+        int rc = ctl_json_str(u, "device", dev->name);
+        rc = rc ?: ctl_json_str(u, "kind", vif->up->ops->kind);
+        rc = rc ?: ctl_json_str(u, "netdev", vif->up->name);
+        rc = rc ?: ctl_json_str(u, "bridge", master[0] ? master : NULL);
+        return rc ?: ctl_json_str(u, "tx_caps", caps);
+}
+
+int nb_dump_class(struct devmgr *mgr, struct json_object *obj)
+{
+        struct json_object *arr;
+        int rc = ctl_json_str(obj, "virtualization", "paravirtual, grant copy, TAP uplink");
+        if (rc || (rc = ctl_json_add(obj, "uplinks", arr = json_object_new_array())) < 0)
+                return rc;
+        return devmgr_for_each_dev(mgr, add_uplink_of, arr);
 }

@@ -5,5 +5,7 @@
 #include "be_dev.h"
 
 int nb_dump(struct be_dev *dev, struct json_object *obj);
+/* The class's dump_class hook: how vifs are served and their uplinks. */
+int nb_dump_class(struct devmgr *mgr, struct json_object *obj);
 
 #endif

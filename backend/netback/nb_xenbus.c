@@ -465,6 +465,7 @@ static int nb_reconfigure(struct be_dev *dev)
 
 const struct be_class nb_class = {
     .kind = "vif",
+    .dump_class = nb_dump_class,
     .configure = nb_configure,
     .options_help = "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
                     "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"

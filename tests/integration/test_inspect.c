@@ -323,8 +323,9 @@ static void wait_socket(const char *path, pid_t daemon)
         ck_abort_msg("no control socket at %s", path);
 }
 
-/* With valgrind, its log is <host dir>/valgrind.log. */
-static void make_world(bool valgrind)
+/* With valgrind, its log is <host dir>/valgrind.log; extra: more pvbackd
+ * arguments (NULL-terminated) or NULL. */
+static void make_world_with(bool valgrind, const char *const *extra)
 {
         static char logopt[PATH_MAX + 32];
         const char *const vg[] = {"valgrind",
@@ -336,8 +337,10 @@ static void make_world(bool valgrind)
                                   logopt,
                                   NULL};
         static const uint16_t doms[] = {FRONT_DOMID, 0};
-        static const char *const args[] = {"--workers",        "2", "-o", "vif.max-queues=2", "-o",
-                                           "vbd.max-queues=2", NULL};
+        const char *args[16] = {"--workers",        "2",  "-o",
+                                "vif.max-queues=2", "-o", "vbd.max-queues=2"};
+        for (int i = 0, n = 6; extra && extra[i] && n < 15; i++)
+                args[n++] = extra[i];
         const struct nbw_opts o = {.local = true, .domids = doms};
         char why[512];
         atexit(cleanup);
@@ -354,6 +357,11 @@ static void make_world(bool valgrind)
         snprintf(logopt, sizeof(logopt), "--log-file=%s/valgrind.log", world.host.dir);
         ck_assert_int_eq(nbw_pvbackd_start(&world, valgrind ? vg : NULL, args), 0);
         wait_socket(sock_path, world.pvbackd);
+}
+
+static void make_world(bool valgrind)
+{
+        make_world_with(valgrind, NULL);
 }
 
 static void teardown(void)
@@ -570,6 +578,19 @@ START_TEST(show_reports_the_real_state)
         ck_assert_int_eq(jnum(show, "daemon.workers"), 2);
         ck_assert_int_eq(jnum(show, "daemon.pid"), world.pvbackd);
         ck_assert_int_eq(jnum(show, "daemon.devices"), 2);
+        /* The backend facility: both classes, their default limit, one
+         * device each, and the vif's uplink as the vif itself reports it. */
+        ck_assert_str_eq(jstr(show, "daemon.classes.0.kind"), "vif");
+        ck_assert_str_eq(jstr(show, "daemon.classes.0.virtualization"),
+                         "paravirtual, grant copy, TAP uplink");
+        ck_assert_int_eq(jnum(show, "daemon.classes.0.max_devices"), 256);
+        ck_assert_int_eq(jnum(show, "daemon.classes.0.assigned"), 1);
+        ck_assert_str_eq(jstr(show, "daemon.classes.0.uplinks.0.device"), VIF_NAME);
+        ck_assert_str_eq(jstr(show, "daemon.classes.0.uplinks.0.netdev"), VIF_NAME);
+        ck_assert_str_eq(jstr(show, "daemon.classes.1.kind"), "vbd");
+        ck_assert_msg(strstr(jstr(show, "daemon.classes.1.virtualization"), "grant copy"),
+                      "vbd: %s", jstr(show, "daemon.classes.1.virtualization"));
+        ck_assert_int_eq(jnum(show, "daemon.classes.1.assigned"), 1);
         /* Sorted by kind: the vbd first. */
         ck_assert_str_eq(jstr(show, "devices.0.name"), VBD_NAME);
         ck_assert_str_eq(jstr(show, "devices.1.name"), VIF_NAME);
@@ -607,6 +628,21 @@ START_TEST(show_reports_the_real_state)
                 snprintf(p, sizeof(p), "queues.1.stats.rx_off.%s", paths[i]);
                 jnum(vif, p);
         }
+        ck_assert_str_eq(jstr(show, "daemon.classes.0.uplinks.0.tx_caps"),
+                         jstr(vif, "uplink.tx_caps"));
+        /* Ring occupancy: the echo is done, so nothing waits on TX, and
+         * netfront keeps its RX ring stocked. */
+        for (int q = 0; q < 2; q++) {
+                char p[64];
+                snprintf(p, sizeof(p), "queues.%d.ring.tx_size", q);
+                ck_assert_int_eq(jnum(vif, p), 256);
+                snprintf(p, sizeof(p), "queues.%d.ring.tx_pending", q);
+                ck_assert_int_eq(jnum(vif, p), 0);
+                snprintf(p, sizeof(p), "queues.%d.ring.rx_posted", q);
+                uint64_t posted = jnum(vif, p);
+                ck_assert_msg(posted > 0 && posted <= 256, "q%d rx_posted %llu", q,
+                              (unsigned long long)posted);
+        }
         jnum(vif, "queues.0.stats.lro.frames");
         jnum(vif, "queues.0.stats.lro.flush.psh");
         jnum(vif, "queues.0.stats.lro.pass.not tcp");
@@ -627,6 +663,11 @@ START_TEST(show_reports_the_real_state)
         ck_assert_int_eq(json_object_array_length(jget(vbd, "queues")), 2);
         ck_assert_int_ge(sum_queues(vbd, "stats.requests"), 64);
         ck_assert_int_eq(sum_queues(vbd, "stats.errors"), 0);
+        /* The paused guest's I/O is all answered: nothing pending or in
+         * flight, on a one-page ring of 32 slots. */
+        ck_assert_int_eq(jnum(vbd, "queues.0.ring.size"), 32 * jnum(vbd, "negotiated.ring_pages"));
+        ck_assert_int_eq(sum_queues(vbd, "ring.pending"), 0);
+        ck_assert_int_eq(sum_queues(vbd, "ring.inflight"), 0);
 
         /* show DEVICE: the same device, alone. */
         struct json_object *one = ask("show " VIF_NAME);
@@ -659,7 +700,13 @@ START_TEST(show_reports_the_real_state)
                                      "vbd5.51712: frontend domain 5 device 51712, Connected",
                                      "negotiated: x86_64-abi, 2 queue(s)",
                                      "tx offload: gso hw ",
-                                     "rx offload: gso hw "};
+                                     "rx offload: gso hw ",
+                                     "backend facility:\n  vif: paravirtual, ",
+                                     "  vbd: paravirtual, persistent grants + grant copy, ",
+                                     "  vif: paravirtual, grant copy, TAP uplink; 1 of at most "
+                                     "256 devices assigned\n    uplink of vif5.0: tap netdev "
+                                     "vif5.0, ",
+                                     "    ring: tx 0 of 256 requests pending, rx "};
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
                 ck_assert_msg(strstr(out, lines[i]), "no \"%s\" in:\n%s", lines[i], out);
         for (int q = 0; q < 2; q++) {
@@ -673,6 +720,9 @@ START_TEST(show_reports_the_real_state)
         }
         snprintf(want, sizeof(want), "backing: file %s, %llu bytes (%u sectors of 512), read-write",
                  disk, (unsigned long long)SECTORS * 512, SECTORS);
+        ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        snprintf(want, sizeof(want), "    ring: 0 of %llu requests pending, 0 in flight",
+                 (unsigned long long)jnum(vbd, "queues.1.ring.size"));
         ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
         snprintf(want, sizeof(want), "queue 0 (worker %llu, ",
                  (unsigned long long)jnum(vbd, "queues.0.worker"));
@@ -778,6 +828,312 @@ START_TEST(errors_are_actionable)
         ck_assert_msg(strstr(err, "pvbackd is not running"), "stderr: %s", err);
         free(out);
         free(err);
+        teardown();
+}
+END_TEST
+
+/* ---- set, --watch, --validate, the daemon down -------------------------- */
+
+/* A stand-in for pvbackd at path: takes one request, writes the line it got
+ * to line_file, answers with answer and exits. Its pid. */
+static pid_t fake_daemon(const char *path, const char *answer, const char *line_file)
+{
+        struct sockaddr_un sa = unix_addr(path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(fd, 1), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                char line[512];
+                size_t n = 0;
+                alarm(30); /* never outlives a failed test for long */
+                int c = accept(fd, NULL, NULL);
+                while (c >= 0 && n < sizeof(line) && !memchr(line, '\n', n)) {
+                        ssize_t r = read(c, line + n, sizeof(line) - n);
+                        if (r <= 0)
+                                break;
+                        n += (size_t)r;
+                }
+                FILE *f = fopen(line_file, "we");
+                if (f) {
+                        fwrite(line, 1, n, f);
+                        fclose(f);
+                }
+                _exit(c >= 0 && write(c, answer, strlen(answer)) == (ssize_t)strlen(answer) ? 0
+                                                                                            : 1);
+        }
+        close(fd);
+        return pid;
+}
+
+static void expect_inspect(const char *const args[], int status, const char *in_out,
+                           const char *in_err)
+{
+        char *out, *err;
+        int rc = inspect(args, &out, &err);
+        ck_assert_msg(rc == status,
+                      "pvback-inspect %s ... exited %d, not %d; stdout:\n%s\nstderr:\n%s",
+                      args[0] ? args[0] : "", rc, status, out, err);
+        ck_assert_msg(!in_out || strstr(out, in_out), "no \"%s\" on stdout:\n%s", in_out, out);
+        ck_assert_msg(!in_err || strstr(err, in_err), "no \"%s\" on stderr:\n%s", in_err, err);
+        free(out);
+        free(err);
+}
+
+/* set: both spellings send one request line, the confirmation or the
+ * daemon's refusal is printed with its exit status, bad usage never
+ * reaches the daemon. */
+START_TEST(set_request_and_errors)
+{
+        make_world(false);
+        vif_attach();
+        char fake[PATH_MAX + 32], line_file[PATH_MAX + 32], none[PATH_MAX + 32];
+        snprintf(fake, sizeof(fake), "%s/fake.sock", world.host.dir);
+        snprintf(line_file, sizeof(line_file), "%s/fake.line", world.host.dir);
+        snprintf(none, sizeof(none), "%s/none.sock", world.host.dir);
+
+        static const char ok[] = "{\"ok\": true, \"target\": \"vif5.0\", \"key\": \"qos.max\", "
+                                 "\"value\": \"100M\"}\n";
+        const char *const forms[][7] = {
+            {"--socket", fake, "set", VIF_NAME, "qos.max=100M", NULL},
+            {"--socket", fake, "set", VIF_NAME, "qos.max", "100M", NULL},
+        };
+        for (int i = 0; i < 2; i++) {
+                pid_t d = fake_daemon(fake, ok, line_file);
+                expect_inspect(forms[i], 0, "vif5.0: qos.max set to 100M\n", NULL);
+                ck_assert_int_eq(simhost_wait(d, timeout_ms), 0);
+                char *line = nbw_slurp(line_file);
+                ck_assert_str_eq(line, "set vif5.0 qos.max 100M\n");
+                free(line);
+        }
+        /* A refusal: the daemon's sentence, exit 1; with --json the object. */
+        pid_t d = fake_daemon(fake,
+                              "{\"error\": {\"code\": \"unknown-key\", \"message\": \"vif5.0: no "
+                              "key qos.frob; keys: qos.max\"}}\n",
+                              line_file);
+        const char *const refused[] = {"--socket", fake,         "--json", "set",
+                                       VIF_NAME,   "qos.frob=1", NULL};
+        expect_inspect(refused, 1, "\"unknown-key\"", "pvbackd: vif5.0: no key qos.frob");
+        ck_assert_int_eq(simhost_wait(d, timeout_ms), 0);
+        unlink(fake);
+        unlink(line_file);
+
+        /* The real daemon's refusals. */
+        const char *const unknown_target[] = {"set", "vif9.0", "qos.max=1M", NULL};
+        expect_inspect(unknown_target, 1, NULL, "no device or other target vif9.0");
+        const char *const unknown_uplink[] = {"set", "uplink:nowhere", "capacity", "1G", NULL};
+        expect_inspect(unknown_uplink, 1, NULL, "uplink:nowhere");
+        const char *const no_key[] = {"set", VIF_NAME, "no.such-key=1", NULL};
+        expect_inspect(no_key, 1, NULL, "pvbackd: " VIF_NAME);
+
+        /* Bad usage: exit 2, nothing asked. */
+        const char *const bad[][7] = {
+            {"set", NULL},
+            {"set", VIF_NAME, NULL},
+            {"set", VIF_NAME, "qos.max=", NULL},
+            {"set", VIF_NAME, "=1", NULL},
+            {"set", VIF_NAME, "a", "b", "c", NULL},
+            {"set", VIF_NAME, "a", "two words", NULL},
+            {"--watch", "set", VIF_NAME, "a=1", NULL},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                expect_inspect(bad[i], 2, NULL, "Try 'pvback-inspect --help'");
+        const char *const nobody[] = {"--socket", none, "set", VIF_NAME, "qos.max=1M", NULL};
+        expect_inspect(nobody, 3, NULL, "pvbackd is not running");
+        teardown();
+}
+END_TEST
+
+/* "rates over the last S s" of a frame header, or 0 (the first frame). */
+static double frame_interval(const char *header)
+{
+        const char *p = strstr(header, "rates over the last ");
+        return p && header[0] == '-' && (size_t)(p - header) < 80 ? atof(p + 20) : 0;
+}
+
+/* --watch redraws until SIGINT with per-queue rates, and the rates add up
+ * to the traffic that really crossed the vif meanwhile. */
+START_TEST(watch_redraws_with_rates)
+{
+        make_world(false);
+        vif_attach();
+        netfront_start();
+        char bin[PATH_MAX], o[PATH_MAX + 16], e[PATH_MAX + 16];
+        snprintf(o, sizeof(o), "%s/watch.out", world.host.dir);
+        snprintf(e, sizeof(e), "%s/watch.err", world.host.dir);
+        const char *argv[] = {simhost_bin("pvback-inspect", bin, sizeof(bin)), "--watch", "0.3",
+                              VIF_NAME, NULL};
+        uint64_t t0 = now_ms();
+        pid_t w = spawn(0, argv, o, e);
+        sleep_ms(700);
+        echo_traffic();
+        /* At least two more frames after the last frame crossed. */
+        uint64_t spent = now_ms() - t0;
+        sleep_ms(spent + 700 < 2500 ? (long)(2500 - spent) : 700);
+        ck_assert_int_eq(kill(w, SIGINT), 0);
+        ck_assert_int_eq(simhost_wait(w, timeout_ms), 0);
+        char *text = nbw_slurp(o);
+
+        unsigned frames = 0, rate_lines = 0;
+        double interval = 0, rx_frames = 0, tx_frames = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                double txp, txm, rxp, rxm;
+                if (!strncmp(l, "--- ", 4)) {
+                        frames++;
+                        interval = frame_interval(l);
+                } else if (sscanf(l, "    rate: tx %lf packets/s %lf MiB/s, rx %lf packets/s %lf",
+                                  &txp, &txm, &rxp, &rxm) == 4) {
+                        rate_lines++;
+                        tx_frames += txp * interval;
+                        rx_frames += rxp * interval;
+                }
+        }
+        fprintf(stderr, "watch: %u frames, %u rate lines, %.1f frames in, %.1f out\n", frames,
+                rate_lines, rx_frames, tx_frames);
+        ck_assert_msg(frames >= 5, "%u frames in 2.5 s at 0.3 s", frames);
+        /* Two queues, rates from the second frame on. */
+        ck_assert_uint_ge(rate_lines, 2 * (frames - 1));
+        /* Every frame sent in was counted at the rate it went, once; each
+         * printed rate is rounded to a whole packet per second. */
+        double slack = 0.5 * 0.4 * rate_lines + 1;
+        ck_assert_msg(rx_frames > BURST - slack && rx_frames < BURST + slack,
+                      "rx rates add up to %.1f frames, not %u", rx_frames, BURST);
+        ck_assert_msg(tx_frames > BURST - slack && tx_frames < BURST + slack,
+                      "tx rates add up to %.1f frames, not %u", tx_frames, BURST);
+        free(text);
+
+        /* --json: one object per line, with rates from the second on. */
+        const char *jargv[] = {argv[0], "--json", "--watch", "0.2", NULL};
+        w = spawn(0, jargv, o, e);
+        sleep_ms(1200);
+        ck_assert_int_eq(kill(w, SIGTERM), 0);
+        ck_assert_int_eq(simhost_wait(w, timeout_ms), 0);
+        text = nbw_slurp(o);
+        unsigned lines = 0, with_rates = 0;
+        save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                struct json_object *a = json_tokener_parse(l);
+                ck_assert_msg(a, "not a JSON line: %s", l);
+                struct json_object *dev = device(a, VIF_NAME);
+                ck_assert_ptr_nonnull(dev);
+                with_rates += jget(dev, "queues.0.rates.rx_packets") != NULL;
+                lines++;
+                json_object_put(a);
+        }
+        ck_assert_msg(lines >= 3 && with_rates == lines - 1, "%u lines, %u with rates", lines,
+                      with_rates);
+        free(text);
+        teardown();
+}
+END_TEST
+
+/* One vif more than -o vif.max-devices is refused with a reason; then
+ * pvbackd dies and pvback-inspect tells what xenstore knows, and checks
+ * the tree against the schema. */
+START_TEST(device_limit_and_daemon_down)
+{
+        static const char *const extra[] = {"-o", "vif.max-devices=1", NULL};
+        make_world_with(false, extra);
+        vif_attach();
+        netfront_start();
+        /* The schema check with pvbackd up and one connected vif. */
+        char schema[PATH_MAX + 32];
+        snprintf(schema, sizeof(schema), "%s/xenstore-schema",
+                 getenv("PVBACK_SRC") ? getenv("PVBACK_SRC") : ".");
+        const char *const validate[] = {"--validate", "--schema-dir", schema, NULL};
+        expect_inspect(validate, 0, ", 0 findings\n", NULL);
+        const char *second[] = {"vif",      "attach",     "--domid",   FRONT_DOMID_S,
+                                "--devid",  "1",          "--mac",     "00:16:3e:00:01:05",
+                                "--script", world.script, "--no-wait", NULL};
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, second), 0);
+        struct json_object *a = NULL;
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(20)) {
+                a = ask("show");
+                struct json_object *d = device(a, "vif5.1");
+                if (d && !strcmp(jstr(d, "backend.phase"), "failed"))
+                        break;
+                json_object_put(a);
+                ck_assert_msg(now_ms() < end, "vif5.1 was not refused");
+        }
+        struct json_object *refused = device(a, "vif5.1");
+        ck_assert_msg(strstr(jstr(refused, "error"), "at most 1 vif devices (-o vif.max-devices)"),
+                      "error: %s", jstr(refused, "error"));
+        ck_assert_int_eq(jnum(refused, "backend.state"), 5);
+        ck_assert_int_eq(jnum(a, "daemon.classes.0.max_devices"), 1);
+        ck_assert_int_eq(jnum(a, "daemon.classes.0.assigned"), 1);
+        json_object_put(a);
+        char *node = xs_read0("/local/domain/0/error/backend/vif/5/1/error");
+        ck_assert_msg(node && strstr(node, "vif.max-devices"), "error node: %s", node);
+        const char *const none[] = {NULL};
+        expect_inspect(none, 0, "1 of at most 1 devices assigned", NULL);
+
+        /* pvbackd dies without a word: xenstore still has the story. */
+        kill(world.pvbackd, SIGKILL);
+        simhost_wait(world.pvbackd, timeout_ms);
+        world.pvbackd = 0;
+        char *rx_copy = xs_read0("/local/domain/5/device/vif/0/request-rx-copy");
+        char *queues = xs_read0("/local/domain/5/device/vif/0/multi-queue-num-queues");
+        ck_assert_ptr_nonnull(rx_copy);
+        ck_assert_ptr_nonnull(queues);
+        char want[512];
+        char *out, *err;
+        ck_assert_int_eq(inspect(none, &out, &err), 3);
+        ck_assert_msg(strstr(err, "pvbackd is not running"), "stderr: %s", err);
+        const char *const lines[] = {
+            "from xenstore (pvbackd not running): domain 0, 2 backend device(s)\n",
+            "vif5.0: frontend domain 5 device 0, backend Connected, frontend Connected\n",
+            "online 1, hotplug-status connected\n",
+            "vif5.1: frontend domain 5 device 1, backend Closing,",
+        };
+        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+                ck_assert_msg(strstr(out, lines[i]), "no \"%s\" in:\n%s", lines[i], out);
+        snprintf(want, sizeof(want), "  error: %s\n", node);
+        ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        snprintf(want, sizeof(want), " request-rx-copy=%s", rx_copy);
+        ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        snprintf(want, sizeof(want), " multi-queue-num-queues=%s", queues);
+        ck_assert_msg(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+        free(out);
+        free(err);
+
+        const char *const json[] = {"--json", NULL};
+        ck_assert_int_eq(inspect(json, &out, &err), 3);
+        struct json_object *j = json_tokener_parse(out);
+        ck_assert_msg(j, "not JSON: %s", out);
+        ck_assert_str_eq(jstr(j, "source"), "xenstore");
+        ck_assert_str_eq(jstr(j, "pvbackd"), "not running");
+        struct json_object *v0 = device(j, VIF_NAME);
+        ck_assert_ptr_nonnull(v0);
+        ck_assert_int_eq(jnum(v0, "backend.state"), 4);
+        ck_assert_int_eq(jnum(v0, "frontend.state"), 4);
+        ck_assert_str_eq(jstr(v0, "backend.online"), "1");
+        ck_assert_str_eq(jstr(v0, "negotiated.request-rx-copy"), rx_copy);
+        ck_assert_str_eq(jstr(v0, "negotiated.multi-queue-num-queues"), queues);
+        ck_assert(jget(v0, "error") == NULL);
+        ck_assert_str_eq(jstr(device(j, "vif5.1"), "error"), node);
+        json_object_put(j);
+        free(out);
+        free(err);
+
+        /* --validate needs no daemon, and finds what does not belong. */
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
+        ck_assert_ptr_nonnull(xs);
+        ck_assert(xs_write(xs, XBT_NULL, "/local/domain/0/backend/vif/5/0/frobnicate", "1", 1));
+        ck_assert(xs_write(xs, XBT_NULL, "/local/domain/5/device/vif/0/request-rx-copy", "yes", 3));
+        xs_close(xs);
+        expect_inspect(validate, 1, "/local/domain/0/backend/vif/5/0/frobnicate: ", NULL);
+        expect_inspect(validate, 1, "/local/domain/5/device/vif/0/request-rx-copy: ", NULL);
+        const char *const validate_json[] = {"--validate", "--json", "--schema-dir", schema, NULL};
+        expect_inspect(validate_json, 1, "\"path\": \"/local/domain/0/backend/vif/5/0/frobnicate\"",
+                       NULL);
+        free(node);
+        free(rx_copy);
+        free(queues);
         teardown();
 }
 END_TEST
@@ -1094,6 +1450,9 @@ static Suite *inspect_suite(void)
         tcase_set_timeout(tc, 300);
         tcase_add_test(tc, show_reports_the_real_state);
         tcase_add_test(tc, errors_are_actionable);
+        tcase_add_test(tc, set_request_and_errors);
+        tcase_add_test(tc, watch_redraws_with_rates);
+        tcase_add_test(tc, device_limit_and_daemon_down);
         tcase_add_test(tc, slow_and_vanished_clients_do_not_block);
         tcase_add_test(tc, socket_path_has_one_owner);
         tcase_add_test(tc, show_during_detach);

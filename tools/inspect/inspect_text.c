@@ -1,7 +1,11 @@
 /* pvback-inspect's text: a `show` answer as an operator reads it, a few
  * lines per device (what was negotiated, then each queue's traffic and
- * offload paths). Everything the daemon sends is in --json; this picks.
- * Members a newer daemon adds are ignored, missing ones read as zero. */
+ * offload paths), and the xenstore-only view for when pvbackd is down.
+ * Everything the daemon sends is in --json; this picks. Members it has no
+ * layout for (coalescing, QoS, capabilities, whatever a newer daemon adds)
+ * are printed generically as indented "key value" lines; missing ones read
+ * as zero. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +47,87 @@ static bool listed(const char *const *names, const char *key)
                 if (!strcmp(names[i], key))
                         return true;
         return false;
+}
+
+/* ---- members without a layout of their own ------------------------------- */
+
+static void print_scalar(FILE *out, struct json_object *v)
+{
+        if (!v)
+                fputs("none", out);
+        else if (json_object_is_type(v, json_type_boolean))
+                fputs(json_object_get_boolean(v) ? "on" : "off", out);
+        else if (json_object_is_type(v, json_type_double))
+                fprintf(out, "%.6g", json_object_get_double(v));
+        else if (json_object_is_type(v, json_type_string) && !json_object_get_string_len(v))
+                fputs("\"\"", out);
+        else
+                fputs(json_object_get_string(v), out);
+}
+
+static bool is_scalar(struct json_object *v)
+{
+        return !json_object_is_type(v, json_type_object) &&
+               !json_object_is_type(v, json_type_array);
+}
+
+/* "key value" at indent; an object as "key:" and its members below, an
+ * array of scalars on one line, of objects one block per element. */
+static void print_generic(FILE *out, int indent, const char *key, struct json_object *v)
+{
+        if (is_scalar(v)) {
+                fprintf(out, "%*s%s ", indent, "", key);
+                print_scalar(out, v);
+                fputc('\n', out);
+                return;
+        }
+        if (json_object_is_type(v, json_type_object)) {
+                fprintf(out, "%*s%s:%s\n", indent, "", key,
+                        json_object_object_length(v) ? "" : " none");
+                json_object_object_foreach(v, k, val) print_generic(out, indent + 2, k, val);
+                return;
+        }
+        size_t n = json_object_array_length(v);
+        bool flat = true;
+        for (size_t i = 0; i < n; i++)
+                flat = flat && is_scalar(json_object_array_get_idx(v, i));
+        if (flat) {
+                fprintf(out, "%*s%s%s", indent, "", key, n ? "" : " none");
+                for (size_t i = 0; i < n; i++) {
+                        fputs(i ? ", " : " ", out);
+                        print_scalar(out, json_object_array_get_idx(v, i));
+                }
+                fputc('\n', out);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char k[96];
+                snprintf(k, sizeof(k), "%s %zu", key, i);
+                print_generic(out, indent, k, json_object_array_get_idx(v, i));
+        }
+}
+
+/* Every member of obj that known[] does not name, generically. */
+static void print_unknown(FILE *out, int indent, struct json_object *obj, const char *const *known)
+{
+        if (!obj || !json_object_is_type(obj, json_type_object))
+                return;
+        json_object_object_foreach(obj, key, val)
+        {
+                if (!listed(known, key))
+                        print_generic(out, indent, key, val);
+        }
+}
+
+/* ---- counters ---------------------------------------------------------------- */
+
+static double dnum(struct json_object *obj, const char *key)
+{
+        struct json_object *v = member(obj, key);
+        return v && (json_object_is_type(v, json_type_double) ||
+                     json_object_is_type(v, json_type_int))
+                   ? json_object_get_double(v)
+                   : 0;
 }
 
 /* " name N, name N" for every non-zero counter of obj that pick() wants;
@@ -121,6 +206,18 @@ static void print_vif_queue(FILE *out, struct json_object *q)
         if (w)
                 fprintf(out, " (worker %" PRIu64 ")", json_object_get_uint64(w));
         fprintf(out, "%s\n", flag(q, "failed") ? ": FAILED, the guest broke the ring" : "");
+        struct json_object *ring = member(q, "ring"), *rates = member(q, "rates");
+        if (ring)
+                fprintf(out,
+                        "    ring: tx %" PRIu64 " of %" PRIu64 " requests pending, rx %" PRIu64
+                        " of %" PRIu64 " slots posted\n",
+                        num(ring, "tx_pending"), num(ring, "tx_size"), num(ring, "rx_posted"),
+                        num(ring, "rx_size"));
+        if (rates)
+                fprintf(out,
+                        "    rate: tx %.0f packets/s %.2f MiB/s, rx %.0f packets/s %.2f MiB/s\n",
+                        dnum(rates, "tx_packets"), dnum(rates, "tx_mib"), dnum(rates, "rx_packets"),
+                        dnum(rates, "rx_mib"));
         for (int dir = 0; dir < 2; dir++) {
                 const char *d = dir ? "rx" : "tx";
                 char k[6][24];
@@ -145,6 +242,9 @@ static void print_vif_queue(FILE *out, struct json_object *q)
         if (!print_nonzero(out, s, is_other))
                 fprintf(out, " nothing counted");
         fprintf(out, "\n");
+        static const char *const known[] = {"index", "worker", "failed", "stats",
+                                            "ring",  "rates",  NULL};
+        print_unknown(out, 4, q, known);
 }
 
 static void print_vif(FILE *out, struct json_object *dev)
@@ -216,6 +316,19 @@ static void print_vbd(FILE *out, struct json_object *dev)
                         num(s, "copy_segs"), num(s, "pgrant_hits"), num(s, "pgrant_misses"),
                         num(s, "maps"), num(s, "unmaps"), num(s, "notifies"), num(s, "io_submits"),
                         num(s, "io_ops"));
+                struct json_object *ring = member(q, "ring"), *rates = member(q, "rates");
+                if (ring)
+                        fprintf(out,
+                                "    ring: %" PRIu64 " of %" PRIu64 " requests pending, %" PRIu64
+                                " in flight (%" PRIu64 " at the I/O engine)\n",
+                                num(ring, "pending"), num(ring, "size"), num(ring, "inflight"),
+                                num(ring, "io_inflight"));
+                if (rates)
+                        fprintf(out, "    rate: %.0f requests/s, %.0f segments/s\n",
+                                dnum(rates, "requests"), dnum(rates, "segments"));
+                static const char *const known[] = {"index", "worker", "stats",
+                                                    "ring",  "rates",  NULL};
+                print_unknown(out, 4, q, known);
         }
 }
 
@@ -231,6 +344,34 @@ static void print_device(FILE *out, struct json_object *dev)
                 print_vif(out, dev);
         else if (!strcmp(str(dev, "class"), "vbd"))
                 print_vbd(out, dev);
+        static const char *const known[] = {
+            "name", "class",  "frontend",   "backend", "disabled", "error", "connected",
+            "lro",  "uplink", "negotiated", "queues",  "backing",  NULL};
+        print_unknown(out, 2, dev, known);
+}
+
+/* The backend facility: what each class is, how full, and its uplinks. */
+static void print_classes(FILE *out, struct json_object *classes)
+{
+        size_t n = classes ? json_object_array_length(classes) : 0;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *c = json_object_array_get_idx(classes, i);
+                struct json_object *ups = member(c, "uplinks");
+                fprintf(out, "  %s: %s; %" PRIu64 " of at most %" PRIu64 " devices assigned\n",
+                        str(c, "kind"), str(c, "virtualization"), num(c, "assigned"),
+                        num(c, "max_devices"));
+                for (size_t j = 0; ups && j < json_object_array_length(ups); j++) {
+                        struct json_object *u = json_object_array_get_idx(ups, j);
+                        struct json_object *br = member(u, "bridge");
+                        fprintf(out, "    uplink of %s: %s netdev %s, %s%s, tx offloads %s\n",
+                                str(u, "device"), str(u, "kind"), str(u, "netdev"),
+                                br ? "bridge " : "no bridge", br ? str(u, "bridge") : "",
+                                str(u, "tx_caps"));
+                }
+                static const char *const known[] = {"kind",        "virtualization", "assigned",
+                                                    "max_devices", "uplinks",        NULL};
+                print_unknown(out, 4, c, known);
+        }
 }
 
 void inspect_print_show(FILE *out, struct json_object *show)
@@ -243,6 +384,66 @@ void inspect_print_show(FILE *out, struct json_object *show)
                 " workers, up %" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ", %" PRIu64 " device(s)\n",
                 str(d, "version"), num(d, "pid"), str(d, "hypervisor"), num(d, "domid"),
                 num(d, "workers"), up / 3600, up / 60 % 60, up % 60, num(d, "devices"));
+        static const char *const known[] = {"version", "protocol", "pid",     "hypervisor", "domid",
+                                            "workers", "uptime_s", "devices", "classes",    NULL};
+        print_unknown(out, 2, d, known);
+        if (member(d, "classes")) {
+                fprintf(out, "backend facility:\n");
+                print_classes(out, member(d, "classes"));
+        }
         for (size_t i = 0; i < n; i++)
                 print_device(out, json_object_array_get_idx(devs, i));
+}
+
+int inspect_print_show_text(FILE *out, const char *text)
+{
+        struct json_object *obj = json_tokener_parse(text);
+        if (!obj || !json_object_is_type(obj, json_type_object)) {
+                json_object_put(obj);
+                return -EINVAL;
+        }
+        inspect_print_show(out, obj);
+        json_object_put(obj);
+        return 0;
+}
+
+/* ---- pvbackd down: what xenstore says ----------------------------------- */
+
+static void print_xs_device(FILE *out, struct json_object *dev)
+{
+        struct json_object *fe = member(dev, "frontend"), *be = member(dev, "backend");
+        struct json_object *neg = member(dev, "negotiated");
+        fprintf(out,
+                "\n%s: frontend domain %" PRIu64 " device %" PRIu64 ", backend %s, frontend %s\n",
+                str(dev, "name"), num(fe, "domid"), num(fe, "devid"), str(be, "state_name"),
+                str(fe, "state_name"));
+        fprintf(out, "  backend %s: online ", str(be, "path"));
+        print_scalar(out, member(be, "online"));
+        fprintf(out, ", hotplug-status ");
+        print_scalar(out, member(be, "hotplug_status"));
+        fprintf(out, "\n  frontend %s\n", str(fe, "path"));
+        if (member(dev, "error"))
+                fprintf(out, "  error: %s\n", str(dev, "error"));
+        if (!neg || !json_object_object_length(neg)) {
+                fprintf(out, "  negotiated: nothing the frontend wrote\n");
+                return;
+        }
+        fprintf(out, "  negotiated (frontend keys):");
+        json_object_object_foreach(neg, key, val)
+        {
+                fprintf(out, " %s=", key);
+                print_scalar(out, val);
+        }
+        fputc('\n', out);
+}
+
+void inspect_print_xs(FILE *out, struct json_object *snap)
+{
+        struct json_object *devs = member(snap, "devices");
+        size_t n = devs ? json_object_array_length(devs) : 0;
+        fprintf(out,
+                "from xenstore (pvbackd not running): domain %" PRIu64 ", %zu backend device(s)\n",
+                num(snap, "domid"), n);
+        for (size_t i = 0; i < n; i++)
+                print_xs_device(out, json_object_array_get_idx(devs, i));
 }

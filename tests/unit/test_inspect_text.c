@@ -1,0 +1,214 @@
+/* pvback-inspect's renderer on JSON fixtures: the backend facility, ring
+ * occupancy, the sections it has no layout for (coalesce, qos,
+ * capabilities) as indented key-value lines whether present or not, the
+ * rates --watch computes between two answers, and the xenstore-only view. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "tools/inspect/inspect.h"
+
+/* A vif with one queue and a vbd with one queue; %s slots: the vif's extra
+ * members, the vif queue's extra members, the vif's tx_packets and
+ * tx_bytes, the vbd's requests. */
+static const char fixture_fmt[] =
+    "{\"daemon\": {\"version\": \"0.1.0\", \"protocol\": 2, \"pid\": 42, \"hypervisor\": "
+    "\"sim\", \"domid\": 0, \"workers\": 2, \"uptime_s\": 3725, \"devices\": 2,"
+    " \"classes\": [{\"kind\": \"vif\", \"max_devices\": 256, \"assigned\": 1,"
+    "   \"virtualization\": \"paravirtual, grant copy, TAP uplink\","
+    "   \"uplinks\": [{\"device\": \"vif5.0\", \"kind\": \"tap\", \"netdev\": \"vif5.0\","
+    "                \"bridge\": \"xenbr0\", \"tx_caps\": \"csum4,sg\"}]},"
+    "  {\"kind\": \"vbd\", \"max_devices\": 8, \"assigned\": 1,"
+    "   \"virtualization\": \"paravirtual, persistent grants + grant copy, threads\"}]},"
+    " \"devices\": ["
+    "  {\"name\": \"vbd5.51712\", \"class\": \"vbd\", \"frontend\": {\"domid\": 5, \"devid\": "
+    "51712, \"state\": 4, \"state_name\": \"Connected\"}, \"backend\": {\"state\": 4, "
+    "\"state_name\": \"Connected\"}, \"disabled\": false, \"error\": null, \"connected\": true,"
+    "   \"negotiated\": {\"abi\": \"x86_64-abi\", \"queues\": 1, \"ring_pages\": 1},"
+    "   \"queues\": [{\"index\": 0, \"worker\": 1, \"ring\": {\"size\": 32, \"pending\": 3, "
+    "\"inflight\": 7, \"io_inflight\": 5}, \"stats\": {\"engine\": \"threads\", \"requests\": "
+    "%s, \"segments\": 400}}]},"
+    "  {\"name\": \"vif5.0\", \"class\": \"vif\", \"frontend\": {\"domid\": 5, \"devid\": 0, "
+    "\"state\": 4, \"state_name\": \"Connected\"}, \"backend\": {\"state\": 4, \"state_name\": "
+    "\"Connected\"}, \"disabled\": false, \"error\": null, \"connected\": true, \"lro\": true %s,"
+    "   \"negotiated\": {\"queues\": 1, \"event_channels\": \"split\", \"rate\": null},"
+    "   \"queues\": [{\"index\": 0, \"worker\": 0, \"failed\": false, \"ring\": {\"tx_size\": "
+    "256, \"tx_pending\": 12, \"rx_size\": 256, \"rx_posted\": 200} %s, \"stats\": "
+    "{\"tx_packets\": %s, \"tx_bytes\": %s, \"rx_packets\": 50, \"rx_bytes\": 1048576}}]}]}";
+
+static const char coalesce[] =
+    ", \"coalesce\": {\"l1\": {\"mode\": \"adaptive\", \"usecs\": 20, \"frames\": 8},"
+    " \"l2\": {\"mode\": \"static\", \"usecs\": 50}, \"l3\": {\"mode\": \"off\"},"
+    " \"l4\": {\"mode\": \"adaptive\", \"current\": 1.5}}";
+static const char qos_caps[] =
+    ", \"qos\": {\"min\": 1000000, \"max\": 5000000, \"weight\": 2, \"group\": \"gold\","
+    " \"allocations\": [{\"level\": \"uplink\", \"bps\": 4000000}], \"drops\": 0,"
+    " \"achieved\": {\"tx_bps\": 3999000}},"
+    " \"capabilities\": {\"generation\": 3, \"acked\": true, \"preference\": \"hw\","
+    " \"sections\": [\"offload\", \"qos\"]}";
+
+static struct json_object *fixture(const char *dev_extra, const char *q_extra, const char *tx_p,
+                                   const char *tx_b, const char *reqs)
+{
+        char text[8192];
+        int n = snprintf(text, sizeof(text), fixture_fmt, reqs, dev_extra, q_extra, tx_p, tx_b);
+        ck_assert_int_lt(n, (int)sizeof(text));
+        struct json_object *obj = json_tokener_parse(text);
+        ck_assert_msg(obj, "fixture is not JSON: %s", text);
+        return obj;
+}
+
+static char *render(struct json_object *obj)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        ck_assert_ptr_nonnull(f);
+        inspect_print_show(f, obj);
+        fclose(f);
+        return buf;
+}
+
+#define assert_has(text, want) ck_assert_msg(strstr(text, want), "no \"%s\" in:\n%s", want, text)
+#define assert_lacks(text, no)                                                                     \
+        ck_assert_msg(!strstr(text, no), "unexpected \"%s\" in:\n%s", no, text)
+
+START_TEST(facility_and_occupancy)
+{
+        struct json_object *obj = fixture("", "", "100", "1000", "10");
+        char *text = render(obj);
+        assert_has(text, "up 1:02:05, 2 device(s)\nbackend facility:\n");
+        assert_has(text, "  vif: paravirtual, grant copy, TAP uplink; 1 of at most 256 devices "
+                         "assigned\n    uplink of vif5.0: tap netdev vif5.0, bridge xenbr0, tx "
+                         "offloads csum4,sg\n");
+        assert_has(text, "  vbd: paravirtual, persistent grants + grant copy, threads; 1 of at "
+                         "most 8 devices assigned\n");
+        assert_has(text, "    ring: tx 12 of 256 requests pending, rx 200 of 256 slots posted\n");
+        assert_has(text, "    ring: 3 of 32 requests pending, 7 in flight (5 at the I/O engine)\n");
+        /* No rates without a previous answer. */
+        assert_lacks(text, "rate:");
+        free(text);
+        json_object_put(obj);
+}
+END_TEST
+
+/* Absent now, present later: the same renderer prints them as they come. */
+START_TEST(generic_sections)
+{
+        struct json_object *bare = fixture("", "", "100", "1000", "10");
+        char *text = render(bare);
+        assert_lacks(text, "coalesce");
+        assert_lacks(text, "qos:");
+        assert_lacks(text, "capabilities:");
+        free(text);
+        json_object_put(bare);
+
+        struct json_object *full = fixture(qos_caps, coalesce, "100", "1000", "10");
+        json_object_object_add(json_object_object_get(full, "daemon"), "qos_groups",
+                               json_tokener_parse("{\"gold\": {\"rate\": 1000}}"));
+        text = render(full);
+        assert_has(text, " 2 device(s)\n  qos_groups:\n    gold:\n      rate 1000\nbackend "
+                         "facility:\n");
+        assert_has(text, "    coalesce:\n      l1:\n        mode adaptive\n        usecs 20\n"
+                         "        frames 8\n      l2:\n        mode static\n        usecs 50\n"
+                         "      l3:\n        mode off\n      l4:\n        mode adaptive\n"
+                         "        current 1.5\n");
+        assert_has(text, "  qos:\n    min 1000000\n    max 5000000\n    weight 2\n"
+                         "    group gold\n    allocations 0:\n      level uplink\n"
+                         "      bps 4000000\n    drops 0\n    achieved:\n      tx_bps 3999000\n");
+        assert_has(text, "  capabilities:\n    generation 3\n    acked on\n    preference hw\n"
+                         "    sections offload, qos\n");
+        /* After the vif's own lines, not instead of them. */
+        assert_has(text, "    tx (from the guest): 100 packets, 1000 bytes;");
+        free(text);
+        json_object_put(full);
+}
+END_TEST
+
+START_TEST(rates_between_answers)
+{
+        struct json_object *prev = fixture("", "", "100", "1000", "10");
+        /* 2 s later: 200 more packets, 2 MiB more, 60 more requests. */
+        struct json_object *cur = fixture("", "", "300", "2098152", "70");
+        inspect_add_rates(cur, prev, 2.0);
+        char *text = render(cur);
+        assert_has(text, "    rate: tx 100 packets/s 1.00 MiB/s, rx 0 packets/s 0.00 MiB/s\n");
+        assert_has(text, "    rate: 30 requests/s, 0 segments/s\n");
+        free(text);
+        /* In the JSON too, per queue. */
+        struct json_object *vif =
+            json_object_array_get_idx(json_object_object_get(cur, "devices"), 1);
+        struct json_object *q0 =
+            json_object_array_get_idx(json_object_object_get(vif, "queues"), 0);
+        struct json_object *rates = json_object_object_get(q0, "rates");
+        ck_assert_ptr_nonnull(rates);
+        ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(rates, "tx_packets")),
+                                100.0, 1e-9);
+        json_object_put(cur);
+
+        /* A counter that went back (the queue restarted): no rate. */
+        cur = fixture("", "", "5", "50", "70");
+        inspect_add_rates(cur, prev, 2.0);
+        text = render(cur);
+        assert_lacks(text, "rate: tx");
+        assert_has(text, "rate: 30 requests/s");
+        free(text);
+        json_object_put(cur);
+        json_object_put(prev);
+}
+END_TEST
+
+START_TEST(xenstore_view)
+{
+        const char *snap_text =
+            "{\"source\": \"xenstore\", \"pvbackd\": \"not running\", \"domid\": 0, \"devices\": "
+            "[{\"name\": \"vif5.0\", \"class\": \"vif\", \"backend\": {\"path\": "
+            "\"/local/domain/0/backend/vif/5/0\", \"state\": 4, \"state_name\": \"Connected\", "
+            "\"online\": \"1\", \"hotplug_status\": \"connected\"}, \"frontend\": {\"path\": "
+            "\"/local/domain/5/device/vif/0\", \"domid\": 5, \"devid\": 0, \"state\": 4, "
+            "\"state_name\": \"Connected\"}, \"error\": \"22 bad ring\", \"negotiated\": "
+            "{\"request-rx-copy\": \"1\", \"multi-queue-num-queues\": \"2\"}}]}";
+        struct json_object *snap = json_tokener_parse(snap_text);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        inspect_print_xs(f, snap);
+        fclose(f);
+        assert_has(buf, "from xenstore (pvbackd not running): domain 0, 1 backend device(s)\n");
+        assert_has(buf, "vif5.0: frontend domain 5 device 0, backend Connected, frontend "
+                        "Connected\n");
+        assert_has(buf, "online 1, hotplug-status connected\n");
+        assert_has(buf, "  error: 22 bad ring\n");
+        assert_has(buf, "negotiated (frontend keys): request-rx-copy=1 multi-queue-num-queues=2\n");
+        free(buf);
+        json_object_put(snap);
+}
+END_TEST
+
+START_TEST(not_json)
+{
+        FILE *f = fopen("/dev/null", "w");
+        ck_assert_int_eq(inspect_print_show_text(f, "[1, 2]"), -EINVAL);
+        ck_assert_int_eq(inspect_print_show_text(f, "{\"daemon\":"), -EINVAL);
+        ck_assert_int_eq(inspect_print_show_text(f, "{\"devices\": []}"), 0);
+        fclose(f);
+}
+END_TEST
+
+static Suite *inspect_text_suite(void)
+{
+        Suite *s = suite_create("inspect_text");
+        TCase *tc = tcase_create("render");
+        tcase_add_test(tc, facility_and_occupancy);
+        tcase_add_test(tc, generic_sections);
+        tcase_add_test(tc, rates_between_answers);
+        tcase_add_test(tc, xenstore_view);
+        tcase_add_test(tc, not_json);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+PV_CHECK_MAIN(inspect_text_suite)
