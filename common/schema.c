@@ -296,6 +296,10 @@ static int parse_writers(struct parse_ctx *c, const char *f, unsigned *w)
         return *w ? 0 : perr(c, "no writer");
 }
 
+/* "req", "opt", "req@N" or "req@N..M": required while the directory's state
+ * is within N..M (M defaults to 8). The upper bound is for keys a backend
+ * publishes at probe: one that failed there goes to Closing without them,
+ * as Linux's xenbus_dev_fatal does. */
 static int parse_required(struct parse_ctx *c, const char *f, struct schema_key *k)
 {
         if (strcmp(f, "opt") == 0)
@@ -304,12 +308,22 @@ static int parse_required(struct parse_ctx *c, const char *f, struct schema_key 
                 k->required = true;
                 return 0;
         }
-        if (strncmp(f, "req@", 4) == 0 && f[4] >= '1' && f[4] <= '8' && !f[5]) {
+        if (strncmp(f, "req@", 4) == 0 && f[4] >= '1' && f[4] <= '8') {
+                unsigned lo = (unsigned)(f[4] - '0'), hi = 8;
+                if (f[5] == '.' && f[6] == '.' && f[7] >= '1' && f[7] <= '8' && !f[8])
+                        hi = (unsigned)(f[7] - '0');
+                else if (f[5])
+                        goto bad;
+                if (hi < lo)
+                        return perr(c, "required state range '%s' is empty", f);
                 k->required = true;
-                k->req_state = (unsigned)(f[4] - '0');
+                k->req_state = lo;
+                k->req_state_max = hi;
                 return 0;
         }
-        return perr(c, "required must be req, opt or req@STATE (1-8), not '%s'", f);
+bad:
+        return perr(c, "required must be req, opt, req@STATE or req@LO..HI (states 1-8), not '%s'",
+                    f);
 }
 
 /* Checks the VALUES field against the type; path values may start with a

@@ -54,8 +54,9 @@ struct schema_key {
         char *values; /* NULL = any value of the type */
         char *def;    /* NULL = no default */
         bool required;
-        unsigned req_state; /* required only once the device state >= this (0 = always) */
-        char *perms;        /* NULL = not checked */
+        unsigned req_state;     /* required only once the device state >= this (0 = always) */
+        unsigned req_state_max; /* ... and while it is <= this (req_state set) */
+        char *perms;            /* NULL = not checked */
         char *meaning;
         char *where;
 };

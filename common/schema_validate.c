@@ -500,8 +500,11 @@ static int check_required(const struct schema *s, const struct node_index *ix, s
                 const struct schema_key *k = &s->keys[i];
                 if (k->dir != dir || !k->required || strchr(k->rel, '{'))
                         continue;
-                if (k->req_state && dir_state(s, ix, dirpath) < (long)k->req_state)
-                        continue;
+                if (k->req_state) {
+                        long st = dir_state(s, ix, dirpath);
+                        if (st < (long)k->req_state || st > (long)k->req_state_max)
+                                continue;
+                }
                 snprintf(path, sizeof(path), "%s/%s", dirpath, k->rel);
                 if (index_find(ix, path))
                         continue;

@@ -55,7 +55,8 @@ static const char good[] =
     "key BE/state toolstack,backend  state  -  1  req  n{bdom},r{fdom}  State.\n"
     "key BE/hs    toolstack,hotplug  enum  ''|connected  ''  opt  -  Hotplug.\n"
     "key BE/fe    toolstack  path  /local/domain/{fdom}/device/x/{devid}  -  opt  -  Frontend.\n"
-    "key BEQ/ref{i}  frontend  grant-ref  -  -  opt  -  Ring refs.\n";
+    "key BEQ/ref{i}  frontend  grant-ref  -  -  opt  -  Ring refs.\n"
+    "key BE/f     backend    bool  -  -  req@2..4  -  Published at probe.\n";
 
 START_TEST(parse_good)
 {
@@ -64,7 +65,7 @@ START_TEST(parse_good)
         ck_assert_int_eq(schema_new(&s), 0);
         ck_assert_msg(schema_load_text(s, "x.schema", good, err, sizeof(err)) == 0, "%s", err);
         ck_assert_uint_eq(schema_dir_count(s), 2);
-        ck_assert_uint_eq(schema_key_count(s), 7);
+        ck_assert_uint_eq(schema_key_count(s), 8);
         ck_assert_str_eq(schema_dir_at(s, 1)->pattern,
                          "/local/domain/{bdom}/backend/x/{fdom}/{devid}/queue-{q}");
         const struct schema_key *k = schema_key_at(s, 0);
@@ -73,6 +74,9 @@ START_TEST(parse_good)
         ck_assert(k->required && k->req_state == 0);
         ck_assert_uint_eq(k->writers, SCHEMA_W_TOOLSTACK);
         ck_assert_uint_eq(schema_key_at(s, 2)->req_state, 2);
+        ck_assert_uint_eq(schema_key_at(s, 2)->req_state_max, 8);
+        ck_assert_uint_eq(schema_key_at(s, 7)->req_state, 2);
+        ck_assert_uint_eq(schema_key_at(s, 7)->req_state_max, 4);
         ck_assert_uint_eq(schema_key_at(s, 3)->writers, SCHEMA_W_TOOLSTACK | SCHEMA_W_BACKEND);
         ck_assert_str_eq(schema_key_at(s, 4)->def, "");
         ck_assert_str_eq(schema_key_at(s, 4)->where, "x.schema:10");
@@ -125,9 +129,15 @@ static const struct {
     {"format 1\ndir A /a - m\nkey A/k toolstack mac - 00:16:3e req - m\n",
      "x.schema:3: default of A/k: '00:16:3e' is not a MAC address"},
     {"format 1\ndir A /a - m\nkey A/k toolstack uint - - maybe - m\n",
-     "x.schema:3: required must be req, opt or req@STATE"},
+     "x.schema:3: required must be req, opt, req@STATE or req@LO..HI"},
     {"format 1\ndir A /a - m\nkey A/k toolstack uint - - req@9 - m\n",
      "x.schema:3: required must be"},
+    {"format 1\ndir A /a - m\nkey A/k toolstack uint - - req@2..9 - m\n",
+     "x.schema:3: required must be"},
+    {"format 1\ndir A /a - m\nkey A/k toolstack uint - - req@2.4 - m\n",
+     "x.schema:3: required must be"},
+    {"format 1\ndir A /a - m\nkey A/k toolstack uint - - req@4..2 - m\n",
+     "x.schema:3: required state range 'req@4..2' is empty"},
     {"format 1\ndir A /a - m\nkey A/k toolstack enum a||b - req - m\n",
      "x.schema:3: empty item in 'a||b'"},
 };
@@ -144,7 +154,7 @@ START_TEST(parse_bad)
                       "case %d: got '%s', want '%s...'", _i, err, bad_cases[_i].err);
         /* A refused file leaves nothing of itself behind. */
         ck_assert_uint_eq(schema_dir_count(s), 2);
-        ck_assert_uint_eq(schema_key_count(s), 7);
+        ck_assert_uint_eq(schema_key_count(s), 8);
         schema_free(s);
 }
 END_TEST
@@ -237,6 +247,7 @@ START_TEST(validate_wrong_tree)
             {BE "/state", "3", "n3"},                  /* fine value, wrong owner */
             {BE "/hs", "", NULL},                      /* '' is allowed; perms unchecked */
             {BE "/n", "9", NULL},                      /* out of range */
+            {BE "/f", "1", NULL},
             {BE "/fe", "/local/domain/3/device/x/8", NULL},
             {BE "/extra", "1", NULL},       /* unknown */
             {BE "/mode/deeper", "1", NULL}, /* unknown, below a key */
@@ -280,12 +291,19 @@ START_TEST(validate_required)
         ck_assert_int_eq(schema_validate(s, tree, 2, &f), 0);
         check_findings(&f, want1, 2);
         schema_findings_free(&f);
-        /* state 4: n is required too. */
+        /* state 4: n and f are required too. */
         tree[1].value = "4";
         static const struct expect want2[] = {
             {BE "/mode", "missing"},
             {BE "/id", "missing"},
-            {BE "/n", "missing required key (written by backend"}};
+            {BE "/n", "missing required key (written by backend"},
+            {BE "/f", "missing required key (written by backend"}};
+        ck_assert_int_eq(schema_validate(s, tree, 2, &f), 0);
+        check_findings(&f, want2, 4);
+        schema_findings_free(&f);
+        /* state 5 (a backend that failed at probe goes to Closing without
+         * what it publishes there): f is no longer required, n still is. */
+        tree[1].value = "5";
         ck_assert_int_eq(schema_validate(s, tree, 2, &f), 0);
         check_findings(&f, want2, 3);
         schema_findings_free(&f);
