@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "xb.h"
 
 void bf_opts_default(struct bf_opts *o)
@@ -24,6 +25,7 @@ void bf_opts_default(struct bf_opts *o)
                 .persistent = true,
                 .abi = BF_ABI_X86_64,
                 .timeout_ms = BF_DEFAULT_TIMEOUT_MS,
+                .dyncap = true,
         };
 }
 
@@ -62,6 +64,11 @@ const struct bf_stats *bf_stats(const struct bf_dev *d)
 uint32_t bf_inflight(const struct bf_dev *d)
 {
         return d->inflight;
+}
+
+const struct fe_dyncap *bf_dyncap(const struct bf_dev *d)
+{
+        return &d->dyncap;
 }
 
 int bf_backend_state(const struct bf_dev *d)
@@ -274,10 +281,13 @@ int bf_poll(struct bf_dev *d, int timeout_ms)
                 done += rc > 0 ? rc : 0;
                 bf_dev_kick_ring(&d->rings[q]);
         }
-        if (!d->dead && (pfd[1].revents & POLLIN) &&
-            bf_xs_check(d) != XenbusStateConnected)
-                bf_dev_fail(d, -ENOTCONN, "backend %s left Connected (now %s)", d->info.be_dir,
-                            xb_state_name(d->be_state));
+        if (!d->dead && (pfd[1].revents & POLLIN)) {
+                if (bf_xs_check(d) != XenbusStateConnected)
+                        bf_dev_fail(d, -ENOTCONN, "backend %s left Connected (now %s)",
+                                    d->info.be_dir, xb_state_name(d->be_state));
+                else
+                        fe_dyncap_poll(&d->dyncap, d->xs);
+        }
         if (d->dead) {
                 abort_all(d);
                 return d->dead;
@@ -406,6 +416,7 @@ static void free_dev(struct bf_dev *d)
 int bf_open(const struct bf_opts *o, struct bf_dev **out, char *err, size_t errlen)
 {
         struct bf_dev *d = calloc(1, sizeof(*d));
+        char ctx[24];
         int rc;
 
         if (!d)
@@ -421,6 +432,12 @@ int bf_open(const struct bf_opts *o, struct bf_dev **out, char *err, size_t errl
             (rc = setup_connected(d)) < 0 || (rc = bf_xs_switch_state(d, XenbusStateConnected)) < 0)
                 goto fail;
         d->connected = true;
+        /* Not needed for I/O: a failure is logged and leaves the
+         * capabilities unacknowledged. */
+        snprintf(ctx, sizeof(ctx), "vbd%u", d->opts.devid);
+        fe_dyncap_init(&d->dyncap, ctx, d->opts.dyncap, d->opts.prefer, d->opts.dyncap_report);
+        if ((rc = fe_dyncap_start(&d->dyncap, d->xs, d->info.fe_dir, d->info.be_dir)) < 0)
+                pv_warn(ctx, "following the dynamic capabilities: %s", strerror(-rc));
         *out = d;
         return 0;
 fail:
@@ -456,6 +473,7 @@ int bf_close(struct bf_dev *d)
         if (d->dead)
                 abort_all(d);
         d->connected = false;
+        fe_dyncap_stop(&d->dyncap, d->xs);
         /* Frontend Closing makes the backend unmap and follow to Closing; only
          * then may the ring and data pages be unshared. */
         int rc2 = bf_xs_switch_state(d, XenbusStateClosing);

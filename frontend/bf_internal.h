@@ -6,6 +6,7 @@
 
 #include "blkfront.h"
 #include "bf_split.h"
+#include "fe_dyncap.h"
 
 #define BF_SHADOW_FREE UINT32_MAX
 
@@ -81,6 +82,7 @@ struct bf_dev {
         bool connected;
         bool watching;
         char err[256]; /* first reason to give up, for the user */
+        struct fe_dyncap dyncap;
 };
 
 /* ---- bf_ring.c: shared ring pages, event channel, shadow slots ---------- */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bf_abi.h"
 #include "bf_gnt.h"
@@ -35,6 +36,13 @@ struct bf_opts {
         int timeout_ms;          /* per handshake step */
         const char *provider;    /* hypervisor seam provider, NULL = auto */
         const volatile sig_atomic_t *stop; /* handshake waits give up (-EINTR) once set */
+        /* pvback's dynamic capability exchange (fe_dyncap.h): follow it when
+         * the backend offers it (default); off behaves as a standard
+         * frontend. prefer: capabilities-preference to write, or NULL;
+         * dyncap_report: where each applied generation is printed, or NULL. */
+        bool dyncap;
+        const char *prefer;
+        FILE *dyncap_report;
 };
 
 /* What was negotiated and what the backend published at Connected. */
@@ -121,6 +129,9 @@ uint32_t bf_inflight(const struct bf_dev *d);
 int bf_drain(struct bf_dev *d, int timeout_ms);
 /* Backend state as last seen (enum xenbus_state). */
 int bf_backend_state(const struct bf_dev *d);
+struct fe_dyncap;
+/* The dynamic capabilities last applied and acknowledged (fe_dyncap.h). */
+const struct fe_dyncap *bf_dyncap(const struct bf_dev *d);
 /* Frontend Closing, wait for the backend to let go, end every grant, then
  * Closed; frees d. Returns the first error seen. */
 int bf_close(struct bf_dev *d);

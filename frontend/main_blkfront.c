@@ -14,6 +14,7 @@
 #include "bf_load.h"
 #include "bf_verify.h"
 #include "blkfront.h"
+#include "fe_dyncap.h"
 #include "xb.h"
 
 static const char usage_text[] =
@@ -53,6 +54,10 @@ static const char usage_text[] =
         "  --grant-limit N      persistent grants per queue (default: no limit)\n"
         "  --timeout MS         per handshake step (default 10000, as libxl)\n"
         "  --hypervisor xen|sim provider of the hypervisor seam (default: detected)\n"
+        "  --no-dynamic-capabilities  ignore pvbackd's capability exchange, as a\n"
+        "                       standard frontend does (default: follow it when offered:\n"
+        "                       print each capabilities generation and acknowledge it)\n"
+        "  --prefer latency|throughput|default  capabilities-preference to state\n"
         "\n"
         "Workload:\n"
         "  --range START:COUNT  512-byte sectors (default: the whole disk); COUNT may\n"
@@ -166,7 +171,7 @@ enum {
         OPT_NO_PERSISTENT, OPT_ABI, OPT_LARGE, OPT_PAGE_OFF, OPT_GRANT_LIMIT, OPT_TIMEOUT,
         OPT_HYPERVISOR, OPT_RANGE, OPT_GENERATION, OPT_WRITE_ONLY, OPT_CHECK_ONLY, OPT_ZERO,
         OPT_BS, OPT_DEPTH, OPT_PATTERN, OPT_RW, OPT_READ_PCT, OPT_DURATION, OPT_COUNT,
-        OPT_SECURE, OPT_CLASS, OPT_EXPECT,
+        OPT_SECURE, OPT_CLASS, OPT_EXPECT, OPT_NO_DYNCAP, OPT_PREFER,
 };
 
 static const struct option long_opts[] = {
@@ -198,6 +203,8 @@ static const struct option long_opts[] = {
         {"secure", no_argument, NULL, OPT_SECURE},
         {"class", required_argument, NULL, OPT_CLASS},
         {"expect", required_argument, NULL, OPT_EXPECT},
+        {"no-dynamic-capabilities", no_argument, NULL, OPT_NO_DYNCAP},
+        {"prefer", required_argument, NULL, OPT_PREFER},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -260,6 +267,12 @@ static int device_option(struct cli *c, int opt, const char *arg)
         case OPT_HYPERVISOR:
                 c->o.provider = arg;
                 return 0;
+        case OPT_NO_DYNCAP:
+                c->o.dyncap = false;
+                return 0;
+        case OPT_PREFER:
+                c->o.prefer = arg;
+                return fe_dyncap_pref_ok(arg) ? 0 : bad("--prefer", arg);
         }
         return 1; /* not a device option */
 }
@@ -406,6 +419,7 @@ static void print_negotiation(struct bf_dev *d, FILE *out)
                 fprintf(out, " (granularity %u, alignment %u, secure %d)", in->discard_granularity,
                         in->discard_alignment, in->discard_secure);
         fprintf(out, "\n");
+        fe_dyncap_print(bf_dyncap(d), out);
 }
 
 static void on_done(void *arg, int status)
@@ -529,6 +543,8 @@ int main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         c.o.stop = &stop_signal;
+        if (!c.quiet)
+                c.o.dyncap_report = stdout;
         int rc = bf_open(&c.o, &d, err, sizeof(err));
         if (rc < 0) {
                 fprintf(stderr, "pvback-blkfront: cannot connect vbd %u: %s\n", c.o.devid, err);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fe_dyncap.h"
 #include "log.h"
 #include "netfront.h"
 #include "nf_gen.h"
@@ -75,6 +76,10 @@ static const char usage[] =
         "    --flow-report          at exit, one line per received hash value and queue:\n"
         "                           rx-flow: hash 0xH queue Q frames N (any mode; shows\n"
         "                           which ring queue the backend steered each flow to)\n"
+        "    --no-dynamic-capabilities  ignore pvbackd's capability exchange, as a standard\n"
+        "                           frontend does (default: follow it when offered: print\n"
+        "                           each capabilities generation and acknowledge it)\n"
+        "    --prefer latency|throughput|default  capabilities-preference to state\n"
         "\n"
         "GEN OPTIONS\n"
         "    --count N              frames to send (default 1000; 0 with --bytes)\n"
@@ -242,7 +247,7 @@ enum opt_id {
         O_NO_GSO4, O_NO_GSO6, O_NO_CSUM, O_NO_CSUM6, O_NO_CTRL, O_NO_MCAST, O_NO_RXN, O_NO_XDP,
         O_XDP_HR, O_HKEY, O_HFLAGS, O_HMAP, O_MJOIN, O_COUNT, O_BYTES, O_SIZE, O_FLOWS, O_RATE,
         O_TCP, O_GSO, O_IPV6, O_DMAC, O_SEED, O_VRX, O_NETNS, O_IFNAME, O_IP, O_MTU, O_CLASS,
-        O_SLOTS, O_WAIT, O_EXPECT, O_FLOWREP,
+        O_SLOTS, O_WAIT, O_EXPECT, O_FLOWREP, O_NO_DYNCAP, O_PREFER,
 };
 
 static const struct option opts[] = {
@@ -287,6 +292,8 @@ static const struct option opts[] = {
         {"wait", required_argument, NULL, O_WAIT},
         {"expect", required_argument, NULL, O_EXPECT},
         {"flow-report", no_argument, NULL, O_FLOWREP},
+        {"no-dynamic-capabilities", no_argument, NULL, O_NO_DYNCAP},
+        {"prefer", required_argument, NULL, O_PREFER},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -405,6 +412,8 @@ static int apply_opt(struct app *a, int c, const char *v)
                                 a->hexpect = i;
                 return a->hexpect < 0 ? -EINVAL : 0;
         case O_FLOWREP: a->flow_report = true; return 0;
+        case O_NO_DYNCAP: a->cfg.dyncap = false; return 0;
+        case O_PREFER: a->cfg.prefer = v; return fe_dyncap_pref_ok(v) ? 0 : -EINVAL;
         case 'v': a->verbose = true; return 0;
         default: return -EINVAL;
         }
@@ -768,6 +777,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         nf_set_rx_cb(a.dev, on_rx, &a);
+        nf_dyncap_report(a.dev, stdout);
         a.verify.seed = a.gen.seed;
         if ((rc = nf_connect(a.dev, err, sizeof(err))) < 0) {
                 fprintf(stderr, "pvback-netfront: %s\n", err);

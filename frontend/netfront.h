@@ -99,7 +99,14 @@ const uint8_t *nf_mac(const struct nf_dev *d);
 uint32_t nf_mtu(const struct nf_dev *d);
 const char *nf_fe_dir(const struct nf_dev *d);
 const char *nf_be_dir(const struct nf_dev *d);
-/* The negotiation, one line per feature. */
+/* The negotiation, one line per feature (the dynamic capabilities'
+ * acknowledged generation last). */
 void nf_print_negotiated(const struct nf_dev *d, FILE *out);
+/* Where each capabilities generation applied is printed (one line with
+ * what changed); NULL (the default) prints nothing. Before nf_connect. */
+void nf_dyncap_report(struct nf_dev *d, FILE *out);
+struct fe_dyncap;
+/* The dynamic capabilities last applied and acknowledged (fe_dyncap.h). */
+const struct fe_dyncap *nf_dyncap(const struct nf_dev *d);
 
 #endif

@@ -195,4 +195,15 @@ const char *nf_be_dir(const struct nf_dev *d)
 void nf_print_negotiated(const struct nf_dev *d, FILE *out)
 {
         nf_negotiated_print(out, &d->cfg, &d->bf, &d->neg, d->split_in_use);
+        fe_dyncap_print(&d->dyncap, out);
+}
+
+void nf_dyncap_report(struct nf_dev *d, FILE *out)
+{
+        d->dyncap.report = out;
+}
+
+const struct fe_dyncap *nf_dyncap(const struct nf_dev *d)
+{
+        return &d->dyncap;
 }

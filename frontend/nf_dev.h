@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fe_dyncap.h"
 #include "netfront.h"
 #include "nf_keys.h"
 #include "nf_proto.h"
@@ -78,6 +79,7 @@ struct nf_dev {
         void *rx_arg;
         uint8_t *scratch;   /* RX reassembly and software offload fallbacks */
         uint8_t *scratch2;
+        struct fe_dyncap dyncap; /* pvback's dynamic capabilities */
 };
 
 /* nf_queue.c: rings, buffers and channels of one queue. */

@@ -22,6 +22,7 @@ void nf_config_default(struct nf_config *cfg)
         cfg->rx_notify = true;
         cfg->xdp = true;
         cfg->timeout_ms = 30000;
+        cfg->dyncap = true;
 }
 
 /* xenbus_read_unsigned(): the default for anything absent or unparsable. */

@@ -41,6 +41,10 @@ struct nf_config {
         bool hash_set;       /* apply `hash` over the ctrl ring after connecting */
         struct nf_hash_cfg hash;
         int timeout_ms;      /* for the backend's InitWait / Connected */
+        /* pvback's dynamic capability exchange (fe_dyncap.h): follow it when
+         * the backend offers it; off behaves as a standard frontend. */
+        bool dyncap;
+        const char *prefer; /* capabilities-preference to write, or NULL */
 };
 
 /* What the backend wrote in its directory before InitWait. */

@@ -68,6 +68,7 @@ int nf_open(const struct nf_config *cfg, const char *provider, struct nf_dev **o
                 return -ENOMEM;
         d->cfg = *cfg;
         snprintf(d->name, sizeof(d->name), "vif%u", cfg->devid);
+        fe_dyncap_init(&d->dyncap, d->name, cfg->dyncap, cfg->prefer, NULL);
         if ((rc = xh_provider_select(provider, &d->hv, err, errlen)) < 0)
                 goto fail;
         d->xs = xs_open(0);
@@ -243,6 +244,10 @@ int nf_connect(struct nf_dev *d, char *err, size_t errlen)
                 return rc;
         if (d->ctrl.active && d->cfg.hash_set && (rc = nf_ctrl_apply_hash(d, err, errlen)) < 0)
                 return rc;
+        /* A failure here leaves the capabilities unacknowledged; the
+         * data path does not depend on them. */
+        if ((rc = fe_dyncap_start(&d->dyncap, d->xs, d->fe_dir, d->be_dir)) < 0)
+                pv_warn(d->name, "following the dynamic capabilities: %s", strerror(-rc));
         d->connected = true;
         pv_info(d->name, "connected to %s (%u queue%s, %s event channels)", d->be_dir,
                 d->nqueues, d->nqueues == 1 ? "" : "s", d->split_in_use ? "split" : "shared");
@@ -266,6 +271,7 @@ void nf_disconnect(struct nf_dev *d)
                         wait_backend(d, 1u << XenbusStateClosed | 1u << XenbusStateUnknown, tmo);
         }
         d->connected = false;
+        fe_dyncap_stop(&d->dyncap, d->xs);
         nf_ctrl_teardown(d);
         for (uint32_t i = 0; i < d->nqueues; i++)
                 nf_queue_teardown(d, &d->queues[i]);
@@ -304,5 +310,7 @@ int nf_handle_xenstore(struct nf_dev *d)
                 pv_warn(d->name, "backend %s is now %s", d->be_dir, xb_state_name(d->be_state));
                 return -ECONNRESET;
         }
+        if (d->connected)
+                fe_dyncap_poll(&d->dyncap, d->xs);
         return 0;
 }

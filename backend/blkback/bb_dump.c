@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "blkback/bb_config.h"
+#include "blkback/bb_dyncap.h"
 #include "blkback/bb_vbd.h"
 #include "ctl_json.h"
 #include "worker.h"
@@ -112,6 +113,7 @@ int bb_dump(struct be_dev *dev, struct json_object *obj)
         rc = ctl_json_bool(obj, "connected", v->connected);
         rc = rc ?: (v->connected ? add_negotiated(obj, v) : ctl_json_null(obj, "negotiated"));
         rc = rc ?: (v->opened ? add_backing(obj, v) : ctl_json_null(obj, "backing"));
+        rc = rc ?: bb_dyncap_dump(v, obj);
         return rc ?: add_queues(obj, v);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "blkback/bb_config.h"
+#include "blkback/bb_dyncap.h"
 #include "log.h"
 #include "worker.h"
 #include "xb.h"
@@ -77,6 +78,7 @@ static int bb_probe(struct be_dev *dev)
                 free(v);
                 return rc;
         }
+        bb_dyncap_init(v);
         return 0;
 }
 
@@ -155,6 +157,8 @@ static void give_backing_to_queues(struct bb_vbd *v)
         compute_limits(v);
         for (unsigned i = 0; i < v->nr_queues; i++)
                 bb_queue_set_backing(v->queues[i], &v->lim, v->backing.fd, v->backing.blkdev);
+        /* Connected with the store open: what the capabilities describe. */
+        bb_dyncap_changed(v);
 }
 
 static bool try_open(struct be_dev *dev)
@@ -199,6 +203,15 @@ static void bb_backend_changed(struct be_dev *dev, const char *key)
 {
         if (!strcmp(key, "physical-device") || !strcmp(key, "hotplug-status"))
                 try_open(dev);
+}
+
+/* The frontend's keys of the dynamic capability exchange; the others are
+ * read once, at connect. */
+static void bb_frontend_changed(struct be_dev *dev, const char *key)
+{
+        struct bb_vbd *v = vbd_of(dev);
+        if (v)
+                bb_dyncap_frontend_key(v, key);
 }
 
 static void stop_queues(struct bb_vbd *v)
@@ -311,6 +324,7 @@ static void bb_disconnect(struct be_dev *dev)
         /* Each queue answers its in-flight I/O before it unmaps. */
         stop_queues(v);
         v->connected = false;
+        bb_dyncap_disconnected(v);
 }
 
 static void bb_remove(struct be_dev *dev)
@@ -319,6 +333,7 @@ static void bb_remove(struct be_dev *dev)
         if (!v)
                 return;
         bb_disconnect(dev);
+        bb_dyncap_free(v);
         bb_backing_close(&v->backing);
         free(v);
         dev->priv = NULL;
@@ -337,6 +352,6 @@ const struct be_class bb_class = {
     .disconnect = bb_disconnect,
     .remove = bb_remove,
     .backend_changed = bb_backend_changed,
-    .frontend_changed = NULL,
+    .frontend_changed = bb_frontend_changed,
     .dump = bb_dump,
 };

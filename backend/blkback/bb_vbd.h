@@ -14,6 +14,8 @@
 
 extern const struct be_class bb_class;
 
+struct bb_dyncap;
+
 struct bb_vbd {
         struct be_dev *dev;
         /* From the toolstack's keys at probe. */
@@ -31,6 +33,9 @@ struct bb_vbd {
         /* bb_resize's list; guarded by its lock. */
         struct bb_vbd *resize_next;
         bool resize_listed;
+        /* The dynamic capability exchange (bb_dyncap.c); NULL when not
+         * offered. */
+        struct bb_dyncap *dyncap;
 };
 
 /* Online resize (bb_resize.c): a connected vbd's backing store is checked

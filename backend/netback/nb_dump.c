@@ -15,6 +15,7 @@
 #include "ctl_json.h"
 #include "devmgr.h"
 #include "netback/nb.h"
+#include "netback/nb_dyncap.h"
 #include "netback/nb_vif.h"
 #include "worker.h"
 
@@ -213,6 +214,7 @@ int nb_dump(struct be_dev *dev, struct json_object *obj)
         rc = rc ?: ctl_json_bool(obj, "lro", vif->lro);
         rc = rc ?: add_uplink(obj, vif);
         rc = rc ?: (vif->connected ? add_negotiated(obj, vif) : ctl_json_null(obj, "negotiated"));
+        rc = rc ?: nb_dyncap_dump(vif, obj);
         if (rc)
                 return rc;
         arr = json_object_new_array();

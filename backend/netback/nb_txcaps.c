@@ -11,6 +11,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "netback/nb_dyncap.h"
 #include "netback/nb_vif.h"
 #include "offload/off_caps.h"
 #include "uplink/netdev_watch.h"
@@ -47,6 +48,8 @@ void nb_txcaps_refresh(struct nb_vif *vif)
         atomic_store(&vif->tx_caps, caps);
         pv_info(vif->dev->name, "netdev %s tx offloads now %s (were %s)", vif->up->name,
                 off_caps_str(caps, now, sizeof(now)), off_caps_str(old, was, sizeof(was)));
+        /* Connected frontends that follow the exchange see the new paths. */
+        nb_dyncap_changed(vif);
 }
 
 /* ifindex 0: the kernel dropped messages, any vif may have changed. */

@@ -26,6 +26,7 @@ struct worker;
 struct nb_tx_state;
 struct nb_rx_state;
 struct nb_ctrl;
+struct nb_dyncap;
 
 /* Lines a guest can trigger: a few per second per queue, then a count. */
 struct nb_ratelimit {
@@ -104,6 +105,9 @@ struct nb_vif {
         atomic_uint mcast_count;
 
         struct nb_ctrl *ctrl;
+        /* The dynamic capability exchange (nb_dyncap.c); NULL when not
+         * offered. Control thread only. */
+        struct nb_dyncap *dyncap;
 };
 
 uint64_t nb_now_ns(void);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "netback/nb.h"
 #include "netback/nb_dump.h"
+#include "netback/nb_dyncap.h"
 #include "netback/nb_rx_off.h"
 #include "netback/nb_txcaps.h"
 #include "netback/nb_vif.h"
@@ -135,6 +136,7 @@ static int nb_probe(struct be_dev *dev)
         pv_info(dev->name, "netdev %s created (%s uplink, up to %" PRIu32 " queues)", name,
                 nb_opt_uplink->kind, vif->max_queues);
         nb_txcaps_watch(vif);
+        nb_dyncap_init(vif);
         return 0;
 fail:
         pthread_mutex_destroy(&vif->lock);
@@ -337,6 +339,7 @@ static int nb_connect(struct be_dev *dev)
                 vif->cfg.has_ctrl, vif->cfg.mcast_control, vif->cfg.xdp_headroom,
                 vif->cfg.has_rate ? ", rate limited" : "",
                 off_caps_str(atomic_load(&vif->tx_caps), caps, sizeof(caps)));
+        nb_dyncap_connected(vif);
         return 0;
 undo:
         nb_queues_stop(vif);
@@ -354,6 +357,7 @@ static void nb_disconnect(struct be_dev *dev)
         nb_queues_stop(vif);
         nb_log_stats(vif);
         vif->connected = false;
+        nb_dyncap_disconnected(vif);
         if (dev->online)
                 xb_transact(dev->xs, nb_write_carrier, vif);
         nb_queues_free(vif);
@@ -366,6 +370,7 @@ static void nb_remove(struct be_dev *dev)
         if (!vif)
                 return;
         nb_disconnect(dev);
+        nb_dyncap_free(vif);
         nb_txcaps_unwatch(vif);
         uplink_destroy(vif->up);
         pthread_mutex_destroy(&vif->lock);
@@ -433,6 +438,8 @@ static void nb_frontend_changed(struct be_dev *dev, const char *key)
 {
         struct nb_vif *vif = dev->priv;
         if (!vif || !vif->connected)
+                return;
+        if (nb_dyncap_frontend_key(vif, key))
                 return;
         /* feature-dynamic-multicast-control: the frontend may flip the
          * filter while connected (Linux xen_mcast_ctrl_changed). */

@@ -1,0 +1,41 @@
+/* netback's side of the dynamic capability exchange (dyncap.h): what a vif
+ * publishes under capabilities/ and when. Sections are builders in a list
+ * (nb_dyncap.c); the coalescing and QoS work add theirs there. Control
+ * thread only. */
+#ifndef PVBACK_NB_DYNCAP_H
+#define PVBACK_NB_DYNCAP_H
+
+#include <stdbool.h>
+
+struct nb_vif;
+struct json_object;
+
+/* Probe: the vif's state and feature-dynamic-capabilities = 1. A failure is
+ * logged and leaves the vif without the feature, nothing else. */
+void nb_dyncap_init(struct nb_vif *vif);
+/* Remove (after disconnect). */
+void nb_dyncap_free(struct nb_vif *vif);
+/* Connect: the first generation of this connection; every other connected
+ * vif on the same bridge republishes (its uplink/vifs changed). */
+void nb_dyncap_connected(struct nb_vif *vif);
+/* Disconnect: capabilities/ goes; the bridge's other vifs republish. */
+void nb_dyncap_disconnected(struct nb_vif *vif);
+/* Something a section shows may have changed (the uplink's offloads, an
+ * administrator's `set`): rebuilds and publishes a new generation if the
+ * keys differ. No-op while the vif is not connected. */
+void nb_dyncap_changed(struct nb_vif *vif);
+/* A frontend key changed: true when it was capabilities-ack or
+ * capabilities-preference (handled). */
+bool nb_dyncap_frontend_key(struct nb_vif *vif, const char *key);
+/* "capabilities" in the vif's show object. */
+int nb_dyncap_dump(const struct nb_vif *vif, struct json_object *obj);
+/* The frontend's stated preference (enum dyncap_pref), for the coalescing
+ * controller; DYNCAP_PREF_DEFAULT without the exchange. */
+int nb_dyncap_preference(const struct nb_vif *vif);
+
+/* Pure, for tests: the value of offload/<name> for an offload the guest
+ * did (@negotiated) or did not negotiate, on an uplink with @uplink_caps
+ * (enum off_cap): "hw", "sw" or "off". @cap is one OFF_CAP_* bit. */
+const char *nb_dyncap_offload_path(unsigned cap, bool negotiated, unsigned uplink_caps);
+
+#endif

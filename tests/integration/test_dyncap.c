@@ -1,0 +1,595 @@
+/* The dynamic capability exchange end to end on the simulator (nbworld:
+ * pvbackd as dom0, vif1.0 on bridge xenbr0 through the stock vif-bridge,
+ * pvback-netfront tap in the guest namespace):
+ *  - the vif publishes generation 1 at connect and the netfront acknowledges
+ *    it; the control socket shows it; the live keys pass the schema;
+ *  - `ethtool -K vif1.0 tso off` while a verified guest→host TCP stream
+ *    runs: a new generation with offload/tso4 = sw goes out during the
+ *    stream, the netfront acknowledges it, the digest verifies;
+ *  - a second vif joins the bridge: the first vif's generation bumps with
+ *    uplink/vifs = 2 (and again, back to 1, when it leaves);
+ *  - hostile acks (above the generation, garbage) are refused and counted,
+ *    the device stays Connected;
+ *  - a netfront that ignores the extension still connects and passes
+ *    verified traffic;
+ *  - a vbd publishes its sections and pvback-blkfront acknowledges them. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "nbworld.h"
+#include "sim_paths.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define STREAM_BYTES (256ull << 20)
+#else
+#define STREAM_BYTES (768ull << 20)
+#endif
+
+#define VIF     "vif1.0"
+#define VIF_BE  "/local/domain/0/backend/vif/1/0"
+#define VIF_FE  "/local/domain/1/device/vif/0"
+#define VIF2_BE "/local/domain/0/backend/vif/1/1"
+#define VBD_BE  "/local/domain/0/backend/vbd/1/51712"
+#define VBD_FE  "/local/domain/1/device/vbd/51712"
+
+static struct nbw world;
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool skip(void)
+{
+        if (access("/etc/xen/scripts/vif-bridge", X_OK) != 0 || !netns_supported() ||
+            system("which ethtool >/dev/null 2>&1") != 0) {
+                fprintf(stderr, "dyncap: skipped: needs root, network namespaces, /dev/net/tun, "
+                                "ethtool and /etc/xen/scripts/vif-bridge\n");
+                return true;
+        }
+        return false;
+}
+
+/* ---- xenstore as dom0 ------------------------------------------------------ */
+
+static char *xs_get(const char *path)
+{
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
+        unsigned int len = 0;
+        ck_assert_ptr_nonnull(xs);
+        char *v = xs_read(xs, XBT_NULL, path, &len);
+        xs_close(xs);
+        return v;
+}
+
+static void xs_put(const char *path, const char *value)
+{
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
+        ck_assert_ptr_nonnull(xs);
+        ck_assert(xs_write(xs, XBT_NULL, path, value, strlen(value)));
+        xs_close(xs);
+}
+
+/* A decimal key as a number; 0 when absent. */
+static uint64_t xs_u64(const char *path)
+{
+        char *v = xs_get(path);
+        uint64_t n = v ? strtoull(v, NULL, 10) : 0;
+        free(v);
+        return n;
+}
+
+static bool xs_is(const char *path, const char *want)
+{
+        char *v = xs_get(path);
+        bool eq = v && !strcmp(v, want);
+        free(v);
+        return eq;
+}
+
+static bool wait_u64(const char *path, uint64_t want, int ms)
+{
+        for (double end = now_s() + ms / 1000.0; now_s() < end; usleep(20000))
+                if (xs_u64(path) == want)
+                        return true;
+        return xs_u64(path) == want;
+}
+
+static bool wait_is(const char *path, const char *want, int ms)
+{
+        for (double end = now_s() + ms / 1000.0; now_s() < end; usleep(20000))
+                if (xs_is(path, want))
+                        return true;
+        return xs_is(path, want);
+}
+
+static void check_key(const char *path, const char *want)
+{
+        char *v = xs_get(path);
+        ck_assert_msg(v && !strcmp(v, want), "%s = %s, expected %s", path, v ? v : "(absent)",
+                      want);
+        free(v);
+}
+
+/* ---- the control socket ---------------------------------------------------- */
+
+/* `show DEV`'s capabilities object (json_object_put the returned root). */
+static struct json_object *show_caps(const char *dev, struct json_object **root)
+{
+        char path[PATH_MAX + 32], req[64], buf[65536];
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        size_t n = 0;
+        snprintf(path, sizeof(path), "%s/pvbackd-dom0.sock", world.host.dir);
+        ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s", path);
+        int len = snprintf(req, sizeof(req), "show %s\n", dev);
+        ck_assert_int_eq(write(fd, req, (size_t)len), len);
+        for (ssize_t r; n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0;)
+                n += (size_t)r;
+        close(fd);
+        buf[n] = '\0';
+        *root = json_tokener_parse(buf);
+        ck_assert_msg(*root, "show %s: not JSON: %.200s", dev, buf);
+        struct json_object *devs, *d, *caps;
+        ck_assert(json_object_object_get_ex(*root, "devices", &devs));
+        ck_assert_int_eq(json_object_array_length(devs), 1);
+        d = json_object_array_get_idx(devs, 0);
+        ck_assert_msg(json_object_object_get_ex(d, "capabilities", &caps),
+                      "show %s has no capabilities", dev);
+        return caps;
+}
+
+static uint64_t caps_u64(struct json_object *caps, const char *key)
+{
+        struct json_object *v;
+        ck_assert_msg(json_object_object_get_ex(caps, key, &v), "capabilities.%s missing", key);
+        return json_object_get_uint64(v);
+}
+
+static const char *caps_section(struct json_object *caps, const char *sec, const char *key)
+{
+        struct json_object *s, *x, *v;
+        if (!json_object_object_get_ex(caps, "sections", &s) ||
+            !json_object_object_get_ex(s, sec, &x) || !json_object_object_get_ex(x, key, &v))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+/* Guest packets pvbackd moved on the vif so far (every queue). */
+static uint64_t vif_tx_packets(void)
+{
+        struct json_object *root, *devs, *qs, *st, *v;
+        uint64_t n = 0;
+        show_caps(VIF, &root);
+        json_object_object_get_ex(root, "devices", &devs);
+        if (json_object_object_get_ex(json_object_array_get_idx(devs, 0), "queues", &qs))
+                for (size_t i = 0; i < json_object_array_length(qs); i++)
+                        if (json_object_object_get_ex(json_object_array_get_idx(qs, i), "stats",
+                                                      &st) &&
+                            json_object_object_get_ex(st, "tx_packets", &v))
+                                n += json_object_get_uint64(v);
+        json_object_put(root);
+        return n;
+}
+
+/* ---- pieces of the world ---------------------------------------------------- */
+
+static void netfront_tap(const char *const *args)
+{
+        char why[4096];
+        ck_assert_msg(nbw_netfront_start(&world, "tap", args, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_msg(nbw_be_wait(&world, "state", "4", 10000), "backend not Connected");
+}
+
+static char *netfront_stop_log(void)
+{
+        ck_assert_int_eq(nbw_netfront_stop(&world), 0);
+        ck_assert_msg(nbw_be_wait(&world, "state", "6", 10000), "backend not Closed");
+        return nbw_slurp(world.nf_log);
+}
+
+/* The netfront's capability lines, for the test's output. */
+static void print_caps_lines(const char *log)
+{
+        for (const char *p = log; p && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                if (!strncmp(p, "capabilities:", 13) || !strncmp(p, "dynamic-capabilities:", 21))
+                        printf("dyncap: netfront: %.*s\n", (int)len, p);
+                p = nl ? nl + 1 : NULL;
+        }
+        fflush(stdout);
+}
+
+static void stream_ok(uint16_t port, uint64_t bytes, const struct nbw_stream *s, int rc)
+{
+        ck_assert_msg(rc == 0 && s->bytes_received == bytes && s->first_bad == UINT64_MAX &&
+                          s->digest_received == s->digest_sent,
+                      "port %u: %llu of %llu bytes, first bad %llu, digest %016llx vs %016llx",
+                      port, (unsigned long long)s->bytes_received, (unsigned long long)bytes,
+                      (unsigned long long)s->first_bad, (unsigned long long)s->digest_received,
+                      (unsigned long long)s->digest_sent);
+}
+
+/* pvback-xs-validate over the device directories, as dom0. */
+static void schema_valid(const char *const paths[])
+{
+        char bin[PATH_MAX], schema[PATH_MAX], log[PATH_MAX + 32], sock[PATH_MAX], xs[PATH_MAX + 32];
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = simhost_bin("pvback-xs-validate", bin, sizeof(bin));
+        snprintf(schema, sizeof(schema), "%s/xenstore-schema",
+                 getenv("PVBACK_SRC") ? getenv("PVBACK_SRC") : ".");
+        argv[n++] = "--schema-dir";
+        argv[n++] = schema;
+        for (int i = 0; paths[i] && n < 15; i++)
+                argv[n++] = paths[i];
+        argv[n] = NULL;
+        sim_path_dom(sock, sizeof(sock), world.host.dir, 0, SIM_XS_SOCK);
+        snprintf(xs, sizeof(xs), "XENSTORED_PATH=%s", sock);
+        const char *env[] = {xs, NULL};
+        snprintf(log, sizeof(log), "%s/xs-validate.log", world.host.dir);
+        pid_t pid = netns_exec(NULL, SIGKILL, argv, env, log);
+        ck_assert_int_gt(pid, 0);
+        int rc = simhost_wait(pid, 20000);
+        char *text = nbw_slurp(log);
+        ck_assert_msg(rc == 0, "pvback-xs-validate exited %d:\n%s", rc, text);
+        free(text);
+}
+
+/* pvbackd's clean exit (SIGTERM): under the sanitizers a leak or a memory
+ * error of any device's life makes it nonzero. */
+static void pvbackd_exits_cleanly(void)
+{
+        ck_assert_msg(kill(world.pvbackd, 0) == 0, "pvbackd died");
+        kill(world.pvbackd, SIGTERM);
+        int st = simhost_wait(world.pvbackd, 20000);
+        world.pvbackd = 0;
+        if (st != 0)
+                nbw_dump_logs(&world);
+        ck_assert_msg(st == 0, "pvbackd exited %d", st);
+}
+
+/* ---- vif: publish, ethtool during a stream, a second vif, hostile acks --- */
+
+struct bg_stream {
+        uint16_t port;
+        uint64_t bytes;
+        struct nbw_stream s;
+        int rc;
+        volatile int done;
+};
+
+static void *bg_stream_run(void *arg)
+{
+        struct bg_stream *b = arg;
+        b->rc = nbw_tcp_stream(&world, true, b->bytes, b->port, b->port, &b->s);
+        b->done = 1;
+        return NULL;
+}
+
+/* Attaches vif1.1 on the same bridge and connects a second netfront to it
+ * (connect mode: no traffic). Returns the netfront's pid; world.netfront
+ * and its log stay the first one's. */
+static pid_t second_vif_up(void)
+{
+        char bin[PATH_MAX], log[PATH_MAX + 32], why[4096], nf_log[sizeof(world.nf_log)];
+        const char *argv[] = {simhost_bin("pvback-sim", bin, sizeof(bin)),
+                              "vif",
+                              "attach",
+                              "--domid",
+                              "1",
+                              "--devid",
+                              "1",
+                              "--mac",
+                              "00:16:3e:00:00:02",
+                              "--script",
+                              "vif-bridge",
+                              "--bridge",
+                              "xenbr0",
+                              "--dir",
+                              world.host.dir,
+                              NULL};
+        snprintf(log, sizeof(log), "%s/attach2.log", world.host.dir);
+        pid_t pid = netns_exec(&world.hostns, SIGKILL, argv, NULL, log);
+        ck_assert_int_gt(pid, 0);
+        int rc = simhost_wait(pid, 60000);
+        if (rc != 0) {
+                char *text = nbw_slurp(log);
+                ck_assert_msg(false, "attaching vif1.1 exited %d: %s", rc, text);
+        }
+        pid_t first = world.netfront;
+        memcpy(nf_log, world.nf_log, sizeof(nf_log));
+        const char *args[] = {"--devid", "1", NULL};
+        rc = nbw_netfront_start(&world, "connect", args, why, sizeof(why));
+        pid_t second = world.netfront;
+        world.netfront = first;
+        memcpy(world.nf_log, nf_log, sizeof(nf_log));
+        ck_assert_msg(rc == 0, "%s", why);
+        return second;
+}
+
+START_TEST(vif_follows_changes)
+{
+        char why[4096];
+        struct json_object *root, *caps;
+        if (skip())
+                return;
+        ck_assert_msg(nbw_up(&world, NULL, why, sizeof(why)) == 0, "%s", why);
+        check_key(VIF_BE "/feature-dynamic-capabilities", "1");
+
+        /* (a) published at connect, acknowledged by the netfront. */
+        const char *prefer[] = {"--prefer", "throughput", NULL};
+        netfront_tap(prefer);
+        ck_assert_msg(wait_u64(VIF_BE "/capabilities/generation", 1, 5000), "no generation 1");
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 1, 5000), "generation 1 not acked");
+        check_key(VIF_BE "/capabilities/offload/tso4", "hw");
+        check_key(VIF_BE "/capabilities/offload/csum4", "hw");
+        check_key(VIF_BE "/capabilities/offload/sg", "hw");
+        check_key(VIF_BE "/capabilities/uplink/bridge", "xenbr0");
+        check_key(VIF_BE "/capabilities/uplink/vifs", "1");
+        check_key(VIF_BE "/capabilities/queues/max", "4");
+        char *used = xs_get(VIF_BE "/capabilities/queues/used");
+        ck_assert_ptr_nonnull(used);
+        ck_assert_uint_ge(strtoul(used, NULL, 10), 1);
+        free(used);
+        check_key(VIF_FE "/capabilities-preference", "throughput");
+        for (double end = now_s() + 5;; usleep(20000)) {
+                caps = show_caps(VIF, &root);
+                if (caps_u64(caps, "acked") == 1 || now_s() > end)
+                        break;
+                json_object_put(root);
+        }
+        ck_assert_uint_eq(caps_u64(caps, "generation"), 1);
+        ck_assert_uint_eq(caps_u64(caps, "acked"), 1);
+        ck_assert_str_eq(caps_section(caps, "offload", "tso4"), "hw");
+        ck_assert_str_eq(caps_section(caps, "uplink", "vifs"), "1");
+        struct json_object *pref;
+        ck_assert(json_object_object_get_ex(caps, "preference", &pref));
+        ck_assert_str_eq(json_object_get_string(pref), "throughput");
+        json_object_put(root);
+
+        /* (b) tso off, then on again, while a verified stream runs: each
+         * switch is a new generation the netfront acknowledges. The first
+         * comes as soon as guest packets flow. */
+        struct bg_stream bg = {.port = 7301, .bytes = STREAM_BYTES};
+        uint64_t tx0 = vif_tx_packets();
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, bg_stream_run, &bg), 0);
+        for (double end = now_s() + 10; !bg.done && now_s() < end && vif_tx_packets() < tx0 + 50;)
+                usleep(5000);
+        bool running_at_ethtool = !bg.done;
+        ck_assert_int_eq(netns_run(&world.hostns, "ethtool -K " VIF " tso off"), 0);
+        double t0 = now_s();
+        bool republished = wait_is(VIF_BE "/capabilities/offload/tso4", "sw", 10000);
+        double t_pub = now_s() - t0;
+        bool running_at_publish = !bg.done;
+        uint64_t gen_off = xs_u64(VIF_BE "/capabilities/generation");
+        char *tso6_off = xs_get(VIF_BE "/capabilities/offload/tso6");
+        char *csum4_off = xs_get(VIF_BE "/capabilities/offload/csum4");
+        bool acked = wait_u64(VIF_FE "/capabilities-ack", 2, 10000);
+        double t_ack = now_s() - t0;
+        bool running_at_ack = !bg.done;
+        ck_assert_int_eq(netns_run(&world.hostns, "ethtool -K " VIF " tso on"), 0);
+        bool back_on = wait_is(VIF_BE "/capabilities/offload/tso4", "hw", 10000);
+        bool acked_on = wait_u64(VIF_FE "/capabilities-ack", 3, 10000);
+        bool running_at_on = !bg.done;
+        pthread_join(th, NULL);
+        printf("dyncap: stream %.0f Mbit/s; tso off published %.3f s and acknowledged %.3f s "
+               "after ethtool returned (stream running at ethtool %d, at publish %d, at ack %d, at "
+               "tso "
+               "on's ack %d)\n",
+               nbw_mbps(&bg.s), t_pub, t_ack, running_at_ethtool, running_at_publish,
+               running_at_ack, running_at_on);
+        fflush(stdout);
+        stream_ok(bg.port, bg.bytes, &bg.s, bg.rc);
+        ck_assert_msg(running_at_ethtool, "the stream ended before ethtool ran: make it longer");
+        ck_assert_msg(republished, "offload/tso4 did not become sw");
+        ck_assert_msg(running_at_publish, "the new generation came after the stream ended");
+        ck_assert_uint_eq(gen_off, 2);
+        ck_assert_msg(acked, "the netfront did not acknowledge generation 2");
+        ck_assert_msg(tso6_off && !strcmp(tso6_off, "sw"), "tso6 %s", tso6_off);
+        ck_assert_msg(csum4_off && !strcmp(csum4_off, "hw"), "csum4 %s", csum4_off);
+        free(tso6_off);
+        free(csum4_off);
+        ck_assert_msg(back_on && acked_on, "tso on: published %d, acknowledged %d", back_on,
+                      acked_on);
+        ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 3);
+
+        /* tx off turns both checksums to sw in one new generation; a netdev
+         * change no section shows (txqueuelen) publishes nothing. */
+        ck_assert_int_eq(netns_run(&world.hostns, "ethtool -K " VIF " tx off"), 0);
+        ck_assert_msg(wait_is(VIF_BE "/capabilities/offload/csum4", "sw", 5000), "csum4 not sw");
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 4, 5000), "generation 4 not acked");
+        check_key(VIF_BE "/capabilities/offload/tso4", "sw"); /* Linux drops TSO with it */
+        ck_assert_int_eq(netns_run(&world.hostns, "ip link set " VIF " txqueuelen 900"), 0);
+        usleep(300000);
+        ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 4);
+
+        /* (c) a second vif on the bridge: the first one republishes. */
+        pid_t nf2 = second_vif_up();
+        ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/vifs", "2", 10000),
+                      "vif1.0 did not see the second vif");
+        ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 5);
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 5, 5000), "generation 5 not acked");
+        ck_assert_msg(wait_is(VIF2_BE "/capabilities/uplink/vifs", "2", 5000),
+                      "vif1.1 does not count two vifs");
+        const char *paths[] = {"/local/domain/0/backend/vif", "/local/domain/1/device/vif", NULL};
+        schema_valid(paths);
+
+        /* Hostile acks: refused, counted, the device stays up. pvbackd first
+         * takes the netfront's own ack of 5, so that its event cannot read
+         * one of the values below. */
+        for (double end = now_s() + 5;; usleep(20000)) {
+                caps = show_caps(VIF, &root);
+                uint64_t a5 = caps_u64(caps, "acked");
+                json_object_put(root);
+                if (a5 == 5 || now_s() > end)
+                        break;
+        }
+        xs_put(VIF_FE "/capabilities-ack", "99");
+        xs_put(VIF_FE "/capabilities-ack", "4x");
+        xs_put(VIF_FE "/capabilities-ack", "-1");
+        xs_put(VIF_FE "/capabilities-preference", "fastest");
+        for (double end = now_s() + 5;; usleep(20000)) {
+                caps = show_caps(VIF, &root);
+                if (caps_u64(caps, "rejected_acks") >= 3 || now_s() > end)
+                        break;
+                json_object_put(root);
+        }
+        ck_assert_uint_eq(caps_u64(caps, "rejected_acks"), 3);
+        ck_assert_uint_eq(caps_u64(caps, "rejected_preferences"), 1);
+        ck_assert_uint_eq(caps_u64(caps, "acked"), 5);
+        ck_assert_uint_eq(caps_u64(caps, "generation"), 5);
+        json_object_put(root);
+        check_key(VIF_BE "/state", "4");
+        ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
+
+        /* The second vif leaves: back to one. */
+        kill(nf2, SIGTERM);
+        ck_assert_int_eq(simhost_wait(nf2, 20000), 0);
+        ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/vifs", "1", 10000),
+                      "vif1.0 did not see the second vif leave");
+        ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 6);
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 6, 5000), "generation 6 not acked");
+
+        char *log = netfront_stop_log();
+        print_caps_lines(log);
+        ck_assert_msg(strstr(log, "dynamic-capabilities: on, generation 6 acknowledged"),
+                      "netfront summary: %s", log);
+        ck_assert_msg(strstr(log, "capabilities: generation 2 ") &&
+                          strstr(log, "offload/tso4 hw->sw"),
+                      "netfront did not report the tso change: %s", log);
+        free(log);
+        /* Withdrawn with the connection. */
+        ck_assert_ptr_null(xs_get(VIF_BE "/capabilities"));
+
+        /* (d) a frontend that ignores the extension. */
+        const char *plain[] = {"--no-dynamic-capabilities", NULL};
+        netfront_tap(plain);
+        ck_assert_msg(wait_u64(VIF_BE "/capabilities/generation", 7, 5000),
+                      "no generation for the new connection");
+        ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
+        struct nbw_stream s;
+        int rc = nbw_tcp_stream(&world, true, 16ull << 20, 7302, 7302, &s);
+        stream_ok(7302, 16ull << 20, &s, rc);
+        rc = nbw_tcp_stream(&world, false, 16ull << 20, 7303, 7303, &s);
+        stream_ok(7303, 16ull << 20, &s, rc);
+        caps = show_caps(VIF, &root);
+        ck_assert_uint_eq(caps_u64(caps, "acked"), 0); /* the stale 6 is not this connection's */
+        json_object_put(root);
+        log = netfront_stop_log();
+        ck_assert_msg(strstr(log, "dynamic-capabilities: off (not implemented by request)"),
+                      "netfront summary: %s", log);
+        free(log);
+
+        pvbackd_exits_cleanly();
+        nbw_down(&world);
+}
+END_TEST
+
+/* ---- vbd ------------------------------------------------------------------ */
+
+START_TEST(vbd_publishes_and_blkfront_acks)
+{
+        char why[4096], disk[PATH_MAX + 16], script[PATH_MAX + 64], bin[PATH_MAX],
+            out[PATH_MAX + 32], sock[PATH_MAX], xs[PATH_MAX + 32];
+        if (skip())
+                return;
+        ck_assert_msg(nbw_up(&world, NULL, why, sizeof(why)) == 0, "%s", why);
+        snprintf(disk, sizeof(disk), "%s/disk.img", world.host.dir);
+        int fd = open(disk, O_CREAT | O_RDWR, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(ftruncate(fd, 16 << 20), 0);
+        close(fd);
+        snprintf(script, sizeof(script), "%s/tools/hotplug/block-pvback",
+                 getenv("PVBACK_SRC") ? getenv("PVBACK_SRC") : ".");
+        const char *attach[] = {"vbd",    "attach", "--domid",  "1",    "--target", disk,
+                                "--vdev", "xvda",   "--script", script, NULL};
+        ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, attach), 0);
+        check_key(VBD_BE "/feature-dynamic-capabilities", "1");
+
+        /* A load long enough to look at the connected device. */
+        const char *argv[] = {simhost_bin("pvback-blkfront", bin, sizeof(bin)),
+                              "load",
+                              "--duration",
+                              "3",
+                              "--queues",
+                              "2",
+                              "--prefer",
+                              "latency",
+                              NULL};
+        sim_path_dom(sock, sizeof(sock), world.host.dir, 1, SIM_XS_SOCK);
+        snprintf(xs, sizeof(xs), "XENSTORED_PATH=%s", sock);
+        char dir[PATH_MAX + 32], dom[32];
+        snprintf(dir, sizeof(dir), "%s=%s", SIM_ENV_DIR, world.host.dir);
+        snprintf(dom, sizeof(dom), "%s=1", SIM_ENV_DOMID);
+        const char *env[] = {xs, dir, dom, "PVBACK_HYPERVISOR=sim", NULL};
+        snprintf(out, sizeof(out), "%s/blkfront.log", world.host.dir);
+        pid_t pid = netns_exec(NULL, SIGKILL, argv, env, out);
+        ck_assert_int_gt(pid, 0);
+        bool gen = wait_u64(VBD_BE "/capabilities/generation", 1, 10000);
+        bool acked = wait_u64(VBD_FE "/capabilities-ack", 1, 10000);
+        if (!gen || !acked)
+                nbw_dump_logs(&world);
+        ck_assert_msg(gen, "vbd published no generation");
+        ck_assert_msg(acked, "pvback-blkfront did not acknowledge generation 1");
+        check_key(VBD_BE "/capabilities/queues/used", "2");
+        check_key(VBD_FE "/capabilities-preference", "latency");
+        char *engine = xs_get(VBD_BE "/capabilities/io/engine");
+        ck_assert_msg(engine && (!strcmp(engine, "io_uring") || !strcmp(engine, "threads")),
+                      "io/engine = %s", engine ? engine : "(absent)");
+        free(engine);
+        char *v = xs_get(VBD_BE "/capabilities/io/persistent-grants");
+        ck_assert_ptr_nonnull(v);
+        free(v);
+        struct json_object *root, *caps = show_caps("vbd1.51712", &root);
+        ck_assert_uint_eq(caps_u64(caps, "generation"), 1);
+        ck_assert_str_eq(caps_section(caps, "queues", "used"), "2");
+        struct json_object *pref;
+        ck_assert(json_object_object_get_ex(caps, "preference", &pref));
+        ck_assert_str_eq(json_object_get_string(pref), "latency");
+        json_object_put(root);
+        const char *paths[] = {"/local/domain/0/backend/vbd", "/local/domain/1/device/vbd", NULL};
+        schema_valid(paths);
+        ck_assert_int_eq(simhost_wait(pid, 30000), 0);
+        char *text = nbw_slurp(out);
+        ck_assert_msg(strstr(text, "dynamic-capabilities: on, generation 1 acknowledged"), "%s",
+                      text);
+        free(text);
+        pvbackd_exits_cleanly();
+        nbw_down(&world);
+}
+END_TEST
+
+static Suite *dyncap_suite(void)
+{
+        Suite *s = suite_create("dyncap");
+        TCase *tc = tcase_create("sim");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, vif_follows_changes);
+        tcase_add_test(tc, vbd_publishes_and_blkfront_acks);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+PV_CHECK_MAIN(dyncap_suite)
