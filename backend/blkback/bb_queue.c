@@ -63,8 +63,8 @@ struct bb_queue {
         struct bb_slot *slots;
         unsigned nr_slots;
         int32_t free_head;
-        unsigned busy;       /* slots taken (answered or not) */
-        unsigned io_busy;    /* slots with an engine operation outstanding */
+        unsigned busy;    /* slots taken (answered or not) */
+        unsigned io_busy; /* slots with an engine operation outstanding */
         /* A barrier in progress: nothing after it is taken until it is
          * answered, and it starts once the I/O before it finished. */
         struct bb_slot *barrier;
@@ -236,7 +236,8 @@ static void slot_answer(struct bb_queue *q, struct bb_slot *s, int16_t status)
         q->busy--;
 }
 
-static void log_guest(struct bb_queue *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_guest(struct bb_queue *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void log_guest(struct bb_queue *q, const char *fmt, ...)
 {
         char msg[256];
@@ -408,8 +409,7 @@ static void stage_indirect(struct bb_queue *q, struct bb_slot *s)
                         s->failed = true;
                         continue;
                 }
-                bb_gcopy_from_guest(&q->gc, gref, 0, BB_PAGE_SIZE, s->ind_page[i],
-                                    slot_idx(q, s));
+                bb_gcopy_from_guest(&q->gc, gref, 0, BB_PAGE_SIZE, s->ind_page[i], slot_idx(q, s));
         }
 }
 
@@ -471,8 +471,8 @@ static bool take_requests(struct bb_queue *q, const struct bb_vbd_limits *lim)
                 fatal(q, "frontend provided bogus ring requests (req_prod beyond the ring)");
                 return false;
         }
-        while (q->ring.r.common.req_cons != rp && bb_ring_can_consume(&q->ring) &&
-               !q->barrier && room_for_one(q)) {
+        while (q->ring.r.common.req_cons != rp && bb_ring_can_consume(&q->ring) && !q->barrier &&
+               room_for_one(q)) {
                 struct bb_slot *s = slot_alloc(q);
                 bb_ring_take(&q->ring, &raw);
                 enum bb_verdict v = bb_req_parse(&raw, lim, &s->req, &why);
@@ -606,7 +606,10 @@ static void on_evtchn(struct worker *w, int fd, uint32_t events, void *arg)
         (void)w;
         (void)fd;
         (void)events;
-        while (xh_evtchn_pending(q->xce, &port) == 0)
+        /* The handle has only this queue's port, masked once delivered until
+         * we unmask it: one read finds it, and a second would only say
+         * EAGAIN. Anything left wakes the level-triggered epoll again. */
+        if (xh_evtchn_pending(q->xce, &port) == 0)
                 xh_evtchn_unmask(q->xce, port);
         drain(q);
 }
@@ -681,8 +684,8 @@ static int start_on_worker(struct worker *w, void *arg)
         q->slots = calloc(q->nr_slots, sizeof(*q->slots));
         q->batch = calloc(q->nr_slots, sizeof(*q->batch));
         q->done = calloc(q->nr_slots, sizeof(*q->done));
-        q->free_pages = calloc(cfg->max_buffer_pages ? cfg->max_buffer_pages : 1,
-                               sizeof(*q->free_pages));
+        q->free_pages =
+            calloc(cfg->max_buffer_pages ? cfg->max_buffer_pages : 1, sizeof(*q->free_pages));
         if (!q->slots || !q->batch || !q->done || !q->free_pages)
                 return -ENOMEM;
         for (unsigned i = 0; i < q->nr_slots; i++)
@@ -701,8 +704,7 @@ static int start_on_worker(struct worker *w, void *arg)
         snprintf(q->st.engine, sizeof(q->st.engine), "%s", q->eng->ops->name);
         rc = xh_evtchn_bind_interdomain(q->xce, cfg->fedom, cfg->evtchn, &q->port);
         if (rc < 0) {
-                pv_err(q->name, "binding event channel %u failed: %s", cfg->evtchn,
-                       strerror(-rc));
+                pv_err(q->name, "binding event channel %u failed: %s", cfg->evtchn, strerror(-rc));
                 return rc;
         }
         q->port_bound = true;
@@ -843,8 +845,7 @@ static int set_backing_on_worker(struct worker *w, void *arg)
         return 0;
 }
 
-void bb_queue_set_backing(struct bb_queue *q, const struct bb_vbd_limits *lim, int fd,
-                          bool blkdev)
+void bb_queue_set_backing(struct bb_queue *q, const struct bb_vbd_limits *lim, int fd, bool blkdev)
 {
         struct backing_arg a = {.q = q, .lim = lim, .fd = fd, .blkdev = blkdev};
         worker_call(q->w, set_backing_on_worker, &a);

@@ -3,9 +3,17 @@
  * (pvback-blkfront load in domain 5 of a private simulated host), each as a
  * ratio of the same workload issued by a plain io_uring loop directly on the
  * same backing file, in this one run; plus pvbackd's grant operations per
- * request and persistent-grant hit rate, from the counters each queue logs
- * when it stops. The file lives in /dev/shm (tmpfs), not /tmp: on this
- * disk-backed /tmp buffered writes measure writeback, not the data path. */
+ * request, persistent-grant hit rate, notifications and engine submits, from
+ * the counters each queue logs when it stops, and the CPU time per I/O of
+ * pvbackd, the frontend, the simulator and the direct loop. The file lives
+ * in /dev/shm (tmpfs), not /tmp: on this disk-backed /tmp buffered writes
+ * measure writeback, not the data path. There, both sides are CPU-bound.
+ *
+ * The 4 KiB lines are repeated on a second disk, a file on /var/tmp's real
+ * file system attached with direct-io-safe so pvbackd opens it O_DIRECT, and
+ * the direct loop opens it O_DIRECT too: what the path costs where device
+ * latency, not page-cache copies, sets the pace. An argument picks the
+ * workloads whose name contains it (to profile one). */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -13,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +31,7 @@
 
 #define FRONT_DOMID  5
 #define FILE_BYTES   (256ull << 20)
+#define DISK_DIR     "/var/tmp"
 #define SECONDS      "2.5"
 #define RATIO_TARGET 0.8
 
@@ -29,33 +39,46 @@ struct workload {
         const char *name;
         bool random, write;
         unsigned bs, depth;
-        bool mib; /* report MiB/s rather than IOPS */
+        bool mib;  /* report MiB/s rather than IOPS */
+        bool disk; /* the O_DIRECT file on DISK_DIR (xvdb), not tmpfs (xvda) */
 };
 
 /* 1 MiB at depth 4 with 256-segment indirect requests: one request per
  * I/O and 1024 pages in flight, inside the 1056 persistent grants a queue
  * keeps (Linux's default), as a tuned Linux guest would run it. */
 static const struct workload loads[] = {
-    {"4 KiB random read, QD32", true, false, 4096, 32, false},
-    {"4 KiB random write, QD32", true, true, 4096, 32, false},
-    {"1 MiB sequential read, QD4", false, false, 1u << 20, 4, true},
-    {"1 MiB sequential write, QD4", false, true, 1u << 20, 4, true},
+    {"4 KiB random read, QD32", true, false, 4096, 32, false, false},
+    {"4 KiB random write, QD32", true, true, 4096, 32, false, false},
+    {"1 MiB sequential read, QD4", false, false, 1u << 20, 4, true, false},
+    {"1 MiB sequential write, QD4", false, true, 1u << 20, 4, true, false},
+    {"disk: 4 KiB rand read, QD32", true, false, 4096, 32, false, true},
+    {"disk: 4 KiB rand write, QD32", true, true, 4096, 32, false, true},
 };
 #define NLOADS (sizeof(loads) / sizeof(loads[0]))
 
 /* What pvbackd's queues logged when the frontend disconnected. */
 struct be_counts {
         unsigned long long requests, copy_segs, maps, unmaps, hits, misses;
+        unsigned long long notifies, submits;
+};
+
+/* CPU seconds (user + system, every thread) spent during one run. */
+struct cpu_use {
+        double backend, frontend, sim, direct;
 };
 
 struct result {
         double iops, mib_s;
+        uint64_t ios;
+        double fe_notifies; /* the frontend's, per request */
         struct be_counts be;
+        struct cpu_use cpu;
 };
 
 static struct simhost host;
 static pid_t daemon_pid = -1;
 static char bench_dir[PATH_MAX], disk[PATH_MAX + 16], daemon_log[PATH_MAX + 16];
+static char disk_dir[PATH_MAX], real_disk[PATH_MAX + 16];
 
 static double now_s(void)
 {
@@ -76,6 +99,10 @@ static void cleanup(void)
                 unlink(disk);
         if (bench_dir[0])
                 rmdir(bench_dir);
+        if (real_disk[0])
+                unlink(real_disk);
+        if (disk_dir[0])
+                rmdir(disk_dir);
 }
 
 static int die(const char *what)
@@ -108,15 +135,15 @@ static int exec_child(void *p)
         return 127;
 }
 
-/* The backing file, every byte written (no holes: reads hit real pages). */
-static void make_disk(void)
+/* A backing file in a new directory under base, every byte written (no
+ * holes: reads hit real pages or blocks), and on stable storage. */
+static void make_file(const char *base, char *dir, size_t dirlen, char *path, size_t pathlen)
 {
-        const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(bench_dir, sizeof(bench_dir), "%s/pvback-bench-XXXXXX", base);
-        if (!mkdtemp(bench_dir))
+        snprintf(dir, dirlen, "%s/pvback-bench-XXXXXX", base);
+        if (!mkdtemp(dir))
                 die("mkdtemp failed");
-        snprintf(disk, sizeof(disk), "%s/disk.img", bench_dir);
-        int fd = open(disk, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        snprintf(path, pathlen, "%s/disk.img", dir);
+        int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
         static unsigned char buf[1 << 20];
         uint64_t x = 0x9e3779b97f4a7c15ull;
         if (fd < 0)
@@ -129,7 +156,34 @@ static void make_disk(void)
                 if (pwrite(fd, buf, sizeof(buf), (off_t)off) != (ssize_t)sizeof(buf))
                         die("cannot fill the backing file");
         }
+        if (fsync(fd) < 0)
+                die("cannot sync the backing file");
         close(fd);
+}
+
+static void make_disks(void)
+{
+        const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        make_file(base, bench_dir, sizeof(bench_dir), disk, sizeof(disk));
+        make_file(DISK_DIR, disk_dir, sizeof(disk_dir), real_disk, sizeof(real_disk));
+}
+
+static void attach(const char *target, const char *vdev, const char *script, bool direct)
+{
+        const char *args[] = {"vbd",
+                              "attach",
+                              "--domid",
+                              "5",
+                              "--target",
+                              target,
+                              "--vdev",
+                              vdev,
+                              "--script",
+                              script,
+                              direct ? "--direct-io-safe" : NULL,
+                              NULL};
+        if (simhost_cli(&host, NULL, 0, args) != 0)
+                die("vbd attach failed");
 }
 
 static void start_world(void)
@@ -139,7 +193,7 @@ static void start_world(void)
         atexit(cleanup);
         if (simhost_start(&host) < 0 || simhost_domain_create(&host, FRONT_DOMID) < 0)
                 die("cannot start a simulated host");
-        make_disk();
+        make_disks();
         snprintf(daemon_log, sizeof(daemon_log), "%s/pvbackd.log", host.dir);
         /* Info level: each queue logs its counters when it stops. */
         const char *argv[] = {simhost_bin("pvbackd", bin, sizeof(bin)),
@@ -159,10 +213,39 @@ static void start_world(void)
         if (!src && !(src = getcwd(cwd, sizeof(cwd))))
                 die("getcwd failed");
         snprintf(script, sizeof(script), "%s/tools/hotplug/block-pvback", src);
-        const char *args[] = {"vbd",    "attach", "--domid",  "5",    "--target", disk,
-                              "--vdev", "xvda",   "--script", script, NULL};
-        if (simhost_cli(&host, NULL, 0, args) != 0)
-                die("vbd attach failed");
+        attach(disk, "xvda", script, false);
+        attach(real_disk, "xvdb", script, true);
+}
+
+/* ---- CPU time ------------------------------------------------------------ */
+
+/* utime + stime of a whole process (all its threads, io_uring's workers
+ * included) from /proc/<pid>/stat, in seconds; 0 if unreadable. */
+static double proc_cpu_s(pid_t pid)
+{
+        char path[64], buf[1024];
+        unsigned long long ut = 0, st = 0;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* The command name may hold spaces: fields count from its ')'. */
+        const char *p = strrchr(buf, ')');
+        if (!p ||
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return 0;
+        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double rusage_cpu_s(int who)
+{
+        struct rusage ru;
+        getrusage(who, &ru);
+        return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- through pvbackd ----------------------------------------------------- */
@@ -201,12 +284,13 @@ static void read_be_counts(long *pos, struct be_counts *c)
         while (fgets(line, sizeof(line), f)) {
                 struct be_counts q;
                 const char *s = strstr(line, ": stopped: ");
-                if (!s ||
-                    sscanf(s,
-                           ": stopped: %llu requests (%*u failed), %*u segments, "
-                           "%*u grant-copy calls (%llu segments), %llu maps, %llu "
-                           "unmaps, persistent hits %llu misses %llu",
-                           &q.requests, &q.copy_segs, &q.maps, &q.unmaps, &q.hits, &q.misses) != 6)
+                if (!s || sscanf(s,
+                                 ": stopped: %llu requests (%*u failed), %*u segments, "
+                                 "%*u grant-copy calls (%llu segments), %llu maps, %llu "
+                                 "unmaps, persistent hits %llu misses %llu, %llu notifications, "
+                                 "%llu engine submits",
+                                 &q.requests, &q.copy_segs, &q.maps, &q.unmaps, &q.hits, &q.misses,
+                                 &q.notifies, &q.submits) != 8)
                         continue;
                 c->requests += q.requests;
                 c->copy_segs += q.copy_segs;
@@ -214,6 +298,8 @@ static void read_be_counts(long *pos, struct be_counts *c)
                 c->unmaps += q.unmaps;
                 c->hits += q.hits;
                 c->misses += q.misses;
+                c->notifies += q.notifies;
+                c->submits += q.submits;
         }
         *pos = ftell(f);
         fclose(f);
@@ -237,12 +323,21 @@ static void run_pvback(const struct workload *w, long *log_pos, struct result *r
                               SECONDS,
                               "--indirect-segs",
                               "256",
+                              "--vdev",
+                              w->disk ? "xvdb" : "xvda",
                               "-q",
                               NULL};
+        double be0 = proc_cpu_s(daemon_pid), sim0 = proc_cpu_s(host.pid);
+        double fe0 = rusage_cpu_s(RUSAGE_CHILDREN);
         int rc = blkfront_run(args, out, sizeof(out));
+        /* The frontend was reaped: its CPU time is in RUSAGE_CHILDREN. */
+        r->cpu.frontend = rusage_cpu_s(RUSAGE_CHILDREN) - fe0;
+        r->cpu.backend = proc_cpu_s(daemon_pid) - be0;
+        r->cpu.sim = proc_cpu_s(host.pid) - sim0;
         const char *l = strstr(out, "load: ");
+        unsigned long long ios = 0;
         double iops = 0, mib = 0;
-        if (rc != 0 || !l || !(l = strstr(l, " s: ")) ||
+        if (rc != 0 || !l || sscanf(l, "load: %llu I/Os", &ios) != 1 || !(l = strstr(l, " s: ")) ||
             sscanf(l, " s: %lf IOPS, %lf MiB/s", &iops, &mib) != 2) {
                 fprintf(stderr, "bench_blkback: %s through pvbackd failed (exit %d):\n%s\n",
                         w->name, rc, out);
@@ -250,6 +345,10 @@ static void run_pvback(const struct workload *w, long *log_pos, struct result *r
         }
         r->iops = iops;
         r->mib_s = mib;
+        r->ios = ios;
+        r->fe_notifies = 0;
+        if ((l = strstr(out, "grant calls, ")))
+                sscanf(l, "grant calls, %lf notifications", &r->fe_notifies);
         read_be_counts(log_pos, &r->be);
 }
 
@@ -280,19 +379,22 @@ static void queue_one(struct io_uring *ring, const struct workload *w, int fd, v
 
 /* Keeps w->depth I/Os in flight for `secs`, one submit per completion
  * batch (as pvbackd does per ring drain), the file opened as pvbackd opens
- * it (buffered, read-write). */
+ * it (read-write; buffered on tmpfs, O_DIRECT on the disk). */
 static void run_direct(const struct workload *w, double secs, struct result *r)
 {
         struct io_uring ring;
         struct io_uring_cqe *cqes[64];
         uint64_t rng = 0x2545f4914f6cdd1dull, seq = 0, done = 0;
-        int fd = open(disk, O_RDWR | O_CLOEXEC);
+        int fd = open(w->disk ? real_disk : disk, O_RDWR | O_CLOEXEC | (w->disk ? O_DIRECT : 0));
+        if (fd < 0 && w->disk && errno == EINVAL) /* no O_DIRECT there: pvbackd falls back too */
+                fd = open(real_disk, O_RDWR | O_CLOEXEC);
         if (fd < 0 || io_uring_queue_init(w->depth * 2, &ring, 0) < 0)
                 die("io_uring setup failed");
         char *bufs = aligned_alloc(4096, (size_t)w->bs * w->depth);
         if (!bufs)
                 die("out of memory");
         memset(bufs, 0xa5, (size_t)w->bs * w->depth);
+        double cpu0 = rusage_cpu_s(RUSAGE_SELF);
         for (unsigned i = 0; i < w->depth; i++)
                 queue_one(&ring, w, fd, bufs + (size_t)i * w->bs, next_off(w, &rng, &seq));
         io_uring_submit(&ring);
@@ -320,6 +422,9 @@ static void run_direct(const struct workload *w, double secs, struct result *r)
                         io_uring_submit(&ring);
         }
         double took = now_s() - start;
+        /* This process and its io_uring workers (threads of it). */
+        r->cpu.direct = rusage_cpu_s(RUSAGE_SELF) - cpu0;
+        r->ios = done;
         r->iops = (double)done / took;
         r->mib_s = r->iops * w->bs / (1 << 20);
         io_uring_queue_exit(&ring);
@@ -338,34 +443,70 @@ static void print_row(const struct workload *w, const struct result *pv, const s
                ratio >= RATIO_TARGET ? "PASS" : "BELOW");
 }
 
-static void print_grants(const struct workload *w, const struct be_counts *c)
+static void print_grants(const struct workload *w, const struct be_counts *c, double fe_notifies)
 {
         double reqs = c->requests ? (double)c->requests : 1;
         double looked = (double)(c->hits + c->misses);
         printf("%-28s %8.2f grant ops/request (%llu copy segments, %llu maps, %llu unmaps over "
-               "%llu requests), persistent-grant hits %5.1f%%\n",
+               "%llu requests), persistent-grant hits %5.1f%%; per request %.3f notifications "
+               "(frontend %.3f) and %.3f engine submits\n",
                w->name, (double)(c->copy_segs + c->maps + c->unmaps) / reqs, c->copy_segs, c->maps,
-               c->unmaps, c->requests, looked > 0 ? 100.0 * (double)c->hits / looked : 0);
+               c->unmaps, c->requests, looked > 0 ? 100.0 * (double)c->hits / looked : 0,
+               (double)c->notifies / reqs, fe_notifies, (double)c->submits / reqs);
 }
 
-int main(void)
+static double per_req_us(double cpu_s, uint64_t ios)
+{
+        return ios ? cpu_s * 1e6 / (double)ios : 0;
+}
+
+/* Per I/O, and as CPUs kept busy on average (the machine's are shared by
+ * everything here: both sides are bound by them or by wake-up latency). */
+static void print_cpu(const struct workload *w, const struct result *pv, const struct result *io)
+{
+        const struct cpu_use *c = &pv->cpu;
+        double pv_us = per_req_us(c->backend + c->frontend + c->sim, pv->ios);
+        double io_us = per_req_us(io->cpu.direct, io->ios);
+        printf("%-28s %7.2f pvbackd + %5.2f frontend + %5.2f simulator = %6.2f us (%.2f CPUs)  |  "
+               "%6.2f us (%.2f CPUs) direct\n",
+               w->name, per_req_us(c->backend, pv->ios), per_req_us(c->frontend, pv->ios),
+               per_req_us(c->sim, pv->ios), pv_us, pv_us * pv->iops / 1e6, io_us,
+               io_us * io->iops / 1e6);
+}
+
+/* An optional argument picks the workloads whose name contains it (for
+ * profiling one of them); `make bench` runs them all. */
+int main(int argc, char **argv)
 {
         struct result pv[NLOADS], io[NLOADS];
+        bool run[NLOADS];
         long log_pos = 0;
         signal(SIGPIPE, SIG_IGN);
+        for (size_t i = 0; i < NLOADS; i++)
+                run[i] = argc < 2 || strstr(loads[i].name, argv[1]);
         start_world();
-        printf("blkback: pvbackd (sim) vs plain io_uring on the same %llu MiB file %s, %s s each\n",
-               FILE_BYTES >> 20, disk, SECONDS);
+        printf("blkback: pvbackd (sim) vs plain io_uring on the same %llu MiB file, %s s each: "
+               "%s (buffered), disk: %s (O_DIRECT)\n",
+               FILE_BYTES >> 20, SECONDS, disk, real_disk);
         for (size_t i = 0; i < NLOADS; i++) {
+                if (!run[i])
+                        continue;
                 run_pvback(&loads[i], &log_pos, &pv[i]);
                 run_direct(&loads[i], atof(SECONDS), &io[i]);
         }
         printf("%-28s %16s %16s %6s  target >= %.1f\n", "workload", "pvbackd", "io_uring direct",
                "ratio", RATIO_TARGET);
         for (size_t i = 0; i < NLOADS; i++)
-                print_row(&loads[i], &pv[i], &io[i]);
+                if (run[i])
+                        print_row(&loads[i], &pv[i], &io[i]);
         printf("pvbackd grant work (from its queues' counters):\n");
         for (size_t i = 0; i < NLOADS; i++)
-                print_grants(&loads[i], &pv[i].be);
+                if (run[i])
+                        print_grants(&loads[i], &pv[i].be, pv[i].fe_notifies);
+        printf("CPU time per I/O (user + system, all threads; simulator = pvback-sim's "
+               "xenstored and event channels):\n");
+        for (size_t i = 0; i < NLOADS; i++)
+                if (run[i])
+                        print_cpu(&loads[i], &pv[i], &io[i]);
         return 0;
 }
