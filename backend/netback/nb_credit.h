@@ -39,4 +39,31 @@ bool nb_credit_take(struct nb_credit *c, uint64_t now_ns, uint32_t size, uint64_
 /* The timer fired (Linux tx_credit_callback): add one window's credit. */
 void nb_credit_refill(struct nb_credit *c, uint64_t now_ns);
 
+/* New parameters for a limiter in use (the QoS scheduler moves them every
+ * tick): the window in progress and a pending refill stay, the credit left
+ * is capped at the new burst, and a refill due later than one new window
+ * from now is brought forward (the caller re-arms its timer at timer_at).
+ * From unlimited it starts a full window, as nb_credit_init. */
+void nb_credit_set(struct nb_credit *c, bool limited, uint64_t bytes, uint64_t usec,
+                   uint64_t now_ns);
+
+/* QoS on guest RX: a token bucket that never waits. A frame read from the
+ * uplink either fits the tokens or is dropped on the spot, before anything
+ * is copied for the guest. Tokens accrue at `bytes_per_s` up to the burst:
+ * NB_BUCKET_BURST_NS of the rate, and at least one largest frame. */
+#define NB_BUCKET_BURST_NS  20000000ull
+#define NB_BUCKET_MIN_BURST (128u * 1024u)
+
+struct nb_bucket {
+        uint64_t bytes_per_s; /* 0: unlimited */
+        uint64_t burst;
+        uint64_t tokens;
+        uint64_t last_ns;
+};
+
+/* Starts full; 0 is unlimited. Keeps the tokens (capped) on a change. */
+void nb_bucket_set(struct nb_bucket *b, uint64_t bytes_per_s, uint64_t now_ns);
+/* true: `size` bytes may pass now (charged); false: drop the frame. */
+bool nb_bucket_take(struct nb_bucket *b, uint64_t now_ns, uint32_t size);
+
 #endif

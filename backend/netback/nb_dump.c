@@ -16,6 +16,7 @@
 #include "devmgr.h"
 #include "netback/nb.h"
 #include "netback/nb_dyncap.h"
+#include "netback/nb_qos.h"
 #include "netback/nb_vif.h"
 #include "worker.h"
 
@@ -51,6 +52,7 @@ static const struct field queue_fields[] = {
     FIELD(struct nb_queue_stats, rx_drop_stall),   FIELD(struct nb_queue_stats, rx_stalls),
     FIELD(struct nb_queue_stats, rx_hashed),       FIELD(struct nb_queue_stats, rx_steered),
     FIELD(struct nb_queue_stats, rx_steered_in),   FIELD(struct nb_queue_stats, rx_drop_steer),
+    FIELD(struct nb_queue_stats, rx_drop_qos),     FIELD(struct nb_queue_stats, rx_drop_qos_bytes),
 };
 
 static const struct field path_fields[] = {
@@ -215,6 +217,7 @@ int nb_dump(struct be_dev *dev, struct json_object *obj)
         rc = rc ?: add_uplink(obj, vif);
         rc = rc ?: (vif->connected ? add_negotiated(obj, vif) : ctl_json_null(obj, "negotiated"));
         rc = rc ?: nb_dyncap_dump(vif, obj);
+        rc = rc ?: nb_qos_dump(vif, obj);
         if (rc)
                 return rc;
         arr = json_object_new_array();

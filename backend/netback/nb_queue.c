@@ -113,6 +113,7 @@ static void nb_queue_work(struct nb_queue *q)
                 q->dead = true;
                 return;
         }
+        nb_queue_qos_apply(q);
         more = nb_tx_run(q);
         if (!q->dead)
                 more |= nb_rx_run(q);
@@ -340,12 +341,68 @@ int nb_queue_stop(struct worker *w, void *arg)
         return 0;
 }
 
+/* The QoS window: short, so that a share moved by the scheduler takes hold
+ * within a tick. */
+#define NB_QOS_WINDOW_US 10000ull
+
+/* The credit the queue transmits under. Without a QoS share, the `rate`
+ * key's, in its own windows, as Linux. With one, the tighter of the share
+ * and the key's rate, always in QoS windows: switching window lengths as
+ * the share moves around the key's rate would strand refills. */
+static void nb_queue_apply_credit(struct nb_queue *q, uint64_t now)
+{
+        uint64_t per_s = q->qos_tx_applied, timer_at = q->credit.timer_at;
+        if (per_s) {
+                if (q->rate_limited && q->rate_usec) {
+                        uint64_t key =
+                            (uint64_t)((unsigned __int128)q->rate_bytes * 1000000u / q->rate_usec);
+                        if (key < per_s)
+                                per_s = key;
+                }
+                uint64_t bytes = per_s * NB_QOS_WINDOW_US / 1000000u;
+                nb_credit_set(&q->credit, true, bytes ? bytes : 1, NB_QOS_WINDOW_US, now);
+        } else {
+                nb_credit_set(&q->credit, q->rate_limited, q->rate_bytes, q->rate_usec, now);
+        }
+        if (q->credit_armed && q->credit.timer_at && q->credit.timer_at < timer_at)
+                nb_timer_arm(q->credit_fd, q->credit.timer_at);
+}
+
+void nb_queue_qos_apply(struct nb_queue *q)
+{
+        uint64_t tx = atomic_load_explicit(&q->qos_tx_bytes_per_s, memory_order_relaxed);
+        uint64_t rx = atomic_load_explicit(&q->qos_rx_bytes_per_s, memory_order_relaxed);
+        if (tx != q->qos_tx_applied) {
+                q->qos_tx_applied = tx;
+                nb_queue_apply_credit(q, nb_now_ns());
+        }
+        if (rx != q->qos_rx_applied) {
+                q->qos_rx_applied = rx;
+                nb_bucket_set(&q->rx_bucket, rx, nb_now_ns());
+        }
+}
+
+bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len)
+{
+        if (!q->rx_bucket.bytes_per_s || nb_bucket_take(&q->rx_bucket, nb_now_ns(), len))
+                return true;
+        q->st.rx_drop_qos++;
+        q->st.rx_drop_qos_bytes += len;
+        return false;
+}
+
 int nb_queue_set_rate(struct worker *w, void *arg)
 {
         struct nb_rate_update *u = arg;
         struct nb_queue *q = u->q;
         (void)w;
-        nb_credit_init(&q->credit, u->limited, u->bytes, u->usec, nb_now_ns());
+        q->rate_limited = u->limited;
+        q->rate_bytes = u->bytes;
+        q->rate_usec = u->usec;
+        if (q->qos_tx_applied)
+                nb_queue_apply_credit(q, nb_now_ns());
+        else
+                nb_credit_init(&q->credit, u->limited, u->bytes, u->usec, nb_now_ns());
         if (q->credit_armed) {
                 nb_timer_arm(q->credit_fd, nb_now_ns());
         }

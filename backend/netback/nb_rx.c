@@ -450,6 +450,11 @@ static void nb_rx_fill(struct nb_queue *q)
                                 s->bufs[from] = b;
                         }
                         f->pkt = s->reads[i];
+                        /* QoS early drop: beyond the allocation nothing of
+                         * the frame reaches the guest, so nothing is spent
+                         * on it (counted in rx_drop_qos). */
+                        if (!nb_queue_rx_admit(q, f->pkt.len))
+                                continue;
                         if (!nb_rx_mcast_pass(q, f->pkt.data, f->pkt.len)) {
                                 q->st.rx_drop_mcast++;
                                 continue;

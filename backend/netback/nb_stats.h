@@ -35,6 +35,9 @@ struct nb_queue_stats {
         uint64_t rx_steered;      /* handed to the queue the hash mapping names */
         uint64_t rx_steered_in;   /* taken from other queues for this one */
         uint64_t rx_drop_steer;   /* that queue's inbox was full */
+        /* QoS early drop: frames read from the uplink beyond the vif's RX
+         * allocation, dropped before any planning or grant copy */
+        uint64_t rx_drop_qos, rx_drop_qos_bytes;
         /* offload paths (off_caps.h): guest → uplink and uplink → guest */
         struct off_path_stats tx_off;
         struct off_path_stats rx_off; /* per frame as read, before LRO */

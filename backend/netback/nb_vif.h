@@ -27,6 +27,7 @@ struct nb_tx_state;
 struct nb_rx_state;
 struct nb_ctrl;
 struct nb_dyncap;
+struct nb_qos_vif;
 
 /* Lines a guest can trigger: a few per second per queue, then a count. */
 struct nb_ratelimit {
@@ -74,6 +75,17 @@ struct nb_queue {
         uint64_t hash_gen;       /* generation of the cached copy below */
         struct nb_hash_cfg hash; /* this queue's copy of vif->hash */
 
+        /* The `rate` key's limit (nb_queue_set_rate), kept so that the
+         * tighter of it and the QoS allocation applies. */
+        bool rate_limited;
+        uint64_t rate_bytes, rate_usec;
+        /* QoS (nb_qos.c): the control thread stores this queue's share of
+         * the vif's allocation every tick, in bytes per second (0: no
+         * limit); the worker applies it at its next pass. */
+        atomic_uint_fast64_t qos_tx_bytes_per_s, qos_rx_bytes_per_s;
+        uint64_t qos_tx_applied, qos_rx_applied;
+        struct nb_bucket rx_bucket;
+
         struct nb_ratelimit rl;
         struct nb_queue_stats st;
 };
@@ -108,6 +120,8 @@ struct nb_vif {
         /* The dynamic capability exchange (nb_dyncap.c); NULL when not
          * offered. Control thread only. */
         struct nb_dyncap *dyncap;
+        struct nb_qos_vif *qos; /* nb_qos.c: settings and scheduler state */
+        uint32_t connects;      /* connections so far: a new one restarts the counters */
 };
 
 uint64_t nb_now_ns(void);
@@ -127,6 +141,11 @@ struct nb_headroom_update {
         uint16_t headroom;
 };
 int nb_queue_set_headroom(struct worker *w, void *arg);
+/* Worker: takes up the QoS limits the control thread stored (start of a
+ * pass), and admits or refuses a frame read from the uplink against the RX
+ * limit (false: drop it before any copy). */
+void nb_queue_qos_apply(struct nb_queue *q);
+bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len);
 /* A guest broke the protocol on this queue: stop touching its rings now and
  * have the control thread disable the vif. Worker thread only. */
 void nb_queue_fail(struct nb_queue *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -13,6 +13,7 @@
 #include "netback/nb.h"
 #include "netback/nb_dump.h"
 #include "netback/nb_dyncap.h"
+#include "netback/nb_qos.h"
 #include "netback/nb_rx_off.h"
 #include "netback/nb_txcaps.h"
 #include "netback/nb_vif.h"
@@ -37,6 +38,9 @@ static uint32_t nb_max_queues(void)
 static int nb_configure(const char *key, const char *value)
 {
         uint64_t v;
+        int qrc = nb_qos_configure(key, value);
+        if (qrc != -ENOENT)
+                return qrc;
         if (!strcmp(key, "max-queues")) {
                 int rc = xb_parse_uint(value, NB_MAX_QUEUES, &v);
                 if (rc < 0 || v == 0) {
@@ -129,6 +133,12 @@ static int nb_probe(struct be_dev *dev)
         rc = xb_transact(dev->xs, nb_write_features, vif);
         if (rc < 0) {
                 be_dev_fatal(dev, rc, "writing the feature keys");
+                uplink_destroy(vif->up);
+                goto fail;
+        }
+        rc = nb_qos_vif_add(vif);
+        if (rc < 0) {
+                be_dev_fatal(dev, rc, "joining the QoS scheduler");
                 uplink_destroy(vif->up);
                 goto fail;
         }
@@ -280,6 +290,9 @@ static int nb_connect(struct be_dev *dev)
                 snprintf(q->ctx, sizeof(q->ctx), "%s q%" PRIu32, dev->name, i);
                 q->ev_fd = q->up_fd = q->kick_fd = q->credit_fd = q->rx_timer_fd = -1;
                 nb_tx_parse_cfg_default(&q->parse_cfg);
+                q->rate_limited = vif->cfg.has_rate;
+                q->rate_bytes = vif->cfg.credit_bytes;
+                q->rate_usec = vif->cfg.credit_usec;
                 nb_credit_init(&q->credit, vif->cfg.has_rate, vif->cfg.credit_bytes,
                                vif->cfg.credit_usec, now);
                 q->xdp_headroom = vif->cfg.xdp_headroom;
@@ -327,6 +340,7 @@ static int nb_connect(struct be_dev *dev)
                 }
         }
         vif->connected = true;
+        vif->connects++;
         uplink_set_carrier(vif->up, true);
         xb_transact(dev->xs, nb_write_carrier, vif);
         pv_info(dev->name,
@@ -371,6 +385,7 @@ static void nb_remove(struct be_dev *dev)
                 return;
         nb_disconnect(dev);
         nb_dyncap_free(vif);
+        nb_qos_vif_del(vif);
         nb_txcaps_unwatch(vif);
         uplink_destroy(vif->up);
         pthread_mutex_destroy(&vif->lock);
@@ -477,7 +492,7 @@ const struct be_class nb_class = {
     .options_help = "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
                     "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
                     "                        guests that take GSO (default on)\n"
-                    "  vif.uplink=KIND       where frames go: tap (default)\n",
+                    "  vif.uplink=KIND       where frames go: tap (default)\n" NB_QOS_OPTIONS_HELP,
     .connect_on_initialised = false,
     .probe = nb_probe,
     .backend_ready = nb_backend_ready,
@@ -489,4 +504,5 @@ const struct be_class nb_class = {
     .frontend_changed = nb_frontend_changed,
     .reconfigure = nb_reconfigure,
     .dump = nb_dump,
+    .set = nb_qos_set,
 };

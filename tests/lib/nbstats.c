@@ -53,6 +53,7 @@ static const struct field fields[] = {
     P(lro, frames),         P(lro, merged),
     P(lro, flows),          P(lro, gso_out),
     P(lro, single_out),     P(lro, hold_ns_max),
+    Q(rx_drop_qos),         Q(rx_drop_qos_bytes),
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
