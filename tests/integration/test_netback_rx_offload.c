@@ -206,8 +206,10 @@ END_TEST
 
 /* The guest advertises MSS 64 (a route metric; TCP_MAXSEG refuses less than
  * 88), so the host's TCP, with timestamps, hands the TAP GSO frames at an
- * MSS of 52 (up to 1260 segments each, more than one turn of the segmenter):
- * segmented here into packets of at most 52 payload bytes, none dropped. */
+ * MSS of 52 (up to 1260 segments each, more than one turn of the segmenter),
+ * or 76 where the kernel floors the advertised MSS at 88 as newer ones do:
+ * segmented here into packets of at most that many payload bytes, none
+ * dropped. */
 START_TEST(guest_without_gso_gets_small_mss_segments)
 {
         if (skip())
@@ -226,8 +228,8 @@ START_TEST(guest_without_gso_gets_small_mss_segments)
         ck_assert_uint_eq(c.gso_pass, 0);
         ck_assert_uint_eq(c.drop_gso, 0);
         ck_assert_uint_eq(c.dropped, 0);
-        /* At most 52 bytes each: the guest got at least bytes / 52 packets. */
-        ck_assert_msg(c.pkts >= SMALL_MSS_BYTES / 52, "%" PRIu64 " packets for %llu bytes", c.pkts,
+        /* At most 76 bytes each: the guest got at least bytes / 76 packets. */
+        ck_assert_msg(c.pkts >= SMALL_MSS_BYTES / 76, "%" PRIu64 " packets for %llu bytes", c.pkts,
                       (unsigned long long)SMALL_MSS_BYTES);
         nbw_down(&world);
 }
