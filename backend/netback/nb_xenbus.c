@@ -62,6 +62,11 @@ static int nb_configure(const char *key, const char *value)
                 nb_opt_lro = !strcmp(value, "on");
                 return 0;
         }
+        if (!strncmp(key, "coalesce", 8)) {
+                int rc = nb_set_option(key, value);
+                if (rc != -ENOENT)
+                        return rc < 0 ? -EINVAL : 0;
+        }
         pv_err("vif", "unknown option vif.%s", key);
         return -EINVAL;
 }
@@ -101,7 +106,9 @@ static int nb_probe(struct be_dev *dev)
 
         if (!vif)
                 return -ENOMEM;
-        vif->lro = nb_opt_lro;
+        nb_coal_default_cfg(&vif->coal);
+        vif->coal.l4 = vif->coal.l4 && nb_opt_lro;
+        vif->lro = vif->coal.l4;
         vif->dev = dev;
         vif->max_queues = nb_max_queues();
         pthread_mutex_init(&vif->lock, NULL);
@@ -276,7 +283,7 @@ static int nb_connect(struct be_dev *dev)
                 q->idx = i;
                 q->fe = &vif->cfg.queues[i];
                 snprintf(q->ctx, sizeof(q->ctx), "%s q%" PRIu32, dev->name, i);
-                q->ev_fd = q->up_fd = q->kick_fd = q->credit_fd = q->rx_timer_fd = -1;
+                q->ev_fd = q->up_fd = q->kick_fd = q->credit_fd = q->rx_timer_fd = q->coal_fd = -1;
                 nb_tx_parse_cfg_default(&q->parse_cfg);
                 nb_credit_init(&q->credit, vif->cfg.has_rate, vif->cfg.credit_bytes,
                                vif->cfg.credit_usec, now);
@@ -466,10 +473,14 @@ static int nb_reconfigure(struct be_dev *dev)
 const struct be_class nb_class = {
     .kind = "vif",
     .configure = nb_configure,
-    .options_help = "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
-                    "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
-                    "                        guests that take GSO (default on)\n"
-                    "  vif.uplink=KIND       where frames go: tap (default)\n",
+    .options_help =
+        "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
+        "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
+        "                        guests that take GSO (default on)\n"
+        "  vif.uplink=KIND       where frames go: tap (default)\n"
+        "  vif.coalesce=MODE     notification coalescing of new vifs, every level:\n"
+        "                        off, fixed or adaptive (default); also\n"
+        "                        vif.coalesce.l3.usecs=N etc. (README \"Coalescing\")\n",
     .connect_on_initialised = false,
     .probe = nb_probe,
     .backend_ready = nb_backend_ready,
@@ -481,4 +492,5 @@ const struct be_class nb_class = {
     .frontend_changed = nb_frontend_changed,
     .reconfigure = nb_reconfigure,
     .dump = nb_dump,
+    .set = nb_set,
 };
