@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "netback/nb_dyncap.h"
 #include "netback/nb_qos.h"
 #include "netback/nb_vif.h"
+#include "uplink/netdev_coalesce.h"
 #include "worker.h"
 
 /* A counter as its worker last stored it (never torn: aligned 64 bits). */
@@ -143,7 +145,110 @@ static int add_ring(struct json_object *obj, const struct nb_queue *q)
         return rc ?: ctl_json_u64(r, "rx_posted", (RING_IDX)(rx_prod - rx_cons));
 }
 
-static int add_queue(struct json_object *arr, const struct nb_queue *q)
+/* The uplink's L1 as read once per show: rc 0 with its values, or why not. */
+struct l1_state {
+        int rc;
+        struct netdev_coalesce c;
+        const char *kind;
+};
+
+static uint64_t word(const void *p)
+{
+        return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+}
+
+static int add_l1(struct json_object *co, const struct l1_state *l1)
+{
+        struct json_object *o = ctl_json_child(co, "l1");
+        int rc;
+        if (!o)
+                return -ENOMEM;
+        if (l1->rc < 0) {
+                /* A TAP has no interrupts to coalesce. */
+                rc = ctl_json_str(o, "mode", "n/a");
+                return rc
+                           ?: ctl_json_str(o, "why",
+                                           l1->rc == -EOPNOTSUPP ? l1->kind : strerror(-l1->rc));
+        }
+        rc = ctl_json_str(o, "mode", l1->c.adaptive_rx ? "adaptive" : "fixed");
+        rc = rc ?: ctl_json_u64(o, "rx_usecs", l1->c.rx_usecs);
+        rc = rc ?: ctl_json_u64(o, "rx_frames", l1->c.rx_frames);
+        rc = rc ?: ctl_json_u64(o, "tx_usecs", l1->c.tx_usecs);
+        return rc ?: ctl_json_u64(o, "tx_frames", l1->c.tx_frames);
+}
+
+/* One direction of L3: its bound now and what it held. */
+static int add_l3_dir(struct json_object *l3, const char *name, const struct nb_coal_dir *d,
+                      const struct nb_coal_cfg *c)
+{
+        struct json_object *o = ctl_json_child(l3, name);
+        struct nb_coal_dir snap;
+        struct nb_coal_prof b;
+        int rc;
+        if (!o)
+                return -ENOMEM;
+        /* The worker moves these; each read whole, together no snapshot. */
+        snap.profile = (uint32_t)__atomic_load_n(&d->profile, __ATOMIC_RELAXED);
+        b = nb_coal_l3_bound(&snap, c);
+        rc = ctl_json_u64(o, "frames", b.frames);
+        rc = rc ?: ctl_json_u64(o, "usecs", b.usecs);
+        rc = rc ?: ctl_json_u64(o, "profile", snap.profile);
+        rc = rc ?: ctl_json_u64(o, "held", word(&d->held));
+        rc = rc ?: ctl_json_u64(o, "released", word(&d->released));
+        rc = rc ?: ctl_json_u64(o, "expired", word(&d->expired));
+        rc = rc ?: ctl_json_u64(o, "hold_max_us", word(&d->hold_max_ns) / 1000);
+        rc = rc ?: ctl_json_u64(o, "steps_up", word(&d->steps_up));
+        rc = rc ?: ctl_json_u64(o, "steps_down", word(&d->steps_down));
+        return rc ?: ctl_json_u64(o, "idle_resets", word(&d->idle_resets));
+}
+
+/* Per level, with the values in force (the adaptive ones as they are now).
+ * The settings are the control thread's own copy (vif->coal equals every
+ * running queue's after `set` returns). */
+static int add_coalesce(struct json_object *obj, const struct nb_queue *q,
+                        const struct l1_state *l1)
+{
+        const struct nb_coal_cfg *c = &q->vif->coal;
+        struct json_object *co = ctl_json_child(obj, "coalesce"), *l2, *l3, *l4;
+        struct nb_coal_hints h;
+        uint32_t poll_us = 0;
+        int rc;
+        if (!co || add_l1(co, l1) || !(l2 = ctl_json_child(co, "l2")) ||
+            !(l3 = ctl_json_child(co, "l3")) || !(l4 = ctl_json_child(co, "l4")))
+                return -ENOMEM;
+        if (c->l2 == NB_COAL_FIXED)
+                poll_us = c->l2_poll_us;
+        else if (c->l2 == NB_COAL_ADAPTIVE)
+                poll_us = __atomic_load_n(&q->poll.window_us, __ATOMIC_RELAXED);
+        rc = ctl_json_str(l2, "mode", nb_coal_mode_str(c->l2));
+        rc = rc ?: ctl_json_u64(l2, "poll_us", poll_us);
+        rc = rc ?: ctl_json_u64(l2, "budget", c->l2_budget);
+        rc = rc ?: ctl_json_u64(l2, "polls", word(&q->poll.polls));
+        rc = rc ?: ctl_json_u64(l2, "poll_hits", word(&q->poll.hits));
+        rc = rc ?: ctl_json_str(l3, "mode", nb_coal_mode_str(c->l3));
+        rc = rc ?: ctl_json_u64(l3, "max_frames", c->l3_frames);
+        rc = rc ?: ctl_json_u64(l3, "max_usecs", c->l3_usecs);
+        rc = rc ?: add_l3_dir(l3, "rx", &q->coal_rx, c);
+        rc = rc ?: add_l3_dir(l3, "tx", &q->coal_tx, c);
+        /* The top level says the RX direction's: what the guest waits on. */
+        rc = rc ?: ctl_json_u64(l3, "frames", nb_coal_l3_bound(&q->coal_rx, c).frames);
+        rc = rc ?: ctl_json_u64(l3, "usecs", nb_coal_l3_bound(&q->coal_rx, c).usecs);
+        rc = rc ?: ctl_json_u64(l3, "held", word(&q->coal_rx.held) + word(&q->coal_tx.held));
+        rc = rc
+                 ?: ctl_json_u64(l3, "profile",
+                                 __atomic_load_n(&q->coal_rx.profile, __ATOMIC_RELAXED));
+        rc = rc ?: ctl_json_str(l4, "mode", c->l4 ? "on" : "off");
+        if (rc)
+                return rc;
+        nb_coal_hints(q, &h);
+        struct json_object *l5 = ctl_json_child(co, "l5");
+        if (!l5)
+                return -ENOMEM;
+        rc = ctl_json_u64(l5, "tx_kick_batch", h.tx_kick_batch);
+        return rc ?: ctl_json_u64(l5, "rx_poll_us", h.rx_poll_us);
+}
+
+static int add_queue(struct json_object *arr, const struct nb_queue *q, const struct l1_state *l1)
 {
         struct json_object *obj = ctl_json_append(arr);
         int rc;
@@ -156,6 +261,7 @@ static int add_queue(struct json_object *arr, const struct nb_queue *q)
         /* Set by the worker when the guest broke the ring. */
         rc = rc ?: ctl_json_bool(obj, "failed", __atomic_load_n(&q->dead, __ATOMIC_RELAXED));
         rc = rc ?: add_ring(obj, q);
+        rc = rc ?: add_coalesce(obj, q, l1);
         return rc ?: add_stats(obj, &q->st);
 }
 
@@ -209,9 +315,15 @@ int nb_dump(struct be_dev *dev, struct json_object *obj)
 {
         const struct nb_vif *vif = dev->priv;
         struct json_object *arr;
+        struct l1_state l1 = {0};
         int rc;
         if (!vif)
                 return 0;
+        l1.kind = vif->up->ops->kind;
+        /* A TAP has no interrupts; the tun driver's only coalescing knob
+         * (rx-frames) batches what we write into its netdev, which is not
+         * L1. Any other uplink: what its netdev says. */
+        l1.rc = !strcmp(l1.kind, "tap") ? -EOPNOTSUPP : netdev_coalesce_read(vif->up->name, &l1.c);
         rc = ctl_json_bool(obj, "connected", vif->connected);
         rc = rc ?: ctl_json_bool(obj, "lro", vif->lro);
         rc = rc ?: add_uplink(obj, vif);
@@ -226,7 +338,7 @@ int nb_dump(struct be_dev *dev, struct json_object *obj)
         /* queues is set at connect and freed at disconnect, both here on
          * the control thread. */
         for (uint32_t i = 0; rc == 0 && vif->queues && i < vif->nr_queues; i++)
-                rc = add_queue(arr, &vif->queues[i]);
+                rc = add_queue(arr, &vif->queues[i], &l1);
         return rc;
 }
 

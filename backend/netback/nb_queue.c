@@ -75,6 +75,7 @@ static void nb_queue_unregister(struct nb_queue *q)
         worker_del_fd(q->w, q->kick_fd);
         worker_del_fd(q->w, q->credit_fd);
         worker_del_fd(q->w, q->rx_timer_fd);
+        worker_del_fd(q->w, q->coal_fd);
         if (nb_rx_inbox_fd(q) >= 0)
                 worker_del_fd(q->w, nb_rx_inbox_fd(q));
         q->up_polling = false;
@@ -102,23 +103,69 @@ void nb_queue_fail(struct nb_queue *q, const char *fmt, ...)
                 pv_warn(q->ctx, "%s (vif already disabled)", msg);
 }
 
+static inline void nb_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#else
+        __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* L2: after a pass that left nothing to do, spin up to the poll window for
+ * new work before sleeping in epoll; never past a held notification's
+ * deadline. True if work came. */
+static bool nb_queue_spin(struct nb_queue *q)
+{
+        uint64_t now = nb_now_ns(), end, held;
+        uint32_t us = nb_coal_poll_window(&q->poll, &q->coal, nb_idle_permille(now));
+        if (us == 0)
+                return false;
+        end = now + (uint64_t)us * 1000ull;
+        held = q->coal_armed ? q->coal_armed_at : 0;
+        if (held && held < end)
+                end = held;
+        while (nb_now_ns() < end) {
+                if (nb_poll_work_ready(q)) {
+                        nb_coal_poll_result(&q->poll, &q->coal, true);
+                        return true;
+                }
+                nb_cpu_relax();
+        }
+        nb_coal_poll_result(&q->poll, &q->coal, false);
+        return false;
+}
+
+/* Passes a wake-up may run back to back on busy-poll hits before the
+ * worker's other fds get their turn. */
+#define NB_SPIN_PASSES 64
+
 /* One pass of both directions; reschedules itself while work remains. */
 static void nb_queue_work(struct nb_queue *q)
 {
-        bool more;
-        if (q->dead)
-                return;
-        if (atomic_load(&q->vif->disabled)) {
-                nb_queue_unregister(q);
-                q->dead = true;
-                return;
+        for (unsigned i = 0; i < NB_SPIN_PASSES; i++) {
+                bool more;
+                if (q->dead)
+                        return;
+                if (atomic_load(&q->vif->disabled)) {
+                        nb_queue_unregister(q);
+                        q->dead = true;
+                        return;
+                }
+                nb_queue_qos_apply(q);
+                more = nb_tx_run(q);
+                if (!q->dead)
+                        more |= nb_rx_run(q);
+                if (q->dead)
+                        return;
+                if (more) {
+                        nb_queue_kick(q);
+                        return;
+                }
+                if (!nb_queue_spin(q))
+                        return;
         }
-        nb_queue_qos_apply(q);
-        more = nb_tx_run(q);
-        if (!q->dead)
-                more |= nb_rx_run(q);
-        if (more && !q->dead)
-                nb_queue_kick(q);
+        nb_queue_kick(q);
 }
 
 static void on_evtchn(struct worker *w, int fd, uint32_t events, void *arg)
@@ -197,6 +244,14 @@ static void on_rx_timer(struct worker *w, int fd, uint32_t events, void *arg)
         nb_queue_work(q);
 }
 
+static void on_coal_timer(struct worker *w, int fd, uint32_t events, void *arg)
+{
+        (void)w;
+        (void)events;
+        nb_timer_read(fd);
+        nb_notify_timer(arg);
+}
+
 static int nb_map_ring(struct nb_queue *q, uint32_t ref, void **page)
 {
         int rc = xh_gnttab_map(q->gt, q->vif->dev->fedom, 1, &ref, true, page);
@@ -267,7 +322,10 @@ static void nb_queue_release(struct nb_queue *q)
                 close(q->credit_fd);
         if (q->rx_timer_fd >= 0)
                 close(q->rx_timer_fd);
-        q->kick_fd = q->credit_fd = q->rx_timer_fd = -1;
+        if (q->coal_fd >= 0)
+                close(q->coal_fd);
+        q->kick_fd = q->credit_fd = q->rx_timer_fd = q->coal_fd = -1;
+        q->coal_armed = false;
         nb_tx_state_free(q);
         nb_rx_state_free(q);
 }
@@ -282,7 +340,15 @@ int nb_queue_start(struct worker *w, void *arg)
         q->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         q->credit_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         q->rx_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (q->kick_fd < 0 || q->credit_fd < 0 || q->rx_timer_fd < 0) {
+        q->coal_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        /* The vif's coalescing settings as they are now (the control
+         * thread waits for this call, so no set runs meanwhile). */
+        q->coal = q->vif->coal;
+        q->coal_armed = false;
+        nb_coal_dir_init(&q->coal_rx, nb_now_ns());
+        nb_coal_dir_init(&q->coal_tx, nb_now_ns());
+        nb_coal_poll_init(&q->poll, &q->coal);
+        if (q->kick_fd < 0 || q->credit_fd < 0 || q->rx_timer_fd < 0 || q->coal_fd < 0) {
                 rc = -errno;
                 goto fail;
         }
@@ -297,6 +363,8 @@ int nb_queue_start(struct worker *w, void *arg)
         rc = rc ?: nb_attach_rings(q);
         if (rc < 0)
                 goto fail;
+        q->rx_checked = q->rx.rsp_prod_pvt;
+        q->tx_checked = q->tx.rsp_prod_pvt;
         rc = nb_bind(q, q->fe->evtchn_tx, &q->port_tx);
         if (rc < 0)
                 goto fail;
@@ -313,6 +381,7 @@ int nb_queue_start(struct worker *w, void *arg)
         rc = rc ?: worker_add_fd(w, q->kick_fd, EPOLLIN, on_kick, q);
         rc = rc ?: worker_add_fd(w, q->credit_fd, EPOLLIN, on_credit, q);
         rc = rc ?: worker_add_fd(w, q->rx_timer_fd, EPOLLIN, on_rx_timer, q);
+        rc = rc ?: worker_add_fd(w, q->coal_fd, EPOLLIN, on_coal_timer, q);
         /* Frames steered here by other queues (read in nb_rx_run). */
         if (rc == 0 && nb_rx_inbox_fd(q) >= 0)
                 rc = worker_add_fd(w, nb_rx_inbox_fd(q), EPOLLIN, on_inbox, q);

@@ -4,11 +4,12 @@
  * checksum, segment a GSO frame in software, or drop), hash, then turn each
  * frame into the packets the guest gets (itself, its segments, or what LRO
  * emits), plan those into the guest's posted buffers (nb_rx_plan), grant-copy
- * many per call, push and notify once per pass. When the guest posts nothing
- * the backlog fills, the uplink is no longer read (the host's queue drops),
- * and after the drain timeout the backlog is dropped. Linux: rx.c,
- * interface.c; the software paths are what its netdev core does for a vif
- * without the offload (validate_xmit_skb) and what GRO does on a NIC. */
+ * many per call, push once per pass and notify as L3 decides (nb_notify.c).
+ * When the guest posts nothing the backlog fills, the uplink is no longer
+ * read (the host's queue drops), and after the drain timeout the backlog is
+ * dropped. Linux: rx.c, interface.c; the software paths are what its netdev
+ * core does for a vif without the offload (validate_xmit_skb) and what GRO
+ * does on a NIC. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,6 @@
 #define NB_RX_BACKLOG       64u
 #define NB_RX_BACKLOG_BYTES (512u * 1024u)
 #define NB_RX_READ_BATCH    32u
-#define NB_RX_BUDGET        256u
 /* Linux rx_drain_timeout_msecs, and its 30 ms for frontends that never
  * notify (feature-rx-notify=0). */
 #define NB_RX_DRAIN_NS (10000ull * 1000000ull)
@@ -118,12 +118,12 @@ struct nb_rx_state {
 
 /* LRO for a guest that takes GSO of a family (Linux GRO hands the same
  * guest merged packets too, when its netdev has GRO on the way in). */
-static int nb_rx_lro_alloc(struct nb_queue *q)
+static int nb_rx_lro_create(struct nb_queue *q)
 {
         struct nb_rx_state *s = q->rxs;
         int rc;
 
-        if (!q->vif->lro || !(s->caps & (OFF_CAP_TSO4 | OFF_CAP_TSO6)))
+        if (!(s->caps & (OFF_CAP_TSO4 | OFF_CAP_TSO6)))
                 return 0;
         rc = off_lro_create(NULL, &s->lro);
         if (rc < 0)
@@ -131,6 +131,27 @@ static int nb_rx_lro_alloc(struct nb_queue *q)
         s->lro_max = off_lro_out_max(s->lro);
         s->lro_pkts = calloc(s->lro_max, sizeof(*s->lro_pkts));
         return s->lro_pkts ? 0 : -ENOMEM;
+}
+
+/* L4 as the queue starts (nb_queue_start copied the vif's settings). */
+static int nb_rx_lro_alloc(struct nb_queue *q)
+{
+        return q->coal.l4 ? nb_rx_lro_create(q) : 0;
+}
+
+int nb_rx_lro_enable(struct nb_queue *q)
+{
+        int rc;
+        if (q->rxs->lro)
+                return 0;
+        rc = nb_rx_lro_create(q);
+        if (rc < 0) {
+                off_lro_destroy(q->rxs->lro);
+                q->rxs->lro = NULL;
+                free(q->rxs->lro_pkts);
+                q->rxs->lro_pkts = NULL;
+        }
+        return rc;
 }
 
 int nb_rx_state_alloc(struct nb_queue *q)
@@ -415,7 +436,7 @@ static bool nb_rx_prepare(struct nb_queue *q, struct nb_rx_frame *f)
                 q->st.rx_drop_size++;
                 return false;
         }
-        if (s->lro && nb_rx_lro_candidate(p->data, p->len, s->caps))
+        if (s->lro && q->coal.l4 && nb_rx_lro_candidate(p->data, p->len, s->caps))
                 f->path = NB_RX_PATH_LRO;
         return true;
 }
@@ -735,12 +756,12 @@ bool nb_rx_run(struct nb_queue *q)
 {
         struct nb_rx_state *s = q->rxs;
         uint32_t delivered = 0, done = 0;
-        int notify;
+        uint64_t pkts0 = q->st.rx_packets;
         bool more = false;
 
         nb_rx_fill(q);
         for (;;) {
-                if (done >= NB_RX_BUDGET) {
+                if (done >= q->coal.l2_budget) {
                         more = true;
                         break;
                 }
@@ -788,11 +809,6 @@ bool nb_rx_run(struct nb_queue *q)
         nb_rx_flush(q, &delivered);
         if (s->lro)
                 q->st.lro = *off_lro_get_stats(s->lro);
-        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->rx, notify);
-        if (notify) {
-                xh_evtchn_notify(q->ev, q->port_rx);
-                q->st.rx_notify++;
-        }
         /* Backpressure: stop reading the uplink while the backlog is full. */
         nb_rx_set_polling(q, s->count < NB_RX_BACKLOG && s->bytes < NB_RX_BACKLOG_BYTES);
         bool waiting = s->count || s->out.next < s->out.n;
@@ -811,6 +827,9 @@ bool nb_rx_run(struct nb_queue *q)
         }
         if (!s->blocked && waiting && !more)
                 more = true;
+        /* LRO flushed above: what a held notification announces is all on
+         * the ring. */
+        nb_notify_rx(q, (uint32_t)(q->st.rx_packets - pkts0), more);
         return more;
 }
 

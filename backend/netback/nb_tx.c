@@ -2,8 +2,9 @@
  * grant copies of many packets into one call (up to NB_COPY_BATCH segments),
  * turn the guest's checksum/GSO flags into uplink metadata, finish in
  * software what the uplink cannot (off_decide against the vif's tx_caps),
- * send the batch, answer every slot, notify once per pass. Linux: netback.c
- * xenvif_tx_build_gops / xenvif_tx_submit / xenvif_tx_action. */
+ * send the batch, answer every slot, notify as L3 decides (nb_notify.c).
+ * Linux: netback.c xenvif_tx_build_gops / xenvif_tx_submit /
+ * xenvif_tx_action. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,6 @@
 #include "offload/off_gso.h"
 #include "offload/off_parse.h"
 
-/* Packets per pass before yielding to the other queues of the worker (Linux
- * NAPI weight is 64; a pass here also covers RX). */
-#define NB_TX_BUDGET     256u
 #define NB_TX_BATCH_PKTS 64u
 /* Room for the batch's frames: enough for a full batch of MTU frames or
  * several 64 KiB GSO frames. */
@@ -383,14 +381,13 @@ static bool nb_tx_batch_add(struct nb_queue *q, struct nb_tx_pkt *pkt)
 bool nb_tx_run(struct nb_queue *q)
 {
         struct nb_tx_pkt *pkt = &q->txs->scratch;
-        uint32_t done = 0;
+        uint32_t done = 0, answered = 0;
         bool more = false;
-        int notify;
 
         for (;;) {
                 RING_IDX rp = q->tx.sring->req_prod;
                 xen_rmb();
-                if (done >= NB_TX_BUDGET) {
+                if (done >= q->coal.l2_budget) {
                         more = true; /* the next pass re-arms req_event (final check) */
                         break;
                 }
@@ -399,11 +396,8 @@ bool nb_tx_run(struct nb_queue *q)
                         int work;
                         if (!nb_tx_flush(q))
                                 return false;
-                        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->tx, notify);
-                        if (notify) {
-                                xh_evtchn_notify(q->ev, q->port_tx);
-                                q->st.tx_notify++;
-                        }
+                        nb_notify_tx(q, done - answered, false);
+                        answered = done;
                         /* Re-arm req_event and look once more before sleeping. */
                         RING_FINAL_CHECK_FOR_REQUESTS(&q->tx, work);
                         if (!work)
@@ -451,10 +445,8 @@ bool nb_tx_run(struct nb_queue *q)
         }
         if (!nb_tx_flush(q))
                 return false;
-        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->tx, notify);
-        if (notify) {
-                xh_evtchn_notify(q->ev, q->port_tx);
-                q->st.tx_notify++;
-        }
+        /* The budget ran out (more) or the rate limiter's timer resumes
+         * the queue later (nothing pending now). */
+        nb_notify_tx(q, done - answered, more);
         return more;
 }

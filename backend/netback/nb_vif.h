@@ -2,7 +2,9 @@
  * (one per ring pair, owned by one worker). The files of the component:
  * nb_xenbus.c (the be_class: xenstore and lifecycle, control thread),
  * nb_queue.c (a queue's rings, channels and fds on its worker), nb_tx.c and
- * nb_rx.c (data path), nb_ctrl.c (control ring). Not a public API. */
+ * nb_rx.c (data path), nb_ctrl.c (control ring), nb_notify.c and nb_poll.c
+ * (coalescing on the worker, decided by nb_coal.c), nb_set.c (runtime
+ * settings). Not a public API. */
 #ifndef PVBACK_NB_VIF_H
 #define PVBACK_NB_VIF_H
 
@@ -12,6 +14,7 @@
 #include <stdint.h>
 
 #include "be_dev.h"
+#include "netback/nb_coal.h"
 #include "netback/nb_credit.h"
 #include "netback/nb_fe_parse.h"
 #include "netback/nb_hash.h"
@@ -85,6 +88,17 @@ struct nb_queue {
         atomic_uint_fast64_t qos_tx_bytes_per_s, qos_rx_bytes_per_s;
         uint64_t qos_tx_applied, qos_rx_applied;
         struct nb_bucket rx_bucket;
+        /* Coalescing (nb_coal.h, nb_notify.c): this queue's copy of the
+         * vif's settings, the controller of each direction, the L2 poll,
+         * the timer bounding a held notification, and where each ring was
+         * last checked for the guest's rsp_event. */
+        struct nb_coal_cfg coal;
+        struct nb_coal_dir coal_rx, coal_tx;
+        struct nb_coal_poll poll;
+        int coal_fd; /* timerfd */
+        bool coal_armed;
+        uint64_t coal_armed_at;
+        RING_IDX rx_checked, tx_checked;
 
         struct nb_ratelimit rl;
         struct nb_queue_stats st;
@@ -100,7 +114,10 @@ struct nb_vif {
         bool connected;
         atomic_bool disabled;      /* a queue caught a guest error */
         atomic_bool mcast_control; /* request-multicast-control, live */
-        bool lro;                  /* -o vif.lro: LRO on guest RX (nb_rx.c) */
+        bool lro; /* LRO on guest RX as last set (-o vif.lro, coalesce.l4); show's "lro" */
+        /* Coalescing settings for queues started from now on (control
+         * thread; `set` also hands them to the running queues). */
+        struct nb_coal_cfg coal;
         /* What the uplink finishes of guest TX (enum off_cap), as last read
          * from its netdev by the control thread (nb_txcaps.c); each TX batch
          * loads it once. */
@@ -146,6 +163,12 @@ int nb_queue_set_headroom(struct worker *w, void *arg);
  * limit (false: drop it before any copy). */
 void nb_queue_qos_apply(struct nb_queue *q);
 bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len);
+/* New coalescing settings: arg is a struct nb_coal_update (nb_notify.c). */
+struct nb_coal_update {
+        struct nb_queue *q;
+        struct nb_coal_cfg cfg;
+};
+int nb_queue_set_coal(struct worker *w, void *arg);
 /* A guest broke the protocol on this queue: stop touching its rings now and
  * have the control thread disable the vif. Worker thread only. */
 void nb_queue_fail(struct nb_queue *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -175,6 +198,30 @@ int nb_rx_inbox_alloc(struct nb_queue *q);
 void nb_rx_inbox_free(struct nb_queue *q);
 /* The inbox's eventfd (readable when frames wait), or -1 without inbox. */
 int nb_rx_inbox_fd(const struct nb_queue *q);
+
+/* nb_notify.c: responses are pushed, and the guest notified or not as L3
+ * decides. `frames` is what the pass answered, `pending` whether more work
+ * is known to wait. */
+void nb_notify_rx(struct nb_queue *q, uint32_t frames, bool pending);
+void nb_notify_tx(struct nb_queue *q, uint32_t frames, bool pending);
+/* The hold timer fired: send what is due. */
+void nb_notify_timer(struct nb_queue *q);
+/* Send everything owed now (settings change, stop). */
+void nb_notify_flush(struct nb_queue *q);
+/* Creates the queue's LRO if the guest can take it and it has none (L4
+ * switched on at run time). Worker thread. 0 or -ENOMEM. */
+int nb_rx_lro_enable(struct nb_queue *q);
+/* L2 busy-poll: whether frames or requests wait without a syscall where
+ * possible (nb_poll.c), and the machine's idle share (permille). */
+bool nb_poll_work_ready(struct nb_queue *q);
+unsigned nb_idle_permille(uint64_t now_ns);
+
+/* nb_set.c: the class's `set` hook (be_dev.h), `-o vif.coalesce*`
+ * (-ENOENT: not one of its keys), and the coalescing default of new vifs. */
+int nb_set(struct be_dev *dev, const char *target, const char *key, const char *value, char *err,
+           size_t errlen);
+int nb_set_option(const char *key, const char *value);
+void nb_coal_default_cfg(struct nb_coal_cfg *out);
 
 /* nb_ctrl.c: the control ring, served on queue 0's worker. */
 int nb_ctrl_start(struct nb_vif *vif, struct worker *w);

@@ -67,6 +67,11 @@ static int nb_configure(const char *key, const char *value)
                 nb_opt_lro = !strcmp(value, "on");
                 return 0;
         }
+        if (!strncmp(key, "coalesce", 8)) {
+                int rc = nb_set_option(key, value);
+                if (rc != -ENOENT)
+                        return rc < 0 ? -EINVAL : 0;
+        }
         pv_err("vif", "unknown option vif.%s", key);
         return -EINVAL;
 }
@@ -106,7 +111,9 @@ static int nb_probe(struct be_dev *dev)
 
         if (!vif)
                 return -ENOMEM;
-        vif->lro = nb_opt_lro;
+        nb_coal_default_cfg(&vif->coal);
+        vif->coal.l4 = vif->coal.l4 && nb_opt_lro;
+        vif->lro = vif->coal.l4;
         vif->dev = dev;
         vif->max_queues = nb_max_queues();
         pthread_mutex_init(&vif->lock, NULL);
@@ -288,7 +295,7 @@ static int nb_connect(struct be_dev *dev)
                 q->idx = i;
                 q->fe = &vif->cfg.queues[i];
                 snprintf(q->ctx, sizeof(q->ctx), "%s q%" PRIu32, dev->name, i);
-                q->ev_fd = q->up_fd = q->kick_fd = q->credit_fd = q->rx_timer_fd = -1;
+                q->ev_fd = q->up_fd = q->kick_fd = q->credit_fd = q->rx_timer_fd = q->coal_fd = -1;
                 nb_tx_parse_cfg_default(&q->parse_cfg);
                 q->rate_limited = vif->cfg.has_rate;
                 q->rate_bytes = vif->cfg.credit_bytes;
@@ -489,10 +496,14 @@ const struct be_class nb_class = {
     .kind = "vif",
     .dump_class = nb_dump_class,
     .configure = nb_configure,
-    .options_help = "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
-                    "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
-                    "                        guests that take GSO (default on)\n"
-                    "  vif.uplink=KIND       where frames go: tap (default)\n" NB_QOS_OPTIONS_HELP,
+    .options_help =
+        "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
+        "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
+        "                        guests that take GSO (default on)\n"
+        "  vif.uplink=KIND       where frames go: tap (default)\n"
+        "  vif.coalesce=MODE     notification coalescing of new vifs, every level:\n"
+        "                        off, fixed or adaptive (default); also\n"
+        "                        vif.coalesce.l3.usecs=N etc. (README \"Coalescing\")\n" NB_QOS_OPTIONS_HELP,
     .connect_on_initialised = false,
     .probe = nb_probe,
     .backend_ready = nb_backend_ready,
@@ -504,5 +515,5 @@ const struct be_class nb_class = {
     .frontend_changed = nb_frontend_changed,
     .reconfigure = nb_reconfigure,
     .dump = nb_dump,
-    .set = nb_qos_set,
+    .set = nb_set,
 };

@@ -1,0 +1,161 @@
+/* L3 on a queue's worker: responses go on the ring at the end of every pass
+ * (a frontend that polls sees them at once); the event-channel notification
+ * is sent, or held as nb_coal decides, with a timerfd bounding every hold.
+ * The guest's rsp_event is checked over all responses pushed since the last
+ * check, so a held notification is never lost, only late. */
+#include <errno.h>
+#include <string.h>
+#include <sys/timerfd.h>
+
+#include "log.h"
+#include "netback/nb_vif.h"
+#include "worker.h"
+
+/* RING_PUSH_RESPONSES_AND_CHECK_NOTIFY's test, over responses [old, new). */
+static bool guest_asked(RING_IDX old, RING_IDX new, RING_IDX event)
+{
+        return (RING_IDX)(new - event) < (RING_IDX)(new - old);
+}
+
+static bool rx_due(struct nb_queue *q)
+{
+        RING_IDX now = q->rx.rsp_prod_pvt;
+        bool due;
+        xen_mb(); /* rsp_prod visible before rsp_event is read */
+        due = guest_asked(q->rx_checked, now, q->rx.sring->rsp_event);
+        q->rx_checked = now;
+        return due;
+}
+
+static bool tx_due(struct nb_queue *q)
+{
+        RING_IDX now = q->tx.rsp_prod_pvt;
+        bool due;
+        xen_mb();
+        due = guest_asked(q->tx_checked, now, q->tx.sring->rsp_event);
+        q->tx_checked = now;
+        return due;
+}
+
+/* Sends what the guest asked for of one direction, or of both when they
+ * share a port (one event covers both rings). */
+static void send_owed(struct nb_queue *q, bool rx, bool tx)
+{
+        bool shared = q->port_rx == q->port_tx, n_rx, n_tx;
+        if (shared)
+                rx = tx = true;
+        n_rx = rx && rx_due(q);
+        n_tx = tx && tx_due(q);
+        if (n_rx) {
+                xh_evtchn_notify(q->ev, q->port_rx);
+                q->st.rx_notify++;
+        }
+        if (n_tx && !(shared && n_rx)) {
+                xh_evtchn_notify(q->ev, q->port_tx);
+                q->st.tx_notify++;
+        }
+        uint64_t now = nb_now_ns();
+        if (rx)
+                nb_coal_sent_at(&q->coal_rx, now);
+        if (tx)
+                nb_coal_sent_at(&q->coal_tx, now);
+}
+
+static void timer_disarm(struct nb_queue *q)
+{
+        struct itimerspec off = {0};
+        if (!q->coal_armed)
+                return;
+        timerfd_settime(q->coal_fd, 0, &off, NULL);
+        q->coal_armed = false;
+}
+
+/* Arms the timer for the earliest held deadline, unless it already fires
+ * sooner (it then re-arms for what is still held). */
+static void timer_update(struct nb_queue *q)
+{
+        uint64_t a = nb_coal_deadline(&q->coal_rx, &q->coal);
+        uint64_t b = nb_coal_deadline(&q->coal_tx, &q->coal);
+        uint64_t at = a && (!b || a < b) ? a : b;
+
+        if (!at) {
+                timer_disarm(q);
+                return;
+        }
+        if (q->coal_armed && q->coal_armed_at <= at)
+                return;
+        if (nb_timer_arm(q->coal_fd, at) < 0) {
+                /* No bound without the timer: send now rather than hold. */
+                send_owed(q, true, true);
+                return;
+        }
+        q->coal_armed = true;
+        q->coal_armed_at = at;
+}
+
+void nb_notify_rx(struct nb_queue *q, uint32_t frames, bool pending)
+{
+        RING_PUSH_RESPONSES(&q->rx);
+        if (nb_coal_pass(&q->coal_rx, &q->coal, nb_now_ns(), frames, pending)) {
+                timer_update(q);
+                return;
+        }
+        send_owed(q, true, false);
+        timer_update(q);
+}
+
+void nb_notify_tx(struct nb_queue *q, uint32_t frames, bool pending)
+{
+        RING_PUSH_RESPONSES(&q->tx);
+        if (nb_coal_pass(&q->coal_tx, &q->coal, nb_now_ns(), frames, pending)) {
+                timer_update(q);
+                return;
+        }
+        send_owed(q, false, true);
+        timer_update(q);
+}
+
+void nb_notify_timer(struct nb_queue *q)
+{
+        uint64_t now = nb_now_ns();
+        bool rx, tx;
+
+        q->coal_armed = false;
+        if (q->dead)
+                return;
+        rx = nb_coal_timer(&q->coal_rx, &q->coal, now);
+        tx = nb_coal_timer(&q->coal_tx, &q->coal, now);
+        if (rx || tx)
+                send_owed(q, rx, tx);
+        timer_update(q);
+}
+
+void nb_notify_flush(struct nb_queue *q)
+{
+        if (q->dead || !q->started)
+                return;
+        send_owed(q, true, true);
+        timer_disarm(q);
+}
+
+int nb_queue_set_coal(struct worker *w, void *arg)
+{
+        struct nb_coal_update *u = arg;
+        struct nb_queue *q = u->q;
+        int rc = 0;
+        (void)w;
+        /* What is held leaves under the old settings. */
+        nb_notify_flush(q);
+        if (u->cfg.l2_poll_us != q->coal.l2_poll_us || u->cfg.l2 != q->coal.l2)
+                nb_coal_poll_init(&q->poll, &u->cfg);
+        if (u->cfg.l4 && !q->coal.l4 && q->rxs)
+                rc = nb_rx_lro_enable(q);
+        q->coal = u->cfg;
+        if (rc < 0) {
+                q->coal.l4 = false;
+                pv_err(q->ctx, "switching LRO on: %s", strerror(-rc));
+        }
+        if (!q->dead && q->started)
+                nb_queue_kick(q);
+        return rc;
+}
