@@ -1,14 +1,22 @@
-/* The sim provider's event channels: a handle is a SOCK_SEQPACKET connection to
- * the pvback-sim broker (which owns all port state) plus a stream socket the
- * broker writes delivered ports to, which is the handle's pollable fd.
- * Argument checks done locally mirror Linux's evtchn driver (per-handle ports). */
+/* The sim provider's event channels. A handle is a SOCK_SEQPACKET connection to
+ * the pvback-sim broker, which owns every port's state, plus a wake eventfd
+ * (the handle's pollable fd) and a mapping of its domain's port words.
+ * Notify and unmask do not involve the broker: a notify does what Xen's
+ * evtchn_send and the receiver's upcall do, on the peer's port word (set
+ * pending, or mask and queue and wake the owner), after asking the broker once
+ * per channel where the peer is. The generations in the words make a delivery
+ * on a channel that has changed since fail, i.e. be dropped as Xen drops a
+ * notify on an unbound port. Argument checks done locally mirror Linux's
+ * evtchn driver (per-handle ports). */
 #include "xh_sim_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,15 +27,28 @@
 /* Linux's xen_evtchn_nr_channels() with the 2-level ABI: larger ports are
  * EINVAL rather than "not bound here" for unbind. */
 #define SIM_EVTCHN_NR_CHANNELS 4096u
+#define SIM_EVTCHN_BOUND_WORDS (SIM_EVTCHN_NR_CHANNELS / 64)
+
+/* Where a local interdomain port's events go, as the broker last said. */
+struct se_peer {
+        uint64_t *words; /* the remote domain's port words */
+        int evfd;        /* the remote owner's wake eventfd */
+        uint32_t rport;
+        uint32_t gen_local;
+        uint32_t gen_remote;
+};
 
 struct sim_evtchn_h {
         struct xh_evtchn base;
         int ctl;
         int ev;
         uint32_t seq;
-        uint8_t partial[sizeof(uint32_t)];
-        unsigned npartial;
-        uint64_t bound[SIM_EVTCHN_NR_CHANNELS / 64];
+        uint32_t nports;      /* per domain, from the broker's greeting */
+        uint64_t *words;      /* our domain's port words */
+        uint32_t scan_at;     /* pending() starts here: no port starves the others */
+        pthread_mutex_t lock; /* the ctl connection and peers[] */
+        uint64_t bound[SIM_EVTCHN_BOUND_WORDS];
+        struct se_peer *peers[SIM_EVTCHN_NR_CHANNELS];
 };
 
 static struct sim_evtchn_h *as_se(struct xh_evtchn *h)
@@ -35,9 +56,22 @@ static struct sim_evtchn_h *as_se(struct xh_evtchn *h)
         return (struct sim_evtchn_h *)h;
 }
 
+static size_t words_len(uint32_t nports)
+{
+        return (size_t)nports * sizeof(uint64_t);
+}
+
+/* The broker closed the domain (destroyed): what used to be a broken
+ * connection for every call. */
+static bool domain_dead(const struct sim_evtchn_h *e)
+{
+        return __atomic_load_n(&e->words[0], __ATOMIC_ACQUIRE) & XH_SIM_EVW_DEAD;
+}
+
 static bool is_bound(const struct sim_evtchn_h *e, uint32_t port)
 {
-        return port < SIM_EVTCHN_NR_CHANNELS && (e->bound[port / 64] & (1ull << (port % 64)));
+        return port < SIM_EVTCHN_NR_CHANNELS &&
+               (__atomic_load_n(&e->bound[port / 64], __ATOMIC_ACQUIRE) & (1ull << (port % 64)));
 }
 
 static void set_bound(struct sim_evtchn_h *e, uint32_t port, bool on)
@@ -45,9 +79,29 @@ static void set_bound(struct sim_evtchn_h *e, uint32_t port, bool on)
         if (port >= SIM_EVTCHN_NR_CHANNELS)
                 return;
         if (on)
-                e->bound[port / 64] |= 1ull << (port % 64);
+                __atomic_or_fetch(&e->bound[port / 64], 1ull << (port % 64), __ATOMIC_RELEASE);
         else
-                e->bound[port / 64] &= ~(1ull << (port % 64));
+                __atomic_and_fetch(&e->bound[port / 64], ~(1ull << (port % 64)), __ATOMIC_RELEASE);
+}
+
+static void wake(int evfd)
+{
+        uint64_t one = 1;
+        /* EAGAIN only when the counter is saturated: the owner is awake. */
+        if (write(evfd, &one, sizeof(one)) < 0)
+                return;
+}
+
+static void peer_drop(struct sim_evtchn_h *e, uint32_t port)
+{
+        struct se_peer *pe = e->peers[port];
+
+        if (!pe)
+                return;
+        munmap(pe->words, words_len(e->nports));
+        close(pe->evfd);
+        free(pe);
+        e->peers[port] = NULL;
 }
 
 static int send_req(struct sim_evtchn_h *e, uint32_t op, uint32_t a, uint32_t b)
@@ -63,27 +117,119 @@ static int send_req(struct sim_evtchn_h *e, uint32_t op, uint32_t a, uint32_t b)
         return n == (ssize_t)sizeof(req) ? 0 : -EIO;
 }
 
-/* A synchronous call: the broker answers bind and unbind in order. */
-static int call(struct sim_evtchn_h *e, uint32_t op, uint32_t a, uint32_t b, uint32_t *port)
+/* One message from the broker with up to two descriptors; returns the message
+ * size, 0 at EOF or -errno. Descriptors beyond *nfds are closed. */
+static ssize_t recv_rep(int ctl, struct xh_sim_ev_rep *rep, int *fds, unsigned *nfds)
 {
-        struct xh_sim_ev_rep rep;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(4 * sizeof(int))];
+        } cm;
+        struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cm.buf,
+                             .msg_controllen = sizeof(cm.buf)};
+        unsigned want = *nfds, got = 0;
+        ssize_t n;
+
+        do
+                n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                for (unsigned i = 0; i < k; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+                        if (got < want)
+                                fds[got++] = fd;
+                        else
+                                close(fd);
+                }
+        }
+        *nfds = got;
+        return n;
+}
+
+static void close_fds(const int *fds, unsigned n)
+{
+        for (unsigned i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+/* A synchronous call (caller holds the lock): the broker answers in order.
+ * fds/nfds (may be NULL): descriptors carried by the answer. */
+static int call_fds(struct sim_evtchn_h *e, uint32_t op, uint32_t a, uint32_t b,
+                    struct xh_sim_ev_rep *rep, int *fds, unsigned *nfds)
+{
         int rc = send_req(e, op, a, b);
         if (rc < 0)
                 return rc;
         for (;;) {
-                ssize_t n = recv(e->ctl, &rep, sizeof(rep), 0);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
+                int tmp[2];
+                unsigned n = 2;
+                ssize_t len = recv_rep(e->ctl, rep, tmp, &n);
+                if (len < 0)
+                        return (int)len;
+                if (len == 0)
                         return -EPIPE; /* the broker dropped us: domain destroyed */
-                if (n == (ssize_t)sizeof(rep) && rep.seq == e->seq)
-                        break;
+                if (len == (ssize_t)sizeof(*rep) && rep->seq == e->seq) {
+                        if (fds && rep->rc == 0) {
+                                memcpy(fds, tmp, n * sizeof(int));
+                                *nfds = n;
+                        } else {
+                                close_fds(tmp, n);
+                        }
+                        return rep->rc;
+                }
+                close_fds(tmp, n);
         }
-        if (rep.rc == 0 && port)
+}
+
+static int call(struct sim_evtchn_h *e, uint32_t op, uint32_t a, uint32_t b, uint32_t *port)
+{
+        struct xh_sim_ev_rep rep;
+        int rc = call_fds(e, op, a, b, &rep, NULL, NULL);
+        if (rc == 0 && port)
                 *port = rep.port;
-        return rep.rc;
+        return rc;
+}
+
+/* Asks the broker where port's events go now (caller holds the lock).
+ * -ENOTCONN: not interdomain any more, the notify is dropped. */
+static int peer_refresh(struct sim_evtchn_h *e, uint32_t port)
+{
+        struct xh_sim_ev_rep rep;
+        int fds[2];
+        unsigned nfds = 0;
+        struct se_peer *pe;
+
+        peer_drop(e, port);
+        int rc = call_fds(e, XH_SIM_EV_PEER, port, 0, &rep, fds, &nfds);
+        if (rc < 0)
+                return rc;
+        if (nfds != 2 || rep.port == 0 || rep.port >= e->nports || !(pe = calloc(1, sizeof(*pe)))) {
+                close_fds(fds, nfds);
+                return nfds != 2 ? -EPROTO : rep.port ? -ENOMEM : -EPROTO;
+        }
+        pe->words = mmap(NULL, words_len(e->nports), PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+        close(fds[0]);
+        if (pe->words == MAP_FAILED) {
+                rc = -errno;
+                close(fds[1]);
+                free(pe);
+                return rc;
+        }
+        pe->evfd = fds[1];
+        pe->rport = rep.port;
+        pe->gen_local = rep.gen_local;
+        pe->gen_remote = rep.gen_remote;
+        e->peers[port] = pe;
+        return 0;
 }
 
 static void se_close(struct xh_evtchn *h)
@@ -92,6 +238,10 @@ static void se_close(struct xh_evtchn *h)
         /* The broker unbinds every port of the handle when it sees the close. */
         close(e->ctl);
         close(e->ev);
+        for (uint32_t p = 0; p < SIM_EVTCHN_NR_CHANNELS; p++)
+                peer_drop(e, p);
+        munmap(e->words, words_len(e->nports));
+        pthread_mutex_destroy(&e->lock);
         free(e);
 }
 
@@ -103,10 +253,20 @@ static int se_fd(struct xh_evtchn *h)
 static int se_bind(struct sim_evtchn_h *e, uint32_t op, uint32_t a, uint32_t b, uint32_t *lport)
 {
         uint32_t port = 0;
+
+        pthread_mutex_lock(&e->lock);
         int rc = call(e, op, a, b, &port);
+        pthread_mutex_unlock(&e->lock);
         if (rc < 0)
                 return rc;
+        if (port == 0 || port >= e->nports)
+                return -EPROTO;
         set_bound(e, port, true);
+        /* An event queued before the port was ours to scan (Xen's initial one
+         * on bind_interdomain) may have had its wake-up taken by a pending()
+         * in another thread: wake again. */
+        if (__atomic_load_n(&e->words[port], __ATOMIC_ACQUIRE) & XH_SIM_EVW_QUEUED)
+                wake(e->ev);
         *lport = port;
         return 0;
 }
@@ -121,32 +281,100 @@ static int se_bind_unbound(struct xh_evtchn *h, uint32_t domid, uint32_t *lport)
         return se_bind(as_se(h), XH_SIM_EV_BIND_UNBOUND, domid, 0, lport);
 }
 
-/* IOCTL_EVTCHN_NOTIFY: ENOTCONN for a port this handle did not bind. One send,
- * no reply: the sender never waits for the broker. */
+/* IOCTL_EVTCHN_NOTIFY: ENOTCONN for a port this handle did not bind; 0 when
+ * the port is not (or no longer) interdomain, the event dropped as Xen does. */
 static int se_notify(struct xh_evtchn *h, uint32_t port)
 {
         struct sim_evtchn_h *e = as_se(h);
+        int rc = 0;
+
         if (!is_bound(e, port))
                 return -ENOTCONN;
-        return send_req(e, XH_SIM_EV_NOTIFY, port, 0);
+        pthread_mutex_lock(&e->lock);
+        uint64_t own = __atomic_load_n(&e->words[port], __ATOMIC_ACQUIRE);
+        if (xh_sim_evw_state(own) != XH_SIM_EVW_INTERDOMAIN) {
+                rc = domain_dead(e) ? -EPIPE : 0;
+                goto out;
+        }
+        struct se_peer *pe = e->peers[port];
+        if (!pe || pe->gen_local != xh_sim_evw_gen(own)) {
+                if ((rc = peer_refresh(e, port)) < 0) {
+                        rc = rc == -ENOTCONN ? 0 : rc;
+                        goto out;
+                }
+                pe = e->peers[port];
+        }
+        /* -1: the remote port was closed (or reused) since: dropped. */
+        if (xh_sim_evw_deliver(&pe->words[pe->rport], pe->gen_remote, XH_SIM_EVW_INTERDOMAIN) == 1)
+                wake(pe->evfd);
+out:
+        pthread_mutex_unlock(&e->lock);
+        return rc;
 }
 
+/* Finds (take: and takes) one queued port among those bound here, starting
+ * after the last one returned. */
+static bool find_queued(struct sim_evtchn_h *e, bool take, uint32_t *port)
+{
+        uint32_t start = e->scan_at / 64;
+
+        for (uint32_t i = 0; i <= SIM_EVTCHN_BOUND_WORDS; i++) {
+                uint32_t wi = (start + i) % SIM_EVTCHN_BOUND_WORDS;
+                uint64_t bits = __atomic_load_n(&e->bound[wi], __ATOMIC_ACQUIRE);
+                while (bits) {
+                        uint32_t p = wi * 64 + (uint32_t)__builtin_ctzll(bits);
+                        bits &= bits - 1;
+                        if (p >= e->nports || (i == 0 && p < e->scan_at))
+                                continue;
+                        uint64_t *w = &e->words[p];
+                        if (!(__atomic_load_n(w, __ATOMIC_ACQUIRE) & XH_SIM_EVW_QUEUED))
+                                continue;
+                        if (!take)
+                                return true;
+                        if (__atomic_fetch_and(w, ~XH_SIM_EVW_QUEUED, __ATOMIC_ACQ_REL) &
+                            XH_SIM_EVW_QUEUED) {
+                                e->scan_at = p + 1 < e->nports ? p + 1 : 0;
+                                *port = p;
+                                return true;
+                        }
+                }
+        }
+        return false;
+}
+
+static int drain_wake(struct sim_evtchn_h *e)
+{
+        uint64_t cnt;
+        if (read(e->ev, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN && errno != EINTR)
+                return -errno;
+        return 0;
+}
+
+/* Callers poll the fd, then expect a port (the evtchn driver's ring): after
+ * taking one, the wake-up is consumed and renewed if more remain. Deliveries
+ * write the eventfd after queueing, so consuming first and looking second
+ * loses none; the one spurious wake-up left is a port taken here between a
+ * sender's queueing and its write (pending() then says -EAGAIN once). */
 static int se_pending(struct xh_evtchn *h, uint32_t *port)
 {
         struct sim_evtchn_h *e = as_se(h);
+        uint32_t more;
+        int rc;
 
-        while (e->npartial < sizeof(uint32_t)) {
-                ssize_t n = read(e->ev, e->partial + e->npartial, sizeof(uint32_t) - e->npartial);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-                if (n == 0)
+        if (!find_queued(e, true, port)) {
+                /* A destroyed domain's handle stays readable and reports it,
+                 * as the closed connection it is. */
+                if (domain_dead(e))
                         return -EPIPE;
-                e->npartial += (unsigned)n;
+                if ((rc = drain_wake(e)) < 0)
+                        return rc;
+                if (!find_queued(e, true, port))
+                        return -EAGAIN;
         }
-        memcpy(port, e->partial, sizeof(*port));
-        e->npartial = 0;
+        if ((rc = drain_wake(e)) < 0)
+                return rc;
+        if (find_queued(e, false, &more))
+                wake(e->ev);
         return 0;
 }
 
@@ -154,9 +382,14 @@ static int se_pending(struct xh_evtchn *h, uint32_t *port)
 static int se_unmask(struct xh_evtchn *h, uint32_t port)
 {
         struct sim_evtchn_h *e = as_se(h);
-        if (!is_bound(e, port))
+
+        if (!is_bound(e, port) || port >= e->nports)
                 return 0;
-        return send_req(e, XH_SIM_EV_UNMASK, port, 0);
+        if (domain_dead(e))
+                return -EPIPE;
+        if (xh_sim_evw_unmask(&e->words[port]) == 1)
+                wake(e->ev);
+        return 0;
 }
 
 static int se_unbind(struct xh_evtchn *h, uint32_t port)
@@ -168,21 +401,24 @@ static int se_unbind(struct xh_evtchn *h, uint32_t port)
                 return -EINVAL;
         if (!is_bound(e, port))
                 return -ENOTCONN;
-        if ((rc = call(e, XH_SIM_EV_UNBIND, port, 0, NULL)) < 0)
-                return rc;
-        set_bound(e, port, false);
-        return 0;
+        pthread_mutex_lock(&e->lock);
+        if ((rc = call(e, XH_SIM_EV_UNBIND, port, 0, NULL)) == 0) {
+                set_bound(e, port, false);
+                peer_drop(e, port);
+        }
+        pthread_mutex_unlock(&e->lock);
+        return rc;
 }
 
 static const struct xh_evtchn_ops sim_evtchn_ops = {
-        .close = se_close,
-        .fd = se_fd,
-        .bind_interdomain = se_bind_interdomain,
-        .bind_unbound = se_bind_unbound,
-        .notify = se_notify,
-        .pending = se_pending,
-        .unmask = se_unmask,
-        .unbind = se_unbind,
+    .close = se_close,
+    .fd = se_fd,
+    .bind_interdomain = se_bind_interdomain,
+    .bind_unbound = se_bind_unbound,
+    .notify = se_notify,
+    .pending = se_pending,
+    .unmask = se_unmask,
+    .unbind = se_unbind,
 };
 
 static int connect_broker(const char *dir, uint16_t domid)
@@ -202,36 +438,31 @@ static int connect_broker(const char *dir, uint16_t domid)
         return fd;
 }
 
-/* The broker's greeting carries the event socket. */
-static int recv_event_fd(int ctl)
+/* The broker's greeting carries the wake eventfd and the domain's port words. */
+static int recv_hello(struct sim_evtchn_h *e)
 {
         struct xh_sim_ev_rep rep;
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } cm;
-        struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                             .msg_controllen = sizeof(cm.buf)};
-        ssize_t n;
+        int fds[2];
+        unsigned nfds = 2;
+        ssize_t n = recv_rep(e->ctl, &rep, fds, &nfds);
 
-        do
-                n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
         if (n < 0)
-                return -errno;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        if (n != (ssize_t)sizeof(rep) || rep.op != XH_SIM_EV_HELLO || !c ||
-            c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-            c->cmsg_len != CMSG_LEN(sizeof(int)))
-                return n == 0 ? -ECONNRESET : -EPROTO;
-        int fd;
-        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-        if (rep.rc < 0) {
-                close(fd);
-                return rep.rc;
+                return (int)n;
+        if (n != (ssize_t)sizeof(rep) || rep.op != XH_SIM_EV_HELLO || rep.rc < 0 || nfds != 2 ||
+            rep.port < 2 || rep.port > SIM_EVTCHN_NR_CHANNELS) {
+                close_fds(fds, nfds);
+                return n == 0 ? -ECONNRESET : rep.rc < 0 ? rep.rc : -EPROTO;
         }
-        return fd;
+        e->nports = rep.port;
+        e->words = mmap(NULL, words_len(e->nports), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+        close(fds[1]);
+        if (e->words == MAP_FAILED) {
+                int rc = -errno;
+                close(fds[0]);
+                return rc;
+        }
+        e->ev = fds[0];
+        return 0;
 }
 
 int xh_sim_evtchn_open(struct xh_evtchn **out)
@@ -250,14 +481,14 @@ int xh_sim_evtchn_open(struct xh_evtchn **out)
                 free(e);
                 return rc;
         }
-        if ((e->ev = recv_event_fd(e->ctl)) < 0) {
-                rc = e->ev;
+        if ((rc = recv_hello(e)) < 0) {
                 close(e->ctl);
                 free(e);
                 return rc;
         }
         /* The handle's fd must never block a caller's pending(). */
         fcntl(e->ev, F_SETFL, fcntl(e->ev, F_GETFL) | O_NONBLOCK);
+        pthread_mutex_init(&e->lock, NULL);
         e->base.ops = &sim_evtchn_ops;
         *out = &e->base;
         return 0;

@@ -2,10 +2,13 @@
  * domains: dom5 (spawned, driven over pipes) and dom0 (this process).
  * Xen's port states and errors, the evtchn driver's mask-on-delivery, closing
  * and domain destruction leaving peers bindable, and a broker that survives
- * clients sending garbage or dying mid-call. */
+ * clients sending garbage or dying mid-call. Notifications go from handle to
+ * handle without the broker once a channel is known: the stale-channel,
+ * coalescing and concurrency cases below are that path's. */
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +370,193 @@ START_TEST(broker_survives_garbage_and_quitters)
 }
 END_TEST
 
+/* The fd is readable exactly while a port is queued (callers poll, then
+ * expect pending() to succeed). */
+static bool readable(struct xh_evtchn *e)
+{
+        struct pollfd pfd = {.fd = xh_evtchn_fd(e), .events = POLLIN};
+        return poll(&pfd, 1, 0) == 1;
+}
+
+START_TEST(notify_after_peer_unbound_is_dropped)
+{
+        uint32_t p5, p0, got;
+        connect_pair(ev, &p5, &p0);
+        /* One delivery first, so this handle knows the channel. */
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, p5);
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+        ck_assert_int_eq(ask(E_UNBIND, p5, 0).rc, 0);
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0); /* dropped, as Xen */
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN);
+        ck_assert_int_eq(wait_port(ev, 100, &got), -EAGAIN);
+        ck_assert(!readable(ev));
+}
+END_TEST
+
+START_TEST(reused_port_gets_nothing_from_the_old_channel)
+{
+        uint32_t p5, p0, q0, got;
+        connect_pair(ev, &p5, &p0);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, p5);
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+        /* dom5 closes its end and allocates again: the same port number,
+         * unbound, reserved for us; our old port still points at it. */
+        ck_assert_int_eq(ask(E_UNBIND, p5, 0).rc, 0);
+        struct rep r = ask(E_BIND_UNBOUND, 0, 0);
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_uint_eq(r.port, p5);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN);
+        /* Bound again by a new local port: only that channel delivers. */
+        ck_assert_int_eq(xh_evtchn_bind_interdomain(ev, FRONT, p5, &q0), 0);
+        ck_assert_uint_ne(q0, p0);
+        ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+        ck_assert_uint_eq(got, q0);
+        ck_assert_int_eq(xh_evtchn_unmask(ev, q0), 0);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN);
+        ck_assert_int_eq(xh_evtchn_notify(ev, q0), 0);
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, p5);
+        /* And dom5's notifies reach q0, never the old p0. */
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+        ck_assert_uint_eq(got, q0);
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), -EAGAIN);
+}
+END_TEST
+
+START_TEST(unmask_redelivers_once_and_fd_tracks_queue)
+{
+        uint32_t p5, p0, got;
+        connect_pair(ev, &p5, &p0);
+        ck_assert(!readable(ev));
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert(readable(ev));
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), 0);
+        ck_assert_uint_eq(got, p0);
+        ck_assert(!readable(ev));
+        for (int i = 0; i < 5; i++) /* masked: pending only, no wake-up */
+                ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert(!readable(ev));
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), -EAGAIN);
+        ck_assert_int_eq(xh_evtchn_unmask(ev, p0), 0);
+        ck_assert(readable(ev)); /* redelivered by the unmask itself */
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), 0);
+        ck_assert_uint_eq(got, p0);
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), -EAGAIN);
+        ck_assert_int_eq(xh_evtchn_unmask(ev, p0), 0); /* nothing pending */
+        ck_assert(!readable(ev));
+        /* Unmasked now: the next notify is delivered at once. */
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, 0);
+        ck_assert(readable(ev));
+        ck_assert_int_eq(xh_evtchn_pending(ev, &got), 0);
+        ck_assert_uint_eq(got, p0);
+}
+END_TEST
+
+#define NOTIFIERS 4
+
+struct notifier {
+        pthread_t t;
+        uint32_t port;
+        unsigned count;
+        const volatile bool *stop; /* NULL: count notifies, else loop until set */
+        int bad_rc;
+        unsigned sent;
+};
+
+static void *notify_loop(void *arg)
+{
+        struct notifier *n = arg;
+        for (unsigned i = 0; n->stop ? !__atomic_load_n(n->stop, __ATOMIC_ACQUIRE) : i < n->count;
+             i++) {
+                int rc = xh_evtchn_notify(ev, n->port);
+                if (rc != 0)
+                        n->bad_rc = rc;
+                n->sent++;
+        }
+        return NULL;
+}
+
+START_TEST(concurrent_notifies_coalesce_until_unmask)
+{
+        uint32_t p5, p0;
+        struct notifier n[NOTIFIERS];
+        connect_pair(ev, &p5, &p0);
+        for (int i = 0; i < NOTIFIERS; i++) {
+                n[i] = (struct notifier){.port = p0, .count = 5000};
+                ck_assert_int_eq(pthread_create(&n[i].t, NULL, notify_loop, &n[i]), 0);
+        }
+        for (int i = 0; i < NOTIFIERS; i++) {
+                pthread_join(n[i].t, NULL);
+                ck_assert_int_eq(n[i].bad_rc, 0);
+        }
+        struct rep r = ask(E_WAIT, 2000, 0); /* one delivery ... */
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_uint_eq(r.port, p5);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN); /* ... the rest coalesced */
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);      /* pending: once more */
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, p5);
+        ck_assert_int_eq(ask(E_UNMASK, p5, 0).rc, 0);
+        ck_assert_int_eq(ask(E_WAIT, 200, 0).rc, -EAGAIN);
+}
+END_TEST
+
+START_TEST(domain_destroy_while_peer_notifies)
+{
+        uint32_t p5, p0, got;
+        static volatile bool stop;
+        struct notifier n[2];
+        connect_pair(ev, &p5, &p0);
+        stop = false;
+        for (int i = 0; i < 2; i++) {
+                n[i] = (struct notifier){.port = p0, .stop = &stop};
+                ck_assert_int_eq(pthread_create(&n[i].t, NULL, notify_loop, &n[i]), 0);
+        }
+        usleep(20000);
+        int rc = simhost_domain_destroy(&host, FRONT);
+        agent_stop();
+        usleep(20000);
+        __atomic_store_n(&stop, true, __ATOMIC_RELEASE);
+        for (int i = 0; i < 2; i++) {
+                pthread_join(n[i].t, NULL);
+                ck_assert_int_eq(n[i].bad_rc, 0); /* before and after: 0, never an error */
+                ck_assert_uint_gt(n[i].sent, 0);
+        }
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(wait_port(ev, 100, &got), -EAGAIN);
+        /* A new dom5 binds our port again; the channel works both ways. */
+        ck_assert_int_eq(simhost_domain_create(&host, FRONT), 0);
+        agent_start();
+        struct rep r = ask(E_BIND_INTER, 0, p0);
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, r.port);
+        ck_assert_int_eq(ask(E_UNMASK, r.port, 0).rc, 0);
+        ck_assert_int_eq(xh_evtchn_notify(ev, p0), 0);
+        ck_assert_uint_eq(ask(E_WAIT, 2000, 0).port, r.port);
+        ck_assert_int_eq(ask(E_NOTIFY, r.port, 0).rc, 0);
+        ck_assert_int_eq(wait_port(ev, 2000, &got), 0);
+        ck_assert_uint_eq(got, p0);
+}
+END_TEST
+
+START_TEST(destroyed_domain_handle_reports_epipe)
+{
+        uint32_t p5, p0;
+        connect_pair(ev, &p5, &p0);
+        ck_assert_int_eq(simhost_domain_destroy(&host, FRONT), 0);
+        /* dom5's handle (still open in its process) wakes and fails. */
+        struct rep r = ask(E_WAIT, 2000, 0);
+        ck_assert_int_eq(r.rc, -EPIPE);
+        ck_assert_int_eq(ask(E_NOTIFY, p5, 0).rc, -EPIPE);
+        ck_assert_int_eq(ask(E_BIND_UNBOUND, 0, 0).rc, -EPIPE);
+}
+END_TEST
+
 static Suite *sim_evtchn_suite(void)
 {
         Suite *s = suite_create("sim_evtchn");
@@ -382,6 +572,12 @@ static Suite *sim_evtchn_suite(void)
         tcase_add_test(tc, domain_destroy_closes_its_ports);
         tcase_add_test(tc, port_limit_is_enospc);
         tcase_add_test(tc, broker_survives_garbage_and_quitters);
+        tcase_add_test(tc, notify_after_peer_unbound_is_dropped);
+        tcase_add_test(tc, reused_port_gets_nothing_from_the_old_channel);
+        tcase_add_test(tc, unmask_redelivers_once_and_fd_tracks_queue);
+        tcase_add_test(tc, concurrent_notifies_coalesce_until_unmask);
+        tcase_add_test(tc, domain_destroy_while_peer_notifies);
+        tcase_add_test(tc, destroyed_domain_handle_reports_epipe);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,8 +1,11 @@
 /* The simulator's event-channel hypervisor: the single owner of every domain's
- * ports, with Xen's states and rules (xen/common/event_channel.c) and the
- * mask-on-delivery behaviour of Linux's evtchn driver. Clients are the sim
- * provider's handles (common/xh_sim_evtchn.c); the protocol is in
- * common/xh_sim_evtchn_proto.h. Not a data path: one epoll loop, no threads. */
+ * port states, with Xen's rules (xen/common/event_channel.c). Pending and mask
+ * (Linux's evtchn driver's mask-on-delivery) live in per-domain port words in
+ * shared memory, so a notify on an established channel goes from the sender's
+ * handle straight to the receiver's; every state change is made here and bumps
+ * the port word's generation, which makes a stale sender's delivery fail.
+ * Clients are the sim provider's handles (common/xh_sim_evtchn.c); the
+ * protocol is in common/xh_sim_evtchn_proto.h. One epoll loop, no threads. */
 #include "evtchn_broker.h"
 
 #include <errno.h>
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,8 +38,7 @@ struct eb_client;
 
 struct eb_port {
         uint8_t state;
-        bool pending;
-        bool masked;
+        uint32_t gen;         /* the authority: port words are writable by clients */
         uint16_t remote_dom;  /* UNBOUND: who may bind; INTERDOMAIN: the peer */
         uint32_t remote_port; /* INTERDOMAIN only */
         struct eb_client *owner;
@@ -46,6 +50,8 @@ struct eb_domain {
         int lfd;
         unsigned nclients;
         struct eb_client *clients;
+        int memfd;       /* the port words, shared with the domain's handles and peers */
+        uint64_t *words; /* EB_MAX_PORTS of them */
         char path[PATH_MAX];
         struct eb_port ports[EB_MAX_PORTS];
 };
@@ -54,7 +60,7 @@ struct eb_client {
         struct eb_client *next;
         struct eb_domain *d;
         int fd;   /* requests (SOCK_SEQPACKET) */
-        int evfd; /* our end of the handle's event socket */
+        int evfd; /* the handle's wake eventfd */
 };
 
 struct evtchn_broker {
@@ -70,28 +76,48 @@ static struct eb_domain *eb_dom(struct evtchn_broker *b, uint32_t domid)
 }
 
 /* ---- port rules -------------------------------------------------------- */
-/* evtchn_set_pending, then the Linux driver's upcall: an unmasked port is
- * delivered once and masked; a masked one just stays pending. */
+static void eb_wake(const struct eb_client *c)
+{
+        uint64_t one = 1;
+        /* EAGAIN only when the counter is saturated: the handle is awake. */
+        if (c && write(c->evfd, &one, sizeof(one)) < 0)
+                return;
+}
+
+/* Publishes a state change: new generation, so no sender's earlier view of the
+ * port matches any more. keep_bits: pending/mask survive (a peer closing);
+ * otherwise the port starts clean (allocation, close). */
+static void eb_publish(struct eb_domain *d, uint32_t port, bool keep_bits)
+{
+        struct eb_port *p = &d->ports[port];
+        uint64_t *w = &d->words[port];
+        uint64_t old = __atomic_load_n(w, __ATOMIC_ACQUIRE), nw;
+
+        p->gen++;
+        do {
+                uint64_t bits =
+                    keep_bits ? old & (XH_SIM_EVW_PENDING | XH_SIM_EVW_MASKED | XH_SIM_EVW_QUEUED)
+                              : 0;
+                nw = bits | ((uint64_t)p->state << XH_SIM_EVW_STATE_SHIFT) | p->gen;
+        } while (
+            !__atomic_compare_exchange_n(w, &old, nw, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+}
+
 static void eb_deliver(struct eb_domain *d, uint32_t port)
 {
         struct eb_port *p = &d->ports[port];
 
-        if (p->masked || !p->owner) {
-                p->pending = true;
-                return;
-        }
-        ssize_t n = send(p->owner->evfd, &port, sizeof(port), MSG_DONTWAIT | MSG_NOSIGNAL);
-        p->masked = true;
-        /* A handle that never reads its socket keeps the event pending (and
-         * masked): nothing is lost and the broker never blocks. */
-        p->pending = n != (ssize_t)sizeof(port);
+        if (xh_sim_evw_deliver(&d->words[port], p->gen, p->state) == 1)
+                eb_wake(p->owner);
 }
 
 static int eb_alloc_port(struct eb_domain *d, uint32_t *port)
 {
         for (uint32_t p = 1; p < EB_MAX_PORTS; p++) {
                 if (d->ports[p].state == EB_FREE) {
+                        uint32_t gen = d->ports[p].gen;
                         memset(&d->ports[p], 0, sizeof(d->ports[p]));
+                        d->ports[p].gen = gen;
                         *port = p;
                         return 0;
                 }
@@ -114,10 +140,14 @@ static void eb_close_port(struct eb_domain *d, uint32_t port)
                                 r->state = EB_UNBOUND;
                                 r->remote_dom = d->domid;
                                 r->remote_port = 0;
+                                eb_publish(rd, p->remote_port, true);
                         }
                 }
         }
+        uint32_t gen = p->gen;
         memset(p, 0, sizeof(*p));
+        p->gen = gen;
+        eb_publish(d, port, false);
 }
 
 static int eb_bind_unbound(struct eb_client *c, uint32_t rdom, uint32_t *port)
@@ -135,6 +165,7 @@ static int eb_bind_unbound(struct eb_client *c, uint32_t rdom, uint32_t *port)
         p->state = EB_UNBOUND;
         p->remote_dom = (uint16_t)rdom;
         p->owner = c;
+        eb_publish(d, *port, false);
         return 0;
 }
 
@@ -163,6 +194,8 @@ static int eb_bind_interdomain(struct eb_client *c, uint32_t rdom, uint32_t rpor
         r->state = EB_INTERDOMAIN;
         r->remote_dom = d->domid;
         r->remote_port = *port;
+        eb_publish(d, *port, false);
+        eb_publish(rd, rport, true);
         return 0;
 }
 
@@ -180,13 +213,8 @@ static void eb_notify(struct eb_domain *d, uint32_t port)
 
 static void eb_unmask(struct eb_domain *d, uint32_t port)
 {
-        struct eb_port *p = &d->ports[port];
-
-        p->masked = false;
-        if (p->pending) {
-                p->pending = false;
-                eb_deliver(d, port);
-        }
+        if (xh_sim_evw_unmask(&d->words[port]) == 1)
+                eb_wake(d->ports[port].owner);
 }
 
 /* ---- clients ------------------------------------------------------------- */
@@ -226,11 +254,55 @@ static bool owns(const struct eb_client *c, uint32_t port)
                c->d->ports[port].owner == c;
 }
 
+/* One reply, with nfds (0..2) descriptors attached by SCM_RIGHTS. */
+static int send_rep(int fd, const struct xh_sim_ev_rep *rep, const int *fds, unsigned nfds)
+{
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(2 * sizeof(int))];
+        } cm;
+        struct iovec iov = {.iov_base = (void *)rep, .iov_len = sizeof(*rep)};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+        if (nfds) {
+                memset(&cm, 0, sizeof(cm));
+                msg.msg_control = cm.buf;
+                msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+                struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+                h->cmsg_level = SOL_SOCKET;
+                h->cmsg_type = SCM_RIGHTS;
+                h->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+                memcpy(CMSG_DATA(h), fds, nfds * sizeof(int));
+        }
+        ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return n == (ssize_t)sizeof(*rep) ? 0 : -EIO;
+}
+
 static int eb_reply(struct eb_client *c, const struct xh_sim_ev_req *req, int rc, uint32_t port)
 {
         struct xh_sim_ev_rep rep = {.op = req->op, .rc = rc, .port = port, .seq = req->seq};
-        ssize_t n = send(c->fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL);
-        return n == (ssize_t)sizeof(rep) ? 0 : -EIO;
+        return send_rep(c->fd, &rep, NULL, 0);
+}
+
+/* What a sender needs to deliver on its own: the remote port and both words'
+ * generations (the channel as it is now), the remote domain's words and the
+ * remote owner's wake eventfd. Not interdomain: -ENOTCONN, the sender drops. */
+static int eb_reply_peer(struct eb_client *c, const struct xh_sim_ev_req *req)
+{
+        struct xh_sim_ev_rep rep = {.op = req->op, .rc = -ENOTCONN, .seq = req->seq};
+        struct eb_port *p = &c->d->ports[req->a];
+        struct eb_domain *rd = eb_dom(c->d->b, p->remote_dom);
+
+        if (!owns(c, req->a) || p->state != EB_INTERDOMAIN || !rd ||
+            p->remote_port >= EB_MAX_PORTS || !rd->ports[p->remote_port].owner)
+                return send_rep(c->fd, &rep, NULL, 0);
+        struct eb_port *r = &rd->ports[p->remote_port];
+        int fds[2] = {rd->memfd, r->owner->evfd};
+        rep.rc = 0;
+        rep.port = p->remote_port;
+        rep.gen_local = p->gen;
+        rep.gen_remote = r->gen;
+        return send_rep(c->fd, &rep, fds, 2);
 }
 
 /* Returns <0 if the client must be dropped. */
@@ -260,6 +332,10 @@ static int eb_handle(struct eb_client *c, const struct xh_sim_ev_req *req)
                 if (rc == 0)
                         eb_deliver(c->d, port);
                 return 0;
+        case XH_SIM_EV_PEER:
+                if (req->a >= EB_MAX_PORTS)
+                        return eb_reply(c, req, -ENOTCONN, 0);
+                return eb_reply_peer(c, req);
         case XH_SIM_EV_UNBIND:
                 rc = owns(c, req->a) ? 0 : -ENOTCONN;
                 if (rc == 0)
@@ -294,46 +370,26 @@ static void on_client(struct ev_loop *loop, int fd, uint32_t events, void *arg)
         }
 }
 
-static int send_hello(int fd, int evfd)
-{
-        struct xh_sim_ev_rep rep = {.op = XH_SIM_EV_HELLO};
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } cm;
-        struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                             .msg_controllen = sizeof(cm.buf)};
-
-        memset(&cm, 0, sizeof(cm));
-        struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &evfd, sizeof(int));
-        return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep) ? 0 : -EIO;
-}
-
 static int eb_client_create(struct eb_domain *d, int fd)
 {
-        int sv[2];
+        struct xh_sim_ev_rep hello = {.op = XH_SIM_EV_HELLO, .port = EB_MAX_PORTS};
         struct eb_client *c;
+        int evfd;
 
         if (d->nclients >= EB_MAX_CLIENTS)
                 return -EMFILE;
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        if ((evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
                 return -errno;
-        int rc = send_hello(fd, sv[1]);
-        close(sv[1]);
+        int rc = send_rep(fd, &hello, (int[2]){evfd, d->memfd}, 2);
         if (rc < 0 || !(c = calloc(1, sizeof(*c)))) {
-                close(sv[0]);
+                close(evfd);
                 return rc < 0 ? rc : -ENOMEM;
         }
         c->d = d;
         c->fd = fd;
-        c->evfd = sv[0];
+        c->evfd = evfd;
         if ((rc = ev_add(d->b->loop, fd, EPOLLIN, on_client, c)) < 0) {
-                close(sv[0]);
+                close(evfd);
                 free(c);
                 return rc;
         }
@@ -382,6 +438,31 @@ static int listen_at(const char *path)
         return fd;
 }
 
+/* Each domain's port words: a memfd its handles map, and its peers too. */
+static int eb_words_create(struct eb_domain *d)
+{
+        char name[32];
+        size_t len = EB_MAX_PORTS * sizeof(uint64_t);
+
+        snprintf(name, sizeof(name), "evtchn-dom%u", d->domid);
+        if ((d->memfd = memfd_create(name, MFD_CLOEXEC)) < 0)
+                return -errno;
+        if (ftruncate(d->memfd, (off_t)len) < 0 ||
+            (d->words = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, d->memfd, 0)) ==
+                MAP_FAILED) {
+                int rc = -errno;
+                close(d->memfd);
+                return rc;
+        }
+        return 0;
+}
+
+static void eb_words_destroy(struct eb_domain *d)
+{
+        munmap(d->words, EB_MAX_PORTS * sizeof(uint64_t));
+        close(d->memfd);
+}
+
 int evtchn_broker_domain_add(struct evtchn_broker *b, uint16_t domid)
 {
         char dpath[PATH_MAX];
@@ -400,6 +481,10 @@ int evtchn_broker_domain_add(struct evtchn_broker *b, uint16_t domid)
                 return -ENOMEM;
         d->b = b;
         d->domid = domid;
+        if ((rc = eb_words_create(d)) < 0) {
+                free(d);
+                return rc;
+        }
         if ((rc = sim_path_dom(d->path, sizeof(d->path), b->dir, domid, SIM_EVTCHN_SOCK)) < 0 ||
             (rc = d->lfd = listen_at(d->path)) < 0)
                 goto fail;
@@ -411,6 +496,7 @@ int evtchn_broker_domain_add(struct evtchn_broker *b, uint16_t domid)
         b->doms[domid] = d;
         return 0;
 fail:
+        eb_words_destroy(d);
         free(d);
         return rc;
 }
@@ -426,11 +512,17 @@ int evtchn_broker_domain_remove(struct evtchn_broker *b, uint16_t domid)
         for (uint32_t p = 1; p < EB_MAX_PORTS; p++)
                 if (d->ports[p].state != EB_FREE)
                         eb_close_port(d, p);
+        /* Its handles see the domain gone (pending() fails with EPIPE, as a
+         * closed connection did): mark, then wake them. */
+        __atomic_or_fetch(&d->words[0], XH_SIM_EVW_DEAD, __ATOMIC_RELEASE);
+        for (struct eb_client *c = d->clients; c; c = c->next)
+                eb_wake(c);
         while (d->clients)
                 eb_client_destroy(d->clients);
         ev_del(b->loop, d->lfd);
         close(d->lfd);
         unlink(d->path);
+        eb_words_destroy(d);
         b->doms[domid] = NULL;
         free(d);
         return 0;
