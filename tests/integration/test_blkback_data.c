@@ -15,9 +15,11 @@
 
 #include "bf_tag.h"
 #include "check_main.h"
+#include "blkworld.h"
+#include "proc.h"
 #include "simhost.h"
 
-#define DISK_BYTES (32u << 20)
+#define DISK_BYTES    (32u << 20)
 #define RANGE_SECTORS 8192u /* 4 MiB verified per combination */
 
 static struct simhost host;
@@ -28,55 +30,29 @@ static char script[PATH_MAX + 64];
 /* Check's fork mode skips teardown after a failed assertion: clean up at exit. */
 static void cleanup(void)
 {
-        if (daemon_pid > 0) {
-                kill(daemon_pid, SIGKILL);
-                waitpid(daemon_pid, NULL, 0);
-                daemon_pid = -1;
-        }
+        proc_reap(&daemon_pid);
         simhost_stop(&host);
         for (int i = 0; i < 2; i++)
                 if (disk[i][0])
                         unlink(disk[i]);
 }
 
-static int run(const char *const argv[], char *out, size_t outlen)
-{
-        int pfd[2];
-        if (pipe(pfd) < 0)
-                return -1;
-        pid_t pid = fork();
-        if (pid == 0) {
-                dup2(pfd[1], 1);
-                close(pfd[0]);
-                execv(argv[0], (char *const *)argv);
-                _exit(127);
-        }
-        close(pfd[1]);
-        size_t n = 0;
-        ssize_t r;
-        while (out && n + 1 < outlen && (r = read(pfd[0], out + n, outlen - 1 - n)) > 0)
-                n += (size_t)r;
-        if (out)
-                out[n] = 0;
-        close(pfd[0]);
-        return simhost_wait(pid, 120000);
-}
-
 static void start_daemon(const char *const extra[])
 {
         char bin[PATH_MAX];
-        const char *argv[32] = {simhost_bin("pvbackd", bin, sizeof(bin)), "--hypervisor", "sim",
-                                "--foreground", "--log-level", "error"};
+        const char *argv[32] = {simhost_bin("pvbackd", bin, sizeof(bin)),
+                                "--hypervisor",
+                                "sim",
+                                "--foreground",
+                                "--log-level",
+                                "error"};
         int n = 6;
         for (int i = 0; extra && extra[i]; i++)
                 argv[n++] = extra[i];
         argv[n] = NULL;
-        daemon_pid = fork();
-        if (daemon_pid == 0) {
-                simhost_enter(&host, 0);
-                execv(argv[0], (char *const *)argv);
-                _exit(127);
-        }
+        const struct proc_exec e = {.argv = argv};
+        daemon_pid = simhost_spawn_exec(&host, 0, &e);
+        ck_assert_int_gt(daemon_pid, 0);
         usleep(300000);
 }
 
@@ -89,46 +65,27 @@ static void setup_world(const char *const extra[])
         snprintf(script, sizeof(script), "%s/tools/hotplug/block-pvback", src ? src : ".");
         for (int i = 0; i < 2; i++) {
                 snprintf(disk[i], sizeof(disk[i]), "%s/disk%d.img", host.dir, i);
-                int fd = open(disk[i], O_CREAT | O_RDWR, 0600);
-                ck_assert_int_ge(fd, 0);
-                ck_assert_int_eq(ftruncate(fd, DISK_BYTES), 0);
-                close(fd);
+                blkw_disk_size(disk[i], DISK_BYTES);
         }
         start_daemon(extra);
 }
 
 static void attach(int i, const char *vdev)
 {
-        const char *args[] = {"vbd", "attach", "--domid", "5", "--target", disk[i], "--vdev", vdev,
-                              "--script", script, NULL};
+        const char *args[] = {"vbd",    "attach", "--domid",  "5",    "--target", disk[i],
+                              "--vdev", vdev,     "--script", script, NULL};
         ck_assert_int_eq(simhost_cli(&host, NULL, 0, args), 0);
 }
 
 static int blkfront(const char *const args[], char *out, size_t outlen)
 {
-        char bin[PATH_MAX];
-        const char *argv[40] = {simhost_bin("pvback-blkfront", bin, sizeof(bin))};
-        int n = 1;
-        for (int i = 0; args[i]; i++)
-                argv[n++] = args[i];
-        argv[n] = NULL;
-        simhost_enter(&host, 5);
-        return run(argv, out, outlen);
+        return blkw_front_run(&host, 5, NULL, args, out, outlen, 120000);
 }
 
 /* The backing file holds generation `gen` tags for the range. */
 static void check_file(int i, uint64_t start, uint64_t count, uint64_t gen)
 {
-        static char buf[RANGE_SECTORS * 512];
-        int fd = open(disk[i], O_RDONLY);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(pread(fd, buf, count * 512, (off_t)(start * 512)), (ssize_t)(count * 512));
-        close(fd);
-        for (uint64_t s = 0; s < count; s++) {
-                enum bf_tag_result r = bf_tag_check(buf + s * 512, start + s, gen, NULL, NULL);
-                ck_assert_msg(r == BF_TAG_OK, "sector %llu in the file: %s",
-                              (unsigned long long)(start + s), bf_tag_result_name(r));
-        }
+        blkw_disk_assert_tags(disk[i], start, count, gen);
 }
 
 /* queues {1,4} x order {0,4} x indirect x persistent x ABI: 32 runs. */
@@ -139,10 +96,17 @@ START_TEST(integrity_matrix)
         setup_world(extra);
         attach(0, "xvda");
         for (int c = 0; c < 32; c++) {
-                const char *args[20] = {"verify", "--range", range, "--generation", gen,
-                                        "--queues", c & 1 ? "4" : "1",
-                                        "--ring-order", c & 2 ? "4" : "0",
-                                        "--abi", c & 16 ? "x86_32-abi" : "x86_64-abi"};
+                const char *args[20] = {"verify",
+                                        "--range",
+                                        range,
+                                        "--generation",
+                                        gen,
+                                        "--queues",
+                                        c & 1 ? "4" : "1",
+                                        "--ring-order",
+                                        c & 2 ? "4" : "0",
+                                        "--abi",
+                                        c & 16 ? "x86_32-abi" : "x86_64-abi"};
                 int n = 11;
                 if (!(c & 4))
                         args[n++] = "--no-indirect";
@@ -198,11 +162,16 @@ END_TEST
 /* Each hostile class: the daemon survives and a second vbd keeps working. */
 START_TEST(hostile_isolated)
 {
-        static const char *const classes[] = {"bad-op",        "zero-segments",
-                                              "too-many-segments", "first-gt-last",
-                                              "last-sect-ge8", "out-of-range",
-                                              "bad-gref",      "foreign-gref",
-                                              "too-many-indirect-pages", "req-prod-far",
+        static const char *const classes[] = {"bad-op",
+                                              "zero-segments",
+                                              "too-many-segments",
+                                              "first-gt-last",
+                                              "last-sect-ge8",
+                                              "out-of-range",
+                                              "bad-gref",
+                                              "foreign-gref",
+                                              "too-many-indirect-pages",
+                                              "req-prod-far",
                                               NULL};
         char out[4096];
         setup_world(NULL);

@@ -19,6 +19,10 @@
 #include <xenstore.h>
 
 #include "check_main.h"
+#include "sanitizer.h"
+#include "proc.h"
+#include "procstat.h"
+#include "blkworld.h"
 #include "simhost.h"
 
 #define FRONT_DOMID      5
@@ -26,20 +30,7 @@
 #define DISK_BYTES       (16u << 20)
 #define BE_PATH          "/local/domain/0/backend/vbd/5/51712"
 #define BLKFRONT_STOPPED 143 /* 128 + SIGTERM after a clean disconnect */
-#define VALGRIND_FAILED  99
 
-/* The release build runs the counts the issue asks for; ASan makes each
- * cycle several times slower, so that build does a quarter of them (its
- * point there is the sanitizers, the flat counts are the release build's). */
-#if defined(__SANITIZE_ADDRESS__)
-static const bool asan_build = true;
-#define ATTACH_CYCLES  50
-#define DESTROY_CYCLES 13
-#else
-static const bool asan_build = false;
-#define ATTACH_CYCLES  200
-#define DESTROY_CYCLES 50
-#endif
 /* Under ASan, mappings and RSS are the sanitizer's: its allocator maps
  * regions as it goes and its quarantine holds up to 256 MiB of freed
  * memory. That build checks fds and threads, and leaks through
@@ -76,58 +67,25 @@ struct usage {
 
 /* ---- processes ---------------------------------------------------------- */
 
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
-
 /* Check's fork mode skips teardown after a failed assertion: clean up at exit. */
 static void cleanup(void)
 {
-        reap(&front_pid);
-        reap(&daemon_pid);
+        proc_reap(&front_pid);
+        proc_reap(&daemon_pid);
         simhost_stop(&host);
 }
 
-static void sleep_ms(long ms)
+/* pvbackd and the blkfronts: stdout to the test's pipe or /dev/null,
+ * stderr appended to log, none of the test's fds inherited (they would
+ * count as the process's own), and hundreds of execs riding out a `make`
+ * relinking the binary meanwhile in a shared tree. */
+static struct proc_exec spawn_how(const char *log)
 {
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
-struct exec_arg {
-        const char *const *argv;
-        int out_fd;           /* stdout, or -1 for /dev/null */
-        const char *err_path; /* stderr to this file, or NULL to keep it */
-};
-
-static int exec_child(void *p)
-{
-        struct exec_arg *a = p;
-        int fd = a->out_fd >= 0 ? a->out_fd : open("/dev/null", O_WRONLY);
-        dup2(fd, STDOUT_FILENO);
-        if (a->err_path) {
-                int e = open(a->err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-                if (e >= 0)
-                        dup2(e, STDERR_FILENO);
-        }
-        /* Nothing of the test's (Check's log file, pipes) leaks into the
-         * counts of the process under test. */
-        close_range(3, ~0u, 0);
-        /* Hundreds of execs: a `make` relinking the binary meanwhile (a
-         * shared tree) leaves it briefly non-executable; wait that out. */
-        for (int tries = 0; tries < 100; tries++) {
-                execvp(a->argv[0], (char *const *)a->argv);
-                if (errno != EACCES && errno != ETXTBSY && errno != ENOENT)
-                        break;
-                sleep_ms(20);
-        }
-        fprintf(stderr, "exec %s: %s\n", a->argv[0], strerror(errno));
-        return 127;
+        return (struct proc_exec){.err_path = log,
+                                  .append = true,
+                                  .null_out = true,
+                                  .close_fds = true,
+                                  .retry_busy = true};
 }
 
 /* pvbackd as domain 0, optionally under a wrapper (valgrind ...). */
@@ -146,8 +104,9 @@ static void start_daemon(const char *const wrapper[])
         argv[n++] = "warning";
         argv[n] = NULL;
         snprintf(log, sizeof(log), "%s/pvbackd.log", host.dir);
-        struct exec_arg a = {.argv = argv, .out_fd = -1, .err_path = log};
-        daemon_pid = simhost_spawn(&host, 0, exec_child, &a);
+        struct proc_exec e = spawn_how(log);
+        e.argv = argv;
+        daemon_pid = simhost_spawn_exec(&host, 0, &e);
         ck_assert_int_gt(daemon_pid, 0);
 }
 
@@ -199,52 +158,32 @@ static const char *front_log(void)
 }
 
 /* pvback-blkfront as the frontend domain; returns its pid. */
-static pid_t blkfront_spawn(const char *const args[], int out_fd)
+static const struct proc_exec *front_how(void)
 {
-        char bin[PATH_MAX], log[PATH_MAX + 16];
-        const char *argv[24] = {simhost_bin("pvback-blkfront", bin, sizeof(bin))};
-        int n = 1;
-        for (int i = 0; args[i]; i++)
-                argv[n++] = args[i];
-        argv[n] = NULL;
+        static char log[PATH_MAX + 16];
+        static struct proc_exec how;
         snprintf(log, sizeof(log), "%s/blkfront.log", host.dir);
         unlink(log);
-        struct exec_arg a = {.argv = argv, .out_fd = out_fd, .err_path = log};
-        pid_t pid = simhost_spawn(&host, FRONT_DOMID, exec_child, &a);
-        ck_assert_int_gt(pid, 0);
-        return pid;
+        how = spawn_how(log);
+        return &how;
+}
+
+static pid_t blkfront_spawn(const char *const args[], int out_fd)
+{
+        return blkw_front_spawn(&host, FRONT_DOMID, front_how(), args, out_fd);
 }
 
 /* Runs pvback-blkfront to completion; its stdout in out. */
 static int blkfront_run(const char *const args[], char *out, size_t outlen, int timeout_ms)
 {
-        int pfd[2];
-        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
-        pid_t pid = blkfront_spawn(args, pfd[1]);
-        close(pfd[1]);
-        size_t n = 0;
-        ssize_t r;
-        while (n + 1 < outlen && (r = read(pfd[0], out + n, outlen - 1 - n)) > 0)
-                n += (size_t)r;
-        out[n] = '\0';
-        close(pfd[0]);
-        return simhost_wait(pid, timeout_ms);
-}
-
-static bool backend_state_is(struct xs_handle *xs, const char *want)
-{
-        unsigned len;
-        char *v = xs_read(xs, XBT_NULL, BE_PATH "/state", &len);
-        bool ok = v && !strcmp(v, want);
-        free(v);
-        return ok;
+        return blkw_front_run(&host, FRONT_DOMID, front_how(), args, out, outlen, timeout_ms);
 }
 
 /* Waits until the backend says Connected (a frontend's rings are mapped). */
 static void wait_connected(struct xs_handle *xs, unsigned cycle, int timeout_ms)
 {
         int status;
-        for (int waited = 0; !backend_state_is(xs, "4"); waited += 5) {
+        for (int waited = 0; !simhost_xs_is(xs, BE_PATH "/state", "4"); waited += 5) {
                 ck_assert_msg(waited < timeout_ms, "cycle %u: vbd not Connected after %d ms: %s",
                               cycle, timeout_ms, front_log());
                 if (waitpid(front_pid, &status, WNOHANG) == front_pid) {
@@ -338,84 +277,48 @@ static void destroy_cycle(struct xs_handle *xs, unsigned cycle, const char *time
         sleep_ms(10);
         ck_assert_int_eq(simhost_domain_destroy(&host, FRONT_DOMID), 0);
         /* Its vCPUs are gone with it. */
-        reap(&front_pid);
+        proc_reap(&front_pid);
         ck_assert_msg(kill(daemon_pid, 0) == 0, "pvbackd died in destroy %u", cycle);
         ck_assert_int_eq(simhost_domain_create(&host, FRONT_DOMID), 0);
 }
 
 /* ---- measurements ------------------------------------------------------- */
 
+static char sim_dom_prefix[PATH_MAX + 8]; /* "<host dir>/dom" */
+
 /* Counts fds, and apart the sim provider's domN/mem ones. */
-static void count_fds(pid_t pid, struct usage *u)
+static void count_fd(void *ctx, const char *fd, const char *target)
 {
-        char dir[64], path[384], target[PATH_MAX], prefix[PATH_MAX + 8];
-        size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "%s/dom", host.dir);
-        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        ck_assert_ptr_nonnull(d);
-        while ((e = readdir(d))) {
-                if (e->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-                ssize_t n = readlink(path, target, sizeof(target) - 1);
-                target[n > 0 ? n : 0] = '\0';
-                if (!strncmp(target, prefix, plen) && strstr(target + plen, "/mem"))
-                        u->sim_doms++;
-                else
-                        u->fds++;
-        }
-        closedir(d);
+        struct usage *u = ctx;
+        size_t plen = strlen(sim_dom_prefix);
+        (void)fd;
+        if (!strncmp(target, sim_dom_prefix, plen) && strstr(target + plen, "/mem"))
+                u->sim_doms++;
+        else
+                u->fds++;
 }
 
 /* io_uring's io-wq workers ("iou-wrk-N") are kernel threads the kernel
  * starts in our thread group for buffered file I/O and retires on its own
  * after the ring closes; they are counted apart from pvbackd's threads. */
-static void count_threads(pid_t pid, struct usage *u)
+static void count_thread(void *ctx, const char *comm)
 {
-        char path[320], comm[64];
-        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-        DIR *d = opendir(path);
-        struct dirent *e;
-        ck_assert_ptr_nonnull(d);
-        u->threads = u->kernel_threads = 0;
-        while ((e = readdir(d))) {
-                if (e->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
-                FILE *f = fopen(path, "re");
-                if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "iou-", 4))
-                        u->kernel_threads++;
-                else
-                        u->threads++;
-                if (f)
-                        fclose(f);
-        }
-        closedir(d);
+        struct usage *u = ctx;
+        if (!strncmp(comm, "iou-", 4))
+                u->kernel_threads++;
+        else
+                u->threads++;
 }
 
 static struct usage read_usage(pid_t pid)
 {
         struct usage u = {0};
-        char path[64], line[512];
-        count_fds(pid, &u);
-        count_threads(pid, &u);
-        snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-        FILE *f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        while (fgets(line, sizeof(line), f))
-                if (strchr(line, '\n'))
-                        u.maps++;
-        fclose(f);
+        snprintf(sim_dom_prefix, sizeof(sim_dom_prefix), "%s/dom", host.dir);
+        ck_assert_int_eq(procstat_each_fd(pid, count_fd, &u), 0);
+        ck_assert_int_eq(procstat_each_thread(pid, count_thread, &u), 0);
+        ck_assert_int_eq(procstat_maps(pid, NULL, &u.maps, NULL), 0);
         u.maps -= SIM_MAPS_PER_DOMAIN * u.sim_doms;
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        while (fgets(line, sizeof(line), f)) {
-                sscanf(line, "VmRSS: %lu kB", &u.rss_kb);
-                sscanf(line, "RssAnon: %lu kB", &u.anon_kb);
-        }
-        fclose(f);
+        ck_assert_int_eq(procstat_rss(pid, &u.rss_kb, &u.anon_kb), 0);
         return u;
 }
 
@@ -452,22 +355,15 @@ static void print_usage(const char *what, const struct usage *b, const struct us
 }
 
 /* What pvbackd holds open, for a failure message. */
+static void print_fd(void *ctx, const char *fd, const char *target)
+{
+        (void)ctx;
+        fprintf(stderr, "  fd %s -> %s\n", fd, target);
+}
+
 static void print_fds(pid_t pid)
 {
-        char dir[64], path[384], target[PATH_MAX];
-        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-                if (e->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-                ssize_t n = readlink(path, target, sizeof(target) - 1);
-                target[n > 0 ? n : 0] = '\0';
-                fprintf(stderr, "  fd %s -> %s\n", e->d_name, target);
-        }
-        if (d)
-                closedir(d);
+        procstat_each_fd(pid, print_fd, NULL);
 }
 
 static void assert_flat(const char *what, const struct usage *b, const struct usage *a)
@@ -486,18 +382,6 @@ static void assert_flat(const char *what, const struct usage *b, const struct us
                       "%s: RssAnon %lu kB before, %lu after", what, b->anon_kb, a->anon_kb);
 }
 
-static void print_file(const char *path)
-{
-        char buf[4096];
-        FILE *f = fopen(path, "re");
-        size_t n;
-        if (!f)
-                return;
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                fwrite(buf, 1, n, stderr);
-        fclose(f);
-}
-
 /* SIGTERM: pvbackd exits 0 after closing everything (and, in the ASan
  * build, after LeakSanitizer found nothing). */
 static void stop_daemon_cleanly(void)
@@ -508,7 +392,7 @@ static void stop_daemon_cleanly(void)
         daemon_pid = -1;
         snprintf(log, sizeof(log), "%s/pvbackd.log", host.dir);
         if (status != 0)
-                print_file(log);
+                proc_print_file(log);
         ck_assert_msg(status == 0, "pvbackd exited %d after SIGTERM", status);
 }
 
@@ -532,16 +416,16 @@ START_TEST(cycles_leave_no_trace)
 
         xs = simhost_xs_open(&host, 0);
         ck_assert_ptr_nonnull(xs);
-        for (unsigned i = 0; i < ATTACH_CYCLES; i++)
+        for (unsigned i = 0; i < LIFECYCLE_ATTACH_CYCLES; i++)
                 attach_detach_cycle(xs, WARMUP_ATTACH + i, "10", 20000);
         struct usage mid = settled_usage(daemon_pid, &before);
         assert_flat("after attach/detach cycles", &before, &mid);
-        for (unsigned i = 0; i < DESTROY_CYCLES; i++)
+        for (unsigned i = 0; i < LIFECYCLE_DESTROY_CYCLES; i++)
                 destroy_cycle(xs, WARMUP_DESTROY + i, "10", 20000);
         xs_close(xs);
         struct usage after = settled_usage(daemon_pid, &before);
-        fprintf(stderr, "%u attach/detach cycles, %u domain destroys%s\n", ATTACH_CYCLES,
-                DESTROY_CYCLES, asan_build ? " (scaled down for ASan)" : "");
+        fprintf(stderr, "%u attach/detach cycles, %u domain destroys%s\n", LIFECYCLE_ATTACH_CYCLES,
+                LIFECYCLE_DESTROY_CYCLES, asan_build ? " (scaled down for ASan)" : "");
         assert_flat("after domain destroys", &before, &after);
         stop_daemon_cleanly();
 }
@@ -551,19 +435,10 @@ END_TEST
  * leak, no memory error, and a clean exit on SIGTERM. */
 START_TEST(cycles_valgrind_clean)
 {
-        if (asan_build) {
-                fprintf(stderr, "skipped: valgrind does not run ASan binaries\n");
+        if (valgrind_skipped())
                 return;
-        }
         char logopt[PATH_MAX + 32];
-        const char *const valgrind[] = {"valgrind",
-                                        "--quiet",
-                                        "--leak-check=full",
-                                        "--show-leak-kinds=definite,indirect",
-                                        "--errors-for-leak-kinds=definite,indirect",
-                                        "--error-exitcode=99",
-                                        logopt,
-                                        NULL};
+        const char *const valgrind[] = {VALGRIND_MEMCHECK, logopt, NULL};
         make_world();
         snprintf(vglog, sizeof(vglog), "%s/valgrind.log", host.dir);
         snprintf(logopt, sizeof(logopt), "--log-file=%s", vglog);
@@ -584,9 +459,9 @@ START_TEST(cycles_valgrind_clean)
         int status = simhost_wait(daemon_pid, 120000);
         daemon_pid = -1;
         if (status != 0)
-                print_file(vglog);
+                proc_print_file(vglog);
         ck_assert_msg(status == 0, "pvbackd under valgrind exited %d (%s)", status,
-                      status == VALGRIND_FAILED ? "valgrind found errors or leaks" : "failure");
+                      VALGRIND_VERDICT(status));
 }
 END_TEST
 

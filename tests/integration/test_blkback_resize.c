@@ -19,7 +19,9 @@
 #include <xenstore.h>
 
 #include "bf_tag.h"
+#include "proc.h"
 #include "check_main.h"
+#include "blkworld.h"
 #include "simhost.h"
 
 #define FRONT_DOMID      5
@@ -34,38 +36,15 @@
 static struct simhost host;
 static pid_t daemon_pid = -1, front_pid = -1;
 static char disk[PATH_MAX + 16];
-
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
+/* The frontend's stdout is the test's to read or nobody's. */
+static const struct proc_exec front_how = {.null_out = true, .close_fds = true};
 
 /* Check's fork mode skips teardown after a failed assertion: clean up at exit. */
 static void cleanup(void)
 {
-        reap(&front_pid);
-        reap(&daemon_pid);
+        proc_reap(&front_pid);
+        proc_reap(&daemon_pid);
         simhost_stop(&host);
-}
-
-struct exec_arg {
-        const char *const *argv;
-        int out_fd; /* stdout, or -1 for /dev/null */
-};
-
-static int exec_child(void *p)
-{
-        struct exec_arg *a = p;
-        int fd = a->out_fd >= 0 ? a->out_fd : open("/dev/null", O_WRONLY);
-        dup2(fd, STDOUT_FILENO);
-        close_range(3, ~0u, 0);
-        execv(a->argv[0], (char *const *)a->argv);
-        fprintf(stderr, "exec %s: %s\n", a->argv[0], strerror(errno));
-        return 127;
 }
 
 static void start_world(void)
@@ -76,10 +55,7 @@ static void start_world(void)
         ck_assert_int_eq(simhost_start(&host), 0);
         ck_assert_int_eq(simhost_domain_create(&host, FRONT_DOMID), 0);
         snprintf(disk, sizeof(disk), "%s/disk.img", host.dir);
-        int fd = open(disk, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(ftruncate(fd, OLD_BYTES), 0);
-        close(fd);
+        blkw_disk_size(disk, OLD_BYTES);
         /* A short poll interval keeps the test fast; the default is 1 s. */
         const char *argv[] = {simhost_bin("pvbackd", bin, sizeof(bin)),
                               "--hypervisor",
@@ -90,8 +66,8 @@ static void start_world(void)
                               "-o",
                               "vbd.resize-poll-ms=" RESIZE_POLL_MS,
                               NULL};
-        struct exec_arg a = {.argv = argv, .out_fd = -1};
-        daemon_pid = simhost_spawn(&host, 0, exec_child, &a);
+        const struct proc_exec e = {.argv = argv, .null_out = true, .close_fds = true};
+        daemon_pid = simhost_spawn_exec(&host, 0, &e);
         ck_assert_int_gt(daemon_pid, 0);
         snprintf(script, sizeof(script), "%s/tools/hotplug/block-pvback", src ? src : ".");
         const char *args[] = {"vbd",    "attach", "--domid",  "5",    "--target", disk,
@@ -101,31 +77,12 @@ static void start_world(void)
 
 static pid_t blkfront_spawn(const char *const args[], int out_fd)
 {
-        char bin[PATH_MAX];
-        const char *argv[24] = {simhost_bin("pvback-blkfront", bin, sizeof(bin))};
-        int n = 1;
-        for (int i = 0; args[i]; i++)
-                argv[n++] = args[i];
-        argv[n] = NULL;
-        struct exec_arg a = {.argv = argv, .out_fd = out_fd};
-        pid_t pid = simhost_spawn(&host, FRONT_DOMID, exec_child, &a);
-        ck_assert_int_gt(pid, 0);
-        return pid;
+        return blkw_front_spawn(&host, FRONT_DOMID, &front_how, args, out_fd);
 }
 
 static int blkfront_run(const char *const args[], char *out, size_t outlen)
 {
-        int pfd[2];
-        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
-        pid_t pid = blkfront_spawn(args, pfd[1]);
-        close(pfd[1]);
-        size_t n = 0;
-        ssize_t r;
-        while (n + 1 < outlen && (r = read(pfd[0], out + n, outlen - 1 - n)) > 0)
-                n += (size_t)r;
-        out[n] = '\0';
-        close(pfd[0]);
-        return simhost_wait(pid, 60000);
+        return blkw_front_run(&host, FRONT_DOMID, &front_how, args, out, outlen, 60000);
 }
 
 static char *read_key(struct xs_handle *xs, const char *key)
@@ -143,12 +100,6 @@ static unsigned long long read_ull(struct xs_handle *xs, const char *key)
         unsigned long long x = strtoull(v, NULL, 10);
         free(v);
         return x;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
 }
 
 /* Next watch event on xs within timeout_ms; its path in buf ("" if none). */
@@ -177,27 +128,13 @@ static void drain_events(struct xs_handle *xs)
 
 static void grow_file(off_t bytes)
 {
-        int fd = open(disk, O_RDWR | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(ftruncate(fd, bytes), 0);
-        close(fd);
+        blkw_disk_size(disk, bytes);
 }
 
 /* The file holds generation `gen` tags for count sectors from start. */
 static void check_file(uint64_t start, uint64_t count, uint64_t gen)
 {
-        char *buf = malloc(count * 512);
-        ck_assert_ptr_nonnull(buf);
-        int fd = open(disk, O_RDONLY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(pread(fd, buf, count * 512, (off_t)(start * 512)), (ssize_t)(count * 512));
-        close(fd);
-        for (uint64_t s = 0; s < count; s++) {
-                enum bf_tag_result r = bf_tag_check(buf + s * 512, start + s, gen, NULL, NULL);
-                ck_assert_msg(r == BF_TAG_OK, "sector %llu in the file: %s",
-                              (unsigned long long)(start + s), bf_tag_result_name(r));
-        }
-        free(buf);
+        blkw_disk_assert_tags(disk, start, count, gen);
 }
 
 START_TEST(grow_while_connected)

@@ -21,7 +21,9 @@
 #include <xenstore.h>
 
 #include "bf_tag.h"
+#include "proc.h"
 #include "check_main.h"
+#include "blkworld.h"
 #include "simhost.h"
 
 #define STOCK_BLOCK "/etc/xen/scripts/block"
@@ -34,12 +36,6 @@ static struct simhost host;
 static pid_t daemon_pid = -1;
 static char disk[PATH_MAX + 16];
 static char loopdev[64]; /* the loop device the script set up, once known */
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
 
 /* Whether loop device `dev` is bound to our backing file. */
 static bool loop_backs_disk(const char *dev)
@@ -91,22 +87,6 @@ static const char *unavailable(void)
         return NULL;
 }
 
-struct exec_arg {
-        const char *const *argv;
-        int out_fd; /* stdout, or -1 to keep it */
-};
-
-static int exec_child(void *p)
-{
-        struct exec_arg *a = p;
-        if (a->out_fd >= 0)
-                dup2(a->out_fd, STDOUT_FILENO);
-        close_range(3, ~0u, 0);
-        execv(a->argv[0], (char *const *)a->argv);
-        fprintf(stderr, "exec %s: %s\n", a->argv[0], strerror(errno));
-        return 127;
-}
-
 static void start_world(void)
 {
         char bin[PATH_MAX];
@@ -114,10 +94,7 @@ static void start_world(void)
         ck_assert_int_eq(simhost_start(&host), 0);
         ck_assert_int_eq(simhost_domain_create(&host, FRONT_DOMID), 0);
         snprintf(disk, sizeof(disk), "%s/disk.img", host.dir);
-        int fd = open(disk, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(ftruncate(fd, DISK_BYTES), 0);
-        close(fd);
+        blkw_disk_size(disk, DISK_BYTES);
         const char *argv[] = {simhost_bin("pvbackd", bin, sizeof(bin)),
                               "--hypervisor",
                               "sim",
@@ -125,31 +102,15 @@ static void start_world(void)
                               "--log-level",
                               "error",
                               NULL};
-        struct exec_arg a = {.argv = argv, .out_fd = -1};
-        daemon_pid = simhost_spawn(&host, 0, exec_child, &a);
+        const struct proc_exec e = {.argv = argv, .close_fds = true};
+        daemon_pid = simhost_spawn_exec(&host, 0, &e);
         ck_assert_int_gt(daemon_pid, 0);
 }
 
 static int blkfront_run(const char *const args[], char *out, size_t outlen)
 {
-        char bin[PATH_MAX];
-        const char *argv[24] = {simhost_bin("pvback-blkfront", bin, sizeof(bin))};
-        int n = 1, pfd[2];
-        for (int i = 0; args[i]; i++)
-                argv[n++] = args[i];
-        argv[n] = NULL;
-        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
-        struct exec_arg a = {.argv = argv, .out_fd = pfd[1]};
-        pid_t pid = simhost_spawn(&host, FRONT_DOMID, exec_child, &a);
-        ck_assert_int_gt(pid, 0);
-        close(pfd[1]);
-        size_t got = 0;
-        ssize_t r;
-        while (got + 1 < outlen && (r = read(pfd[0], out + got, outlen - 1 - got)) > 0)
-                got += (size_t)r;
-        out[got] = '\0';
-        close(pfd[0]);
-        return simhost_wait(pid, 60000);
+        const struct proc_exec how = {.close_fds = true};
+        return blkw_front_run(&host, FRONT_DOMID, &how, args, out, outlen, 60000);
 }
 
 static char *read_key(struct xs_handle *xs, const char *path)
@@ -206,18 +167,7 @@ static bool daemon_holds(const char *target)
 
 static void check_file(uint64_t start, uint64_t count, uint64_t gen)
 {
-        char *buf = malloc(count * 512);
-        ck_assert_ptr_nonnull(buf);
-        int fd = open(disk, O_RDONLY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(pread(fd, buf, count * 512, (off_t)(start * 512)), (ssize_t)(count * 512));
-        close(fd);
-        for (uint64_t s = 0; s < count; s++) {
-                enum bf_tag_result r = bf_tag_check(buf + s * 512, start + s, gen, NULL, NULL);
-                ck_assert_msg(r == BF_TAG_OK, "sector %llu in the file: %s",
-                              (unsigned long long)(start + s), bf_tag_result_name(r));
-        }
-        free(buf);
+        blkw_disk_assert_tags(disk, start, count, gen);
 }
 
 START_TEST(stock_block_script_loop_device)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "simhost.h"
 #include "xb.h"
 
@@ -24,10 +25,10 @@
 
 #include "bf_tag.h"
 
-#define FE_DOM   1
-#define DEVID    51712
-#define SECTORS  8192u /* 4 MiB */
-#define MAX_Q    4
+#define FE_DOM    1
+#define DEVID     51712
+#define SECTORS   8192u /* 4 MiB */
+#define MAX_Q     4
 #define MAX_PAGES 16
 
 static struct simhost host;
@@ -161,11 +162,13 @@ static int16_t do_rw(struct mb_req *r)
                 xh_copy_seg_t c = {.len = (uint16_t)(n * 512)};
                 if (r->real_op == BLKIF_OP_READ) {
                         c.source.virt = mb.disk + sec * 512;
-                        c.dest.foreign = (typeof(c.dest.foreign)){s->gref, (uint16_t)(s->first_sect * 512), FE_DOM};
+                        c.dest.foreign = (typeof(c.dest.foreign)){
+                            s->gref, (uint16_t)(s->first_sect * 512), FE_DOM};
                         c.flags = GNTCOPY_dest_gref;
                 } else {
                         c.dest.virt = mb.disk + sec * 512;
-                        c.source.foreign = (typeof(c.source.foreign)){s->gref, (uint16_t)(s->first_sect * 512), FE_DOM};
+                        c.source.foreign = (typeof(c.source.foreign)){
+                            s->gref, (uint16_t)(s->first_sect * 512), FE_DOM};
                         c.flags = GNTCOPY_source_gref;
                 }
                 if (xh_gnttab_copy(mb.gt, 1, &c) < 0 || c.status != GNTST_okay)
@@ -281,7 +284,9 @@ static int connect_backend(void)
         rc = rc ?: xb_printf(mb.xs, XBT_NULL, BE, "discard-granularity", "4096");
         rc = rc ?: xb_printf(mb.xs, XBT_NULL, BE, "discard-secure", "1");
         rc = rc ?: xb_printf(mb.xs, XBT_NULL, BE, "feature-persistent", "1");
-        rc = rc ?: xb_printf(mb.xs, XBT_NULL, BE, "feature-max-indirect-segments", "%u", mb.max_indirect);
+        rc = rc
+                 ?: xb_printf(mb.xs, XBT_NULL, BE, "feature-max-indirect-segments", "%u",
+                              mb.max_indirect);
         return rc ?: xb_printf(mb.xs, XBT_NULL, BE, "state", "4");
 }
 
@@ -364,17 +369,10 @@ static void snapshot_fe_keys(void)
         free(e);
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Backend side of one frontend session until the CLI exits; its status. */
 static int serve(pid_t pid, int timeout_ms)
 {
-        int64_t end = now_ms() + timeout_ms;
+        uint64_t end = now_ms() + (uint64_t)timeout_ms;
         int be = 2;
         while (now_ms() < end) {
                 int st, fe = xb_read_state(mb.xs, FE);
@@ -472,7 +470,8 @@ START_TEST(keys_like_linux_single_ring)
         ck_assert_int_eq(run_cli(args, out, sizeof(out)), 0);
         ck_assert_str_eq(fe_keys, "backend backend-id virtual-device device-type trusted protocol "
                                   "state ring-ref event-channel feature-persistent ");
-        ck_assert_ptr_nonnull(strstr(out, "queues 1 (backend max 1), ring-page-order 0 (32 slots)"));
+        ck_assert_ptr_nonnull(
+            strstr(out, "queues 1 (backend max 1), ring-page-order 0 (32 slots)"));
         ck_assert_int_eq(xb_read_state(mb.xs, FE), XenbusStateClosed);
 }
 END_TEST
@@ -480,8 +479,16 @@ END_TEST
 START_TEST(keys_multi_queue_multi_page)
 {
         char out[8192], *v = NULL;
-        const char *args[] = {"info", "--queues", "3", "--ring-order", "2", "--abi", "x86_32-abi",
-                              "--large-sectors", "--no-persistent", NULL};
+        const char *args[] = {"info",
+                              "--queues",
+                              "3",
+                              "--ring-order",
+                              "2",
+                              "--abi",
+                              "x86_32-abi",
+                              "--large-sectors",
+                              "--no-persistent",
+                              NULL};
         ck_assert_int_eq(run_cli(args, out, sizeof(out)), 0);
         ck_assert_str_eq(fe_keys, "backend backend-id virtual-device device-type trusted protocol "
                                   "state ring-page-order multi-queue-num-queues queue-0 queue-1 "
@@ -490,10 +497,14 @@ START_TEST(keys_multi_queue_multi_page)
         ck_assert_int_eq(xb_read_str(mb.xs, XBT_NULL, FE, "protocol", &v), 0);
         ck_assert_str_eq(v, "x86_32-abi");
         free(v);
-        ck_assert(xb_exists(mb.xs, XBT_NULL, "/local/domain/1/device/vbd/51712/queue-1", "ring-ref3"));
-        ck_assert(!xb_exists(mb.xs, XBT_NULL, "/local/domain/1/device/vbd/51712/queue-1", "ring-ref4"));
-        ck_assert(xb_exists(mb.xs, XBT_NULL, "/local/domain/1/device/vbd/51712/queue-2", "event-channel"));
-        ck_assert_ptr_nonnull(strstr(out, "queues 3 (backend max 4), ring-page-order 2 (128 slots)"));
+        ck_assert(
+            xb_exists(mb.xs, XBT_NULL, "/local/domain/1/device/vbd/51712/queue-1", "ring-ref3"));
+        ck_assert(
+            !xb_exists(mb.xs, XBT_NULL, "/local/domain/1/device/vbd/51712/queue-1", "ring-ref4"));
+        ck_assert(xb_exists(mb.xs, XBT_NULL, "/local/domain/1/device/vbd/51712/queue-2",
+                            "event-channel"));
+        ck_assert_ptr_nonnull(
+            strstr(out, "queues 3 (backend max 4), ring-page-order 2 (128 slots)"));
         ck_assert_ptr_nonnull(strstr(out, "persistent grants off"));
 }
 END_TEST
@@ -506,10 +517,21 @@ START_TEST(verify_feature_matrix)
         int q4 = _i & 1, o4 = _i & 2, ind = _i & 4, pers = _i & 8, x32 = _i & 16;
         char gen[16];
         snprintf(gen, sizeof(gen), "%d", 100 + _i);
-        const char *args[24] = {"verify", "--range", "0:8192", "--bs", "256K", "--depth", "8",
-                                "--generation", gen, "--queues", q4 ? "4" : "1",
-                                "--ring-order", o4 ? "4" : "0",
-                                "--abi", x32 ? "x86_32-abi" : "x86_64-abi"};
+        const char *args[24] = {"verify",
+                                "--range",
+                                "0:8192",
+                                "--bs",
+                                "256K",
+                                "--depth",
+                                "8",
+                                "--generation",
+                                gen,
+                                "--queues",
+                                q4 ? "4" : "1",
+                                "--ring-order",
+                                o4 ? "4" : "0",
+                                "--abi",
+                                x32 ? "x86_32-abi" : "x86_64-abi"};
         int n = 15;
         if (ind) {
                 args[n++] = "--indirect-segs";
@@ -525,7 +547,7 @@ START_TEST(verify_feature_matrix)
         ck_assert_ptr_nonnull(strstr(out, "8192 checked"));
         for (uint64_t s = 0; s < SECTORS; s++)
                 ck_assert_msg(bf_tag_check(mb.disk + s * 512, s, 100u + (unsigned)_i, NULL, NULL) ==
-                                      BF_TAG_OK,
+                                  BF_TAG_OK,
                               "sector %lu on the backend's disk", (unsigned long)s);
         ck_assert_msg((mb.indirect > 0) == (ind != 0), "indirect requests %lu",
                       (unsigned long)mb.indirect);
@@ -550,8 +572,8 @@ END_TEST
 START_TEST(misaligned_buffers)
 {
         char out[16384];
-        const char *args[] = {"verify", "--range", "3:2045", "--bs", "2048", "--page-offset", "3",
-                              "--depth", "4", NULL};
+        const char *args[] = {"verify",        "--range", "3:2045",  "--bs", "2048",
+                              "--page-offset", "3",       "--depth", "4",    NULL};
         int rc = run_cli(args, out, sizeof(out));
         ck_assert_msg(rc == 0, "exit %d\n%s", rc, out);
         ck_assert_ptr_nonnull(strstr(out, "2045 checked"));
@@ -608,15 +630,15 @@ struct hostile_case {
         const char *want; /* line fragment */
 };
 static const struct hostile_case hostile_cases[] = {
-        {"bad-op", "status -2 (eopnotsupp)"},
-        {"zero-segments", "status -1 (error)"},
-        {"too-many-segments", "status -1 (error)"},
-        {"first-gt-last", "status -1 (error)"},
-        {"last-sect-ge8", "status -1 (error)"},
-        {"out-of-range", "status -1 (error)"},
-        {"bad-gref", "status -1 (error)"},
-        {"foreign-gref", "status -1 (error)"},
-        {"too-many-indirect-pages", "status -1 (error)"},
+    {"bad-op", "status -2 (eopnotsupp)"},
+    {"zero-segments", "status -1 (error)"},
+    {"too-many-segments", "status -1 (error)"},
+    {"first-gt-last", "status -1 (error)"},
+    {"last-sect-ge8", "status -1 (error)"},
+    {"out-of-range", "status -1 (error)"},
+    {"bad-gref", "status -1 (error)"},
+    {"foreign-gref", "status -1 (error)"},
+    {"too-many-indirect-pages", "status -1 (error)"},
 };
 
 START_TEST(hostile_classes)
@@ -673,7 +695,8 @@ static Suite *blkfront_minibe_suite(void)
         TCase *h = tcase_create("hostile");
         tcase_add_checked_fixture(h, setup, teardown);
         tcase_set_timeout(h, 60);
-        tcase_add_loop_test(h, hostile_classes, 0, sizeof(hostile_cases) / sizeof(hostile_cases[0]));
+        tcase_add_loop_test(h, hostile_classes, 0,
+                            sizeof(hostile_cases) / sizeof(hostile_cases[0]));
         tcase_add_test(h, hostile_write_on_readonly);
         tcase_add_test(h, hostile_expectation_enforced);
         suite_add_tcase(s, h);

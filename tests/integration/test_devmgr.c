@@ -18,12 +18,13 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "devmgr.h"
 #include "simhost.h"
 #include "xb.h"
 
-#define BE "/local/domain/0/backend/vif/1/0"
-#define FE "/local/domain/1/device/vif/0"
+#define BE    "/local/domain/0/backend/vif/1/0"
+#define FE    "/local/domain/1/device/vif/0"
 #define MARKS "/local/domain/0/data/fake"
 
 static struct simhost host;
@@ -87,7 +88,8 @@ struct report {
 
 static void *report_from_thread(void *arg)
 {
-        be_dev_report_guest_error(((struct report *)arg)->dev, "q0: slot 3 offset+size 4200 > 4096");
+        be_dev_report_guest_error(((struct report *)arg)->dev,
+                                  "q0: slot 3 offset+size 4200 > 4096");
         return NULL;
 }
 
@@ -103,14 +105,14 @@ static void fake_frontend_changed(struct be_dev *dev, const char *key)
 }
 
 static const struct be_class fake_class = {
-        .kind = "vif",
-        .probe = fake_probe,
-        .backend_ready = fake_ready,
-        .connect = fake_connect,
-        .disconnect = fake_disconnect,
-        .remove = fake_remove,
-        .frontend_changed = fake_frontend_changed,
-        .reconfigure = fake_reconfigure,
+    .kind = "vif",
+    .probe = fake_probe,
+    .backend_ready = fake_ready,
+    .connect = fake_connect,
+    .disconnect = fake_disconnect,
+    .remove = fake_remove,
+    .frontend_changed = fake_frontend_changed,
+    .reconfigure = fake_reconfigure,
 };
 
 static int run_backend(void *arg)
@@ -136,18 +138,11 @@ static int run_backend(void *arg)
 
 /* ---- helpers (test process) --------------------------------------------- */
 
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Waits until dir/key reads `want` (NULL: absent). */
 static bool wait_value(struct xs_handle *xs, const char *dir, const char *key, const char *want,
                        int timeout_ms)
 {
-        for (long end = now_ms() + timeout_ms; now_ms() < end; usleep(2000)) {
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms; now_ms() < end; usleep(2000)) {
                 char *v = NULL;
                 int rc = xb_read_str(xs, XBT_NULL, dir, key, &v);
                 bool match = want ? rc == 0 && !strcmp(v, want) : rc == -ENOENT;
@@ -301,7 +296,7 @@ START_TEST(device_removed_and_added_again_unseen)
         ck_assert(xs_rm(xs, XBT_NULL, BE));
         ck_assert(xs_rm(xs, XBT_NULL, FE));
         ck_assert(xs_rm(xs, XBT_NULL, "/libxl/1/device/vif/0"));
-        const char *const args[] = {"vif",    "attach", "--domid",   "1",
+        const char *const args[] = {"vif",      "attach", "--domid",   "1",
                                     "--script", script,   "--no-wait", NULL};
         ck_assert_int_eq(simhost_cli(&host, NULL, 0, args), 0);
         ck_assert(wait_value(xs, BE, "state", "1", 100));

@@ -31,28 +31,24 @@
 #include <xenstore.h>
 
 #include "check_main.h"
+#include "sanitizer.h"
+#include "proc.h"
+#include "procstat.h"
 #include "ctl_proto.h"
 #include "nbworld.h"
-#include "nf_gen.h"
+#include "nbecho.h"
 #include "simhost.h"
 #include "version.h"
 
-#define FRONT_DOMID     5
-#define FRONT_DOMID_S   "5"
-#define FRONT_MAC       "00:16:3e:00:00:05"
-#define VIF_NAME        "vif5.0"
-#define VBD_NAME        "vbd5.51712"
-#define VBD_BE          "/local/domain/0/backend/vbd/5/51712"
-#define SECTORS         32768u /* 16 MiB */
-#define BURST           200u
-#define WINDOW          32u
-#define VALGRIND_FAILED 99
-
-#if defined(__SANITIZE_ADDRESS__)
-static const bool asan_build = true;
-#else
-static const bool asan_build = false;
-#endif
+#define FRONT_DOMID   5
+#define FRONT_DOMID_S "5"
+#define FRONT_MAC     "00:16:3e:00:00:05"
+#define VIF_NAME      "vif5.0"
+#define VBD_NAME      "vbd5.51712"
+#define VBD_BE        "/local/domain/0/backend/vbd/5/51712"
+#define SECTORS       32768u /* 16 MiB */
+#define BURST         200u
+#define WINDOW        32u
 
 static struct nbw world; /* local: pvbackd and the vif in this namespace */
 static pid_t netfront = -1, blkfront = -1;
@@ -62,59 +58,18 @@ static int timeout_ms = 20000; /* per step; valgrind raises it */
 
 /* ---- processes ------------------------------------------------------------ */
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGCONT);
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
-
 /* Check's fork mode skips teardown after a failed assertion: the frontends
  * go at exit (nbworld takes pvbackd and the host). */
 static void cleanup(void)
 {
-        reap(&netfront);
-        reap(&blkfront);
-}
-
-struct exec_arg {
-        const char *const *argv;
-        const char *out, *err; /* stdout, stderr (NULL: with stdout) */
-};
-
-static int exec_child(void *p)
-{
-        struct exec_arg *a = p;
-        int fd = open(a->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        int efd = a->err ? open(a->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : fd;
-        if (fd >= 0 && efd >= 0) {
-                dup2(fd, STDOUT_FILENO);
-                dup2(efd, STDERR_FILENO);
-        }
-        execvp(a->argv[0], (char *const *)a->argv);
-        return 127;
+        proc_reap(&netfront);
+        proc_reap(&blkfront);
 }
 
 static pid_t spawn(uint16_t domid, const char *const argv[], const char *out, const char *err)
 {
-        struct exec_arg a = {.argv = argv, .out = out, .err = err};
-        pid_t pid = simhost_spawn(&world.host, domid, exec_child, &a);
+        const struct proc_exec e = {.argv = argv, .out_path = out, .err_path = err};
+        pid_t pid = simhost_spawn_exec(&world.host, domid, &e);
         ck_assert_int_gt(pid, 0);
         return pid;
 }
@@ -328,14 +283,7 @@ static void wait_socket(const char *path, pid_t daemon)
 static void make_world_with(bool valgrind, const char *const *extra)
 {
         static char logopt[PATH_MAX + 32];
-        const char *const vg[] = {"valgrind",
-                                  "--quiet",
-                                  "--leak-check=full",
-                                  "--show-leak-kinds=definite,indirect",
-                                  "--errors-for-leak-kinds=definite,indirect",
-                                  "--error-exitcode=99",
-                                  logopt,
-                                  NULL};
+        const char *const vg[] = {VALGRIND_MEMCHECK, logopt, NULL};
         static const uint16_t doms[] = {FRONT_DOMID, 0};
         const char *args[16] = {"--workers",        "2",  "-o",
                                 "vif.max-queues=2", "-o", "vbd.max-queues=2"};
@@ -464,58 +412,19 @@ static void blkfront_start(void)
  * checked; returns the bytes sent (frames as on the wire). */
 static uint64_t echo_traffic(void)
 {
-        struct nf_gen_cfg cfg = {.min_size = 60,
-                                 .max_size = 1514,
-                                 .flows = 4,
-                                 .seed = 7,
-                                 .src_mac = {0x02, 0, 0, 0, 0, 0x01},
-                                 .dst_mac = {0x00, 0x16, 0x3e, 0, 0, FRONT_DOMID},
-                                 .saddr = {10, FRONT_DOMID, 0, 1},
-                                 .daddr = {10, FRONT_DOMID, 0, 2}};
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-        struct nf_verify v = {.seed = cfg.seed};
-        static uint8_t frame[2048], in[65536];
-        uint64_t bytes = 0, last = now_ms();
-        struct nf_gen g;
-
-        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-        ck_assert_int_ge(fd, 0);
-        sll.sll_ifindex = (int)if_nametoindex(VIF_NAME);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
-        ck_assert_int_eq(nf_gen_init(&g, &cfg), 0);
-        while (v.frames < BURST) {
-                while (g.frames < BURST && g.frames - v.frames < WINDOW) {
-                        struct nf_frame f;
-                        ck_assert_int_eq(nf_gen_next(&g, frame, sizeof(frame), &f), 0);
-                        ck_assert_int_eq(send(fd, f.data, f.len, 0), (ssize_t)f.len);
-                        bytes += f.len;
-                }
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                if (poll(&p, 1, 20) <= 0) {
-                        ck_assert_msg(now_ms() - last < (uint64_t)timeout_ms,
-                                      "%llu of %u frames came back", (unsigned long long)v.frames,
-                                      BURST);
-                        continue;
-                }
-                struct sockaddr_ll from;
-                socklen_t fl = sizeof(from);
-                ssize_t r;
-                while ((r = recvfrom(fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from,
-                                     &fl)) > 0) {
-                        if (from.sll_pkttype != PACKET_OUTGOING) {
-                                nf_verify_frame(&v, in, (size_t)r, false, false);
-                                last = now_ms();
-                        }
-                        fl = sizeof(from);
-                }
-        }
-        close(fd);
-        ck_assert_msg(v.bad_bytes == 0 && v.frames == g.frames && v.foreign == 0,
+        const struct nbecho_pace p = {.frames = BURST, .window = WINDOW, .stall_ms = timeout_ms};
+        const struct nbecho_flow f = {.domid = FRONT_DOMID, .flows = 4, .seed = 7};
+        struct nbecho_result r;
+        int rc = nbecho_run_on(VIF_NAME, &f, &p, &r);
+        ck_assert_msg(rc != -ETIMEDOUT, "%llu of %u frames came back",
+                      (unsigned long long)r.back.frames, BURST);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_msg(r.back.bad_bytes == 0 && r.back.frames == r.sent_frames &&
+                          r.back.foreign == 0,
                       "echo: %llu frames back (%llu bad bytes, %llu foreign) of %llu",
-                      (unsigned long long)v.frames, (unsigned long long)v.bad_bytes,
-                      (unsigned long long)v.foreign, (unsigned long long)g.frames);
-        nf_gen_free(&g);
-        return bytes;
+                      (unsigned long long)r.back.frames, (unsigned long long)r.back.bad_bytes,
+                      (unsigned long long)r.back.foreign, (unsigned long long)r.sent_frames);
+        return r.sent_bytes;
 }
 
 /* The vbd's counters stop moving once its frontend is paused (as xl pause
@@ -1345,8 +1254,8 @@ START_TEST(show_during_detach)
                 if (cycle == 2) {
                         /* xl destroy: everything of the domain goes at once. */
                         ck_assert_int_eq(simhost_domain_destroy(&world.host, FRONT_DOMID), 0);
-                        reap(&netfront);
-                        reap(&blkfront);
+                        proc_reap(&netfront);
+                        proc_reap(&blkfront);
                         break;
                 }
                 vif_detach();
@@ -1354,7 +1263,7 @@ START_TEST(show_during_detach)
                 int rc = simhost_wait(netfront, timeout_ms);
                 ck_assert_msg(rc == 0 || rc == 1, "netfront ended with %d after a detach", rc);
                 netfront = -1;
-                reap(&blkfront);
+                proc_reap(&blkfront);
         }
         /* Until pvbackd has dropped every device. */
         for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(50)) {
@@ -1387,21 +1296,15 @@ END_TEST
  * and a vbd's life: no leak, no memory error, a clean exit. */
 START_TEST(clients_valgrind_clean)
 {
-        if (asan_build) {
-                fprintf(stderr, "skipped: valgrind does not run ASan binaries\n");
+        if (valgrind_skipped())
                 return;
-        }
         char vglog[PATH_MAX + 16];
         timeout_ms = 90000;
         make_world(true);
         snprintf(vglog, sizeof(vglog), "%s/valgrind.log", world.host.dir);
         /* pvbackd really runs on valgrind's core (memcheck-<arch>-linux). */
-        char path[64], comm[32] = "";
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int)world.pvbackd);
-        FILE *f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
-        fclose(f);
+        char comm[32];
+        ck_assert_int_eq(procstat_comm(world.pvbackd, comm, sizeof(comm)), 0);
         ck_assert_msg(!strncmp(comm, "memcheck", 8), "pvbackd runs as %s", comm);
         vif_attach();
         vbd_attach();
@@ -1428,7 +1331,7 @@ START_TEST(clients_valgrind_clean)
         int rc = simhost_wait(netfront, timeout_ms);
         ck_assert_msg(rc == 0 || rc == 1, "netfront ended with %d after a detach", rc);
         netfront = -1;
-        reap(&blkfront);
+        proc_reap(&blkfront);
         json_object_put(ask("show"));
         /* Still connected at the stop: the daemon drops it. */
         ck_assert_int_ge(silent, 0);
@@ -1441,7 +1344,7 @@ START_TEST(clients_valgrind_clean)
                 print_file(world.pvbackd_log);
         }
         ck_assert_msg(status == 0, "pvbackd under valgrind exited %d (%s)", status,
-                      status == VALGRIND_FAILED ? "valgrind found errors or leaks" : "failure");
+                      VALGRIND_VERDICT(status));
         teardown();
 }
 END_TEST

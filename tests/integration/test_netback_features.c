@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "nbworld.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -38,13 +39,6 @@
 #endif
 
 static struct nbw world;
-
-static double now_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool skip(void)
 {
@@ -60,14 +54,12 @@ static void up(const struct nbw_opts *o, const char *const nf_args[])
 {
         char why[4096];
         ck_assert_msg(nbw_up(&world, o, why, sizeof(why)) == 0, "%s", why);
-        ck_assert_msg(nbw_netfront_start(&world, "tap", nf_args, why, sizeof(why)) == 0, "%s",
-                      why);
+        ck_assert_msg(nbw_netfront_start(&world, "tap", nf_args, why, sizeof(why)) == 0, "%s", why);
         ck_assert_msg(nbw_be_wait(&world, "state", "4", 10000), "backend not Connected");
         ck_assert_msg(nbw_ping(&world, true, 2) == 0, "guest cannot ping the host");
 }
 
-static void stream_verified(bool guest_to_host, uint64_t bytes, uint16_t port,
-                            struct nbw_stream *s)
+static void stream_verified(bool guest_to_host, uint64_t bytes, uint16_t port, struct nbw_stream *s)
 {
         ck_assert_int_eq(nbw_tcp_stream(&world, guest_to_host, bytes, port, port, s), 0);
         ck_assert_msg(s->bytes_received == bytes && s->first_bad == UINT64_MAX &&
@@ -113,8 +105,7 @@ START_TEST(rate_limit_and_live_change)
         struct nbw_opts o = {.rate = "40Mb/s"};
         up(&o, NULL);
         char *rate = nbw_be_read(&world, "rate");
-        ck_assert_msg(rate && strcmp(rate, "250000,50000") == 0, "rate key %s",
-                      rate ? rate : "-");
+        ck_assert_msg(rate && strcmp(rate, "250000,50000") == 0, "rate key %s", rate ? rate : "-");
         free(rate);
         double r = measure_rate(24ull << 20, 7001, 5e6);
         ck_assert_msg(r > 0.9 && r < 1.1, "rate off by more than 10%%: ratio %.3f", r);
@@ -130,8 +121,8 @@ END_TEST
 
 /* ---- multicast filter ----------------------------------------------------- */
 
-#define MC_JOINED   "01:00:5e:01:02:03"
-#define MC_FRAMES   40
+#define MC_JOINED    "01:00:5e:01:02:03"
+#define MC_FRAMES    40
 #define MC_ETHERTYPE 0x88b5 /* IEEE local experimental: no stack consumes it */
 
 static const uint8_t mc_joined[6] = {0x01, 0x00, 0x5e, 0x01, 0x02, 0x03};
@@ -207,8 +198,8 @@ START_TEST(multicast_filter_drops_unjoined_groups)
                 return;
         const char *const args[] = {"--mcast-join", MC_JOINED, NULL};
         up(NULL, args);
-        struct mc_counts *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
-                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        struct mc_counts *c =
+            mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         ck_assert_ptr_ne(c, MAP_FAILED);
         memset((void *)c, 0, sizeof(*c));
         pid_t l = netns_spawn(&world.guestns, mc_listen, c);
@@ -241,11 +232,12 @@ END_TEST
 /* ---- hash mapping --------------------------------------------------------- */
 
 /* The Microsoft RSS verification key (also Linux's netfront test key). */
-static const uint8_t rss_key[40] = {
-        0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
-        0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
-        0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
-#define RSS_KEY_HEX "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa"
+static const uint8_t rss_key[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+                                    0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+                                    0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+                                    0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+#define RSS_KEY_HEX                                                                                \
+        "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa"
 
 /* Toeplitz over the input bits, written from the definition (independent of
  * netif.h's helper the backend uses). */
@@ -309,8 +301,7 @@ static int hash_send(void *arg)
         (void)arg;
         static char buf[1 << 20];
         for (int i = 0; i < HASH_FLOWS; i++) {
-                struct sockaddr_in me = {.sin_family = AF_INET,
-                                         .sin_port = htons(HASH_SPORT + i)};
+                struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(HASH_SPORT + i)};
                 struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(HASH_PORT)};
                 inet_pton(AF_INET, NBW_GUEST_IP, &to.sin_addr);
                 int one = 1, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -335,14 +326,13 @@ START_TEST(hash_mapping_steers_each_flow)
                 return;
         /* The RSS spec's first IPv4/TCP vector. */
         ck_assert_uint_eq(flow_hash("66.9.149.187", 2794, "161.142.100.80", 1766), 0x51ccc178);
-        const char *const args[] = {"--queues",       "4",
-                                    "--hash-key",     RSS_KEY_HEX,
-                                    "--hash-mapping", "3,2,1,0,1,0,3,2",
-                                    "--flow-report",  NULL};
+        const char *const args[] = {
+            "--queues",      "4", "--hash-key", RSS_KEY_HEX, "--hash-mapping", "3,2,1,0,1,0,3,2",
+            "--flow-report", NULL};
         struct nbw_opts o = {.max_queues = 4};
         up(&o, args);
-        volatile int *ready = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
-                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        volatile int *ready =
+            mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         ck_assert_ptr_ne((void *)ready, MAP_FAILED);
         *ready = 0;
         pid_t l = netns_spawn(&world.guestns, hash_listen, (void *)ready);
@@ -356,8 +346,8 @@ START_TEST(hash_mapping_steers_each_flow)
         ck_assert_msg(strstr(log, "ctrl-ring: on (toeplitz"), "%s", log);
         bool used[4] = {false};
         for (int i = 0; i < HASH_FLOWS; i++) {
-                uint32_t h = flow_hash(NBW_HOST_IP, (uint16_t)(HASH_SPORT + i), NBW_GUEST_IP,
-                                       HASH_PORT);
+                uint32_t h =
+                    flow_hash(NBW_HOST_IP, (uint16_t)(HASH_SPORT + i), NBW_GUEST_IP, HASH_PORT);
                 unsigned want = mapping[h % 8];
                 char key[48];
                 snprintf(key, sizeof(key), "rx-flow: hash 0x%08" PRIx32 " queue ", h);

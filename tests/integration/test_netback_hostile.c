@@ -30,7 +30,9 @@
 #include <xenstore.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "nbworld.h"
+#include "nbecho.h"
 #include "nf_gen.h"
 #include "simhost.h"
 #include "xb.h"
@@ -50,57 +52,18 @@ static pid_t echo_pid = -1, hostile_pid = -1;
 
 /* ---- processes ---------------------------------------------------------- */
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
-
 /* Check's fork mode skips teardown after a failed assertion: the guests'
  * processes go at exit (nbworld takes pvbackd and the host). */
 static void cleanup(void)
 {
-        reap(&hostile_pid);
-        reap(&echo_pid);
-}
-
-struct exec_arg {
-        const char *const *argv;
-        const char *out_path; /* stdout and stderr to this file (appended) */
-};
-
-static int exec_child(void *p)
-{
-        struct exec_arg *a = p;
-        int fd = open(a->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-                dup2(fd, STDOUT_FILENO);
-                dup2(fd, STDERR_FILENO);
-        }
-        execvp(a->argv[0], (char *const *)a->argv);
-        return 127;
+        proc_reap(&hostile_pid);
+        proc_reap(&echo_pid);
 }
 
 static pid_t spawn(uint16_t domid, const char *const argv[], const char *out)
 {
-        struct exec_arg a = {.argv = argv, .out_path = out};
-        pid_t pid = simhost_spawn(&world.host, domid, exec_child, &a);
+        const struct proc_exec e = {.argv = argv, .out_path = out, .append = true};
+        pid_t pid = simhost_spawn_exec(&world.host, domid, &e);
         ck_assert_int_gt(pid, 0);
         return pid;
 }
@@ -127,18 +90,6 @@ static unsigned file_count(const char *path, const char *needle)
         return count;
 }
 
-static void print_file(const char *path)
-{
-        char buf[4096];
-        FILE *f = fopen(path, "re");
-        size_t n;
-        if (!f)
-                return;
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                fwrite(buf, 1, n, stderr);
-        fclose(f);
-}
-
 /* ---- the world: namespace, host, pvbackd -------------------------------- */
 
 static void make_world(void)
@@ -156,8 +107,8 @@ static void attach(uint16_t domid, const char *mac)
 {
         char dom[8];
         snprintf(dom, sizeof(dom), "%u", domid);
-        const char *args[] = {"vif",  "attach", "--domid", dom,    "--devid", "0",
-                              "--mac", mac,     "--script", world.script, NULL};
+        const char *args[] = {"vif",   "attach", "--domid",  dom,          "--devid", "0",
+                              "--mac", mac,      "--script", world.script, NULL};
         ck_assert_msg(simhost_cli(&world.host, NULL, 0, args) == 0, "attaching a vif to domain %u",
                       domid);
 }
@@ -248,58 +199,25 @@ static void good_link_open(struct good_link *l)
  * back intact. */
 static void good_burst(struct good_link *l, uint32_t n, const char *when)
 {
-        struct nf_gen_cfg cfg = {.min_size = 60,
-                                 .max_size = 1514,
-                                 .flows = 4,
-                                 .seed = ++l->seed,
-                                 .src_mac = {0x02, 0, 0, 0, 0, 0x01},
-                                 .dst_mac = {0x00, 0x16, 0x3e, 0, 0, GOOD_DOM},
-                                 .saddr = {10, GOOD_DOM, 0, 1},
-                                 .daddr = {10, GOOD_DOM, 0, 2}};
-        struct nf_verify v = {.seed = cfg.seed};
-        struct nf_gen g;
-        static uint8_t frame[2048], in[65536];
-        uint64_t last = now_ms();
-
-        ck_assert_int_eq(nf_gen_init(&g, &cfg), 0);
-        while (v.frames < n) {
-                while (g.frames < n && g.frames - v.frames < WINDOW) {
-                        struct nf_frame f;
-                        ck_assert_int_eq(nf_gen_next(&g, frame, sizeof(frame), &f), 0);
-                        ssize_t w = send(l->fd, f.data, f.len, 0);
-                        ck_assert_msg(w == (ssize_t)f.len, "%s: injecting a frame: %s", when,
-                                      strerror(errno));
-                }
-                struct pollfd p = {.fd = l->fd, .events = POLLIN};
-                if (poll(&p, 1, 20) <= 0) {
-                        ck_assert_msg(now_ms() - last < STALL_MS,
-                                      "%s: vif6.0 stalled: %llu of %u frames came back (%llu sent)",
-                                      when, (unsigned long long)v.frames, n,
-                                      (unsigned long long)g.frames);
-                        continue;
-                }
-                struct sockaddr_ll from;
-                socklen_t fl = sizeof(from);
-                ssize_t r;
-                while ((r = recvfrom(l->fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from,
-                                     &fl)) > 0) {
-                        if (from.sll_pkttype != PACKET_OUTGOING) {
-                                nf_verify_frame(&v, in, (size_t)r, false, false);
-                                last = now_ms();
-                        }
-                        fl = sizeof(from);
-                }
-        }
-        ck_assert_msg(v.bad_bytes == 0 && v.bad_csum == 0,
+        const struct nbecho_flow f = {.domid = GOOD_DOM, .flows = 4, .seed = ++l->seed};
+        const struct nbecho_pace p = {.frames = n, .window = WINDOW, .stall_ms = STALL_MS};
+        struct nbecho_result r;
+        int rc = nbecho_run(l->fd, &f, &p, &r);
+        const struct nf_verify *v = &r.back;
+        ck_assert_msg(rc != -ETIMEDOUT,
+                      "%s: vif6.0 stalled: %llu of %u frames came back (%llu sent)", when,
+                      (unsigned long long)v->frames, n, (unsigned long long)r.sent_frames);
+        ck_assert_msg(rc == 0, "%s: injecting a frame: %s", when, strerror(-rc));
+        ck_assert_msg(v->bad_bytes == 0 && v->bad_csum == 0,
                       "%s: vif6.0 corrupted traffic: %llu bad bytes, %llu bad checksums", when,
-                      (unsigned long long)v.bad_bytes, (unsigned long long)v.bad_csum);
-        ck_assert_msg(v.frames == g.frames && v.digest == g.digest && v.payload_bytes == g.payload_bytes,
+                      (unsigned long long)v->bad_bytes, (unsigned long long)v->bad_csum);
+        ck_assert_msg(v->frames == r.sent_frames && v->digest == r.sent_digest &&
+                          v->payload_bytes == r.sent_payload,
                       "%s: vif6.0 digest %016llx over %llu frames, sent %016llx over %llu", when,
-                      (unsigned long long)v.digest, (unsigned long long)v.frames,
-                      (unsigned long long)g.digest, (unsigned long long)g.frames);
-        l->frames += v.frames;
-        l->bytes += v.payload_bytes;
-        nf_gen_free(&g);
+                      (unsigned long long)v->digest, (unsigned long long)v->frames,
+                      (unsigned long long)r.sent_digest, (unsigned long long)r.sent_frames);
+        l->frames += v->frames;
+        l->bytes += v->payload_bytes;
 }
 
 /* ---- the hostile classes ------------------------------------------------- */
@@ -319,26 +237,25 @@ struct hostile_case {
  * the guest cannot back is treated as hostile here (Linux answers an error
  * and keeps the vif): the issue asks for the vif to be disabled. */
 static const struct hostile_case cases[] = {
-        {"oversize-slot", EXPECT_FATAL, "slot 0 offset+size 4196 > 4096", false},
-        {"too-many-slots", EXPECT_FATAL, "slot 21: 21 slots after the first > fatal limit 20",
-         false},
-        {"slots-18", EXPECT_OKAY, NULL, false},
-        {"slots-19", EXPECT_OKAY, NULL, false},
-        {"slots-20", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18", false},
-        {"slots-21", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18", false},
-        {"bad-gref", EXPECT_FATAL, "tx slot 0 gref 268435455: grant copy bad_gntref (-3)", false},
-        /* The simulator says general_error where Xen says permission_denied. */
-        {"foreign-gref", EXPECT_FATAL, ": grant copy ", false},
-        {"bad-extra-type", EXPECT_FATAL, "slot 1 extra type 7 invalid", false},
-        {"gso-without-size", EXPECT_FATAL, "slot 1 GSO size 0", false},
-        {"req-prod-far", EXPECT_FATAL, "req_prod - req_cons = 1001 > ring size 256", false},
-        {"tiny-slots", EXPECT_OKAY, NULL, false},
-        /* Any non-zero size is legal (Linux xenvif_set_skb_gso); below the
-         * segmenter's floor pvbackd cannot segment it and drops it alone. */
-        {"gso-size-1", EXPECT_OKAY,
-         "vif5.0 q0: dropping a tx gso packet of 254 bytes, mss 1, 54 header bytes: cannot segment "
-         "it",
-         true},
+    {"oversize-slot", EXPECT_FATAL, "slot 0 offset+size 4196 > 4096", false},
+    {"too-many-slots", EXPECT_FATAL, "slot 21: 21 slots after the first > fatal limit 20", false},
+    {"slots-18", EXPECT_OKAY, NULL, false},
+    {"slots-19", EXPECT_OKAY, NULL, false},
+    {"slots-20", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18", false},
+    {"slots-21", EXPECT_DROP, "slot 19: 19 slots after the first > limit 18", false},
+    {"bad-gref", EXPECT_FATAL, "tx slot 0 gref 268435455: grant copy bad_gntref (-3)", false},
+    /* The simulator says general_error where Xen says permission_denied. */
+    {"foreign-gref", EXPECT_FATAL, ": grant copy ", false},
+    {"bad-extra-type", EXPECT_FATAL, "slot 1 extra type 7 invalid", false},
+    {"gso-without-size", EXPECT_FATAL, "slot 1 GSO size 0", false},
+    {"req-prod-far", EXPECT_FATAL, "req_prod - req_cons = 1001 > ring size 256", false},
+    {"tiny-slots", EXPECT_OKAY, NULL, false},
+    /* Any non-zero size is legal (Linux xenvif_set_skb_gso); below the
+     * segmenter's floor pvbackd cannot segment it and drops it alone. */
+    {"gso-size-1", EXPECT_OKAY,
+     "vif5.0 q0: dropping a tx gso packet of 254 bytes, mss 1, 54 header bytes: cannot segment "
+     "it",
+     true},
 };
 
 static const char *const expect_arg[] = {"okay", "error", "fatal"};
@@ -441,13 +358,13 @@ static void run_case(struct good_link *good, const struct hostile_case *c)
                 good_burst(good, BURST_DURING, c->cls);
         }
         if (waitpid(hostile_pid, &status, WNOHANG) == 0) {
-                reap(&hostile_pid);
+                proc_reap(&hostile_pid);
                 ck_abort_msg("%s: the hostile frontend did not finish", c->cls);
         }
         hostile_pid = -1;
         int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (rc != 0)
-                print_file(out);
+                proc_print_file(out);
         ck_assert_msg(rc == 0, "%s: pvback-netfront hostile --expect %s exited %d", c->cls,
                       expect_arg[c->expect], rc);
         assert_daemon_alive(c->cls);
@@ -515,8 +432,8 @@ START_TEST(hostile_classes_disable_only_their_vif)
         make_world();
         attach(GOOD_DOM, GOOD_MAC);
         snprintf(out, sizeof(out), "%s/echo.out", world.host.dir);
-        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)), "echo",
-                              "--timeout", "10", NULL};
+        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)), "echo", "--timeout",
+                              "10", NULL};
         echo_pid = spawn(GOOD_DOM, argv, out);
         ck_assert_msg(wait_be_key(GOOD_DOM, "state", "4", 10000), "vif6.0 never Connected");
         good_link_open(&good);

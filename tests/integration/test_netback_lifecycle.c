@@ -27,8 +27,11 @@
 #include <xenstore.h>
 
 #include "check_main.h"
+#include "sanitizer.h"
+#include "proc.h"
+#include "procstat.h"
 #include "nbworld.h"
-#include "nf_gen.h"
+#include "nbecho.h"
 #include "simhost.h"
 #include "xb.h"
 
@@ -40,20 +43,7 @@
 #define WINDOW        32u
 #define BURST         128u
 #define STALL_MS      10000
-#define VALGRIND_FAILED 99
 
-/* The release build runs the counts the issue asks for; ASan makes each
- * cycle several times slower, so that build does a quarter of them (its
- * point there is the sanitizers; the flat counts are the release build's). */
-#if defined(__SANITIZE_ADDRESS__)
-static const bool asan_build = true;
-#define ATTACH_CYCLES  50
-#define DESTROY_CYCLES 13
-#else
-static const bool asan_build = false;
-#define ATTACH_CYCLES  200
-#define DESTROY_CYCLES 50
-#endif
 #define WARMUP_ATTACH    8
 #define WARMUP_DESTROY   2
 #define VALGRIND_ATTACH  16
@@ -90,70 +80,19 @@ static char sim_dom_prefix[PATH_MAX + 8]; /* "<host dir>/dom" */
 
 /* ---- processes ---------------------------------------------------------- */
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
-
 /* Check's fork mode skips teardown after a failed assertion: the frontend
  * goes at exit (nbworld takes pvbackd and the host). */
 static void cleanup(void)
 {
-        reap(&front_pid);
-}
-
-struct exec_arg {
-        const char *const *argv;
-        const char *out_path; /* stdout and stderr to this file */
-};
-
-static int exec_child(void *p)
-{
-        struct exec_arg *a = p;
-        int fd = open(a->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-                dup2(fd, STDOUT_FILENO);
-                dup2(fd, STDERR_FILENO);
-        }
-        execvp(a->argv[0], (char *const *)a->argv);
-        return 127;
+        proc_reap(&front_pid);
 }
 
 static pid_t spawn(uint16_t domid, const char *const argv[], const char *out)
 {
-        struct exec_arg a = {.argv = argv, .out_path = out};
-        pid_t pid = simhost_spawn(&world.host, domid, exec_child, &a);
+        const struct proc_exec e = {.argv = argv, .out_path = out};
+        pid_t pid = simhost_spawn_exec(&world.host, domid, &e);
         ck_assert_int_gt(pid, 0);
         return pid;
-}
-
-static void print_file(const char *path)
-{
-        char buf[4096];
-        FILE *f = fopen(path, "re");
-        size_t n;
-        if (!f)
-                return;
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                fwrite(buf, 1, n, stderr);
-        fclose(f);
 }
 
 /* ---- the world ------------------------------------------------------------ */
@@ -184,16 +123,16 @@ static void assert_daemon_alive(const char *what, unsigned cycle)
 
 static void attach(const char *timeout)
 {
-        const char *args[] = {"vif",   "attach",    "--domid", FRONT_DOMID_S, "--devid",
-                              "0",     "--mac",     FRONT_MAC, "--script",    world.script,
-                              "--timeout", timeout, NULL};
+        const char *args[] = {"vif",       "attach", "--domid", FRONT_DOMID_S, "--devid",
+                              "0",         "--mac",  FRONT_MAC, "--script",    world.script,
+                              "--timeout", timeout,  NULL};
         ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
 }
 
 static void detach(const char *timeout)
 {
-        const char *args[] = {"vif",       "detach", "--domid", FRONT_DOMID_S, "--devid", "0",
-                              "--timeout", timeout,  NULL};
+        const char *args[] = {"vif", "detach",    "--domid", FRONT_DOMID_S, "--devid",
+                              "0",   "--timeout", timeout,   NULL};
         ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, args), 0);
 }
 
@@ -202,28 +141,17 @@ static void wait_netdev_gone(unsigned cycle, int timeout_ms)
         uint64_t end = now_ms() + (uint64_t)timeout_ms;
         while (if_nametoindex(VIF_NAME) != 0 && now_ms() < end)
                 sleep_ms(5);
-        ck_assert_msg(if_nametoindex(VIF_NAME) == 0, "cycle %u: %s still exists", cycle,
-                      VIF_NAME);
-}
-
-static bool backend_state_is(struct xs_handle *xs, const char *want)
-{
-        unsigned len;
-        char *v = xs_read(xs, XBT_NULL, BE_DIR "/state", &len);
-        bool ok = v && !strcmp(v, want);
-        free(v);
-        return ok;
+        ck_assert_msg(if_nametoindex(VIF_NAME) == 0, "cycle %u: %s still exists", cycle, VIF_NAME);
 }
 
 /* Waits until the backend says Connected, the frontend still running. */
 static void wait_connected(struct xs_handle *xs, unsigned cycle, int timeout_ms)
 {
-        for (uint64_t end = now_ms() + (uint64_t)timeout_ms; !backend_state_is(xs, "4");
-             sleep_ms(5)) {
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;
+             !simhost_xs_is(xs, BE_DIR "/state", "4"); sleep_ms(5)) {
                 if (now_ms() > end || waitpid(front_pid, NULL, WNOHANG) != 0) {
-                        print_file(front_out);
-                        ck_abort_msg("cycle %u: vif not Connected after %d ms", cycle,
-                                     timeout_ms);
+                        proc_print_file(front_out);
+                        ck_abort_msg("cycle %u: vif not Connected after %d ms", cycle, timeout_ms);
                 }
         }
 }
@@ -234,8 +162,8 @@ static void wait_connected(struct xs_handle *xs, unsigned cycle, int timeout_ms)
 static void front_start(const char *mode)
 {
         static char bin[PATH_MAX];
-        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)), mode,
-                              "--timeout", "30", NULL};
+        const char *argv[] = {simhost_bin("pvback-netfront", bin, sizeof(bin)), mode, "--timeout",
+                              "30", NULL};
         front_pid = spawn(FRONT_DOMID, argv, front_out);
 }
 
@@ -246,7 +174,7 @@ static void front_stop(unsigned cycle, int timeout_ms)
         int rc = simhost_wait(front_pid, timeout_ms);
         front_pid = -1;
         if (rc != 0)
-                print_file(front_out);
+                proc_print_file(front_out);
         ck_assert_msg(rc == 0, "cycle %u: netfront stopped with %d, not a clean close", cycle, rc);
 }
 
@@ -263,60 +191,22 @@ static void front_wait_gone(unsigned cycle, int timeout_ms)
  * back and checked byte for byte against the pattern and digest. */
 static void echo_traffic(unsigned cycle)
 {
-        struct nf_gen_cfg cfg = {.min_size = 60,
-                                 .max_size = 1514,
-                                 .flows = 2,
-                                 .seed = cycle + 1,
-                                 .src_mac = {0x02, 0, 0, 0, 0, 0x01},
-                                 .dst_mac = {0x00, 0x16, 0x3e, 0, 0, FRONT_DOMID},
-                                 .saddr = {10, FRONT_DOMID, 0, 1},
-                                 .daddr = {10, FRONT_DOMID, 0, 2}};
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-        struct nf_verify v = {.seed = cfg.seed};
-        struct nf_gen g;
-        static uint8_t frame[2048], in[65536];
-        uint64_t last = now_ms();
-
-        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-        ck_assert_int_ge(fd, 0);
-        sll.sll_ifindex = (int)if_nametoindex(VIF_NAME);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
-        ck_assert_int_eq(nf_gen_init(&g, &cfg), 0);
-        while (v.frames < BURST) {
-                while (g.frames < BURST && g.frames - v.frames < WINDOW) {
-                        struct nf_frame f;
-                        ck_assert_int_eq(nf_gen_next(&g, frame, sizeof(frame), &f), 0);
-                        ck_assert_int_eq(send(fd, f.data, f.len, 0), (ssize_t)f.len);
-                }
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                if (poll(&p, 1, 20) <= 0) {
-                        if (now_ms() - last >= STALL_MS)
-                                print_file(front_out);
-                        ck_assert_msg(now_ms() - last < STALL_MS,
-                                      "cycle %u: %llu of %u frames came back", cycle,
-                                      (unsigned long long)v.frames, BURST);
-                        continue;
-                }
-                struct sockaddr_ll from;
-                socklen_t fl = sizeof(from);
-                ssize_t r;
-                while ((r = recvfrom(fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from,
-                                     &fl)) > 0) {
-                        if (from.sll_pkttype != PACKET_OUTGOING) {
-                                nf_verify_frame(&v, in, (size_t)r, false, false);
-                                last = now_ms();
-                        }
-                        fl = sizeof(from);
-                }
-        }
-        close(fd);
-        ck_assert_msg(v.bad_bytes == 0 && v.frames == g.frames && v.digest == g.digest,
+        const struct nbecho_flow f = {.domid = FRONT_DOMID, .flows = 2, .seed = cycle + 1};
+        const struct nbecho_pace p = {.frames = BURST, .window = WINDOW, .stall_ms = STALL_MS};
+        struct nbecho_result r;
+        int rc = nbecho_run_on(VIF_NAME, &f, &p, &r);
+        if (rc == -ETIMEDOUT)
+                proc_print_file(front_out);
+        ck_assert_msg(rc != -ETIMEDOUT, "cycle %u: %llu of %u frames came back", cycle,
+                      (unsigned long long)r.back.frames, BURST);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_msg(r.back.bad_bytes == 0 && r.back.frames == r.sent_frames &&
+                          r.back.digest == r.sent_digest,
                       "cycle %u: echoed digest %016llx (%llu frames, %llu bad bytes), sent "
                       "%016llx (%llu frames)",
-                      cycle, (unsigned long long)v.digest, (unsigned long long)v.frames,
-                      (unsigned long long)v.bad_bytes, (unsigned long long)g.digest,
-                      (unsigned long long)g.frames);
-        nf_gen_free(&g);
+                      cycle, (unsigned long long)r.back.digest, (unsigned long long)r.back.frames,
+                      (unsigned long long)r.back.bad_bytes, (unsigned long long)r.sent_digest,
+                      (unsigned long long)r.sent_frames);
 }
 
 /* One attach/detach; by cycle number:
@@ -363,8 +253,7 @@ static void attach_detach_cycle(struct xs_handle *xs, unsigned cycle, const char
 
 /* The frontend domain dies (xl destroy) while its vif is connected and
  * busy; the domain is recreated for the next cycle. */
-static void destroy_cycle(struct xs_handle *xs, unsigned cycle, const char *timeout,
-                          int timeout_ms)
+static void destroy_cycle(struct xs_handle *xs, unsigned cycle, const char *timeout, int timeout_ms)
 {
         attach(timeout);
         front_start("echo");
@@ -372,7 +261,7 @@ static void destroy_cycle(struct xs_handle *xs, unsigned cycle, const char *time
         echo_traffic(cycle);
         ck_assert_int_eq(simhost_domain_destroy(&world.host, FRONT_DOMID), 0);
         /* Its vCPUs are gone with it. */
-        reap(&front_pid);
+        proc_reap(&front_pid);
         /* The simulator's destroy removes the device directories as xl
          * destroy does; pvbackd must drop the device and its netdev. */
         wait_netdev_gone(cycle, timeout_ms);
@@ -382,78 +271,38 @@ static void destroy_cycle(struct xs_handle *xs, unsigned cycle, const char *time
 
 /* ---- measurements ------------------------------------------------------- */
 
-static unsigned count_dir(const char *path)
-{
-        DIR *d = opendir(path);
-        unsigned n = 0;
-        struct dirent *e;
-        ck_assert_ptr_nonnull(d);
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n;
-}
-
 static bool is_sim_dom_file(const char *s)
 {
         return strstr(s, sim_dom_prefix) != NULL;
 }
 
-static void list_fds(pid_t pid, struct usage *u)
+/* pvbackd's own fds, named in fd_list; the simulated guests' memory apart. */
+static void list_fd(void *ctx, const char *fd, const char *target)
 {
-        char path[64], target[256];
-        size_t off = 0;
-        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-        DIR *d = opendir(path);
-        struct dirent *e;
-        ck_assert_ptr_nonnull(d);
-        while ((e = readdir(d))) {
-                char link[320];
-                if (e->d_name[0] == '.')
-                        continue;
-                snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
-                ssize_t n = readlink(link, target, sizeof(target) - 1);
-                target[n > 0 ? n : 0] = '\0';
-                if (is_sim_dom_file(target)) {
-                        u->sim_fds++;
-                        continue;
-                }
-                u->fds++;
-                if (off < sizeof(u->fd_list))
-                        off += (size_t)snprintf(u->fd_list + off, sizeof(u->fd_list) - off,
-                                                " %s:%s", e->d_name, target);
+        struct usage *u = ctx;
+        size_t off = strlen(u->fd_list);
+        if (is_sim_dom_file(target)) {
+                u->sim_fds++;
+                return;
         }
-        closedir(d);
+        u->fds++;
+        snprintf(u->fd_list + off, sizeof(u->fd_list) - off, " %s:%s", fd, target);
+}
+
+static void count_thread(void *ctx, const char *comm)
+{
+        struct usage *u = ctx;
+        (void)comm;
+        u->threads++;
 }
 
 static struct usage read_usage(pid_t pid)
 {
         struct usage u = {0};
-        char path[64], line[512];
-        list_fds(pid, &u);
-        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-        u.threads = count_dir(path);
-        snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-        FILE *f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        while (fgets(line, sizeof(line), f)) {
-                if (!strchr(line, '\n'))
-                        continue;
-                if (is_sim_dom_file(line))
-                        u.sim_maps++;
-                else
-                        u.maps++;
-        }
-        fclose(f);
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        while (fgets(line, sizeof(line), f)) {
-                sscanf(line, "VmRSS: %lu kB", &u.rss_kb);
-                sscanf(line, "RssAnon: %lu kB", &u.rss_anon_kb);
-        }
-        fclose(f);
+        ck_assert_int_eq(procstat_each_fd(pid, list_fd, &u), 0);
+        ck_assert_int_eq(procstat_each_thread(pid, count_thread, &u), 0);
+        ck_assert_int_eq(procstat_maps(pid, is_sim_dom_file, &u.maps, &u.sim_maps), 0);
+        ck_assert_int_eq(procstat_rss(pid, &u.rss_kb, &u.rss_anon_kb), 0);
         return u;
 }
 
@@ -505,23 +354,23 @@ static void assert_flat(const char *what, const struct usage *b, const struct us
                 a->sim_maps, incarnations);
         ck_assert_msg(a->fds == b->fds, "%s: %u fds before (%s), %u after (%s)", what, b->fds,
                       b->fd_list, a->fds, a->fd_list);
-        ck_assert_msg(a->threads == b->threads, "%s: %u threads before, %u after", what,
-                      b->threads, a->threads);
+        ck_assert_msg(a->threads == b->threads, "%s: %u threads before, %u after", what, b->threads,
+                      a->threads);
         if (asan_build) {
                 /* ASan's allocator maps memory on its own schedule and holds
                  * freed blocks in quarantine: mappings and RSS say nothing
                  * about pvbackd there (the release build asserts them). */
                 fprintf(stderr, "%s: mappings and RSS not asserted under ASan\n", what);
         } else {
-                ck_assert_msg(a->maps == b->maps, "%s: %u mappings before, %u after", what,
-                              b->maps, a->maps);
+                ck_assert_msg(a->maps == b->maps, "%s: %u mappings before, %u after", what, b->maps,
+                              a->maps);
                 ck_assert_msg(a->rss_anon_kb <= b->rss_anon_kb + RSS_SLACK_KB,
-                              "%s: anonymous RSS %lu kB before, %lu after", what,
-                              b->rss_anon_kb, a->rss_anon_kb);
+                              "%s: anonymous RSS %lu kB before, %lu after", what, b->rss_anon_kb,
+                              a->rss_anon_kb);
         }
         ck_assert_msg(a->sim_fds <= incarnations && a->sim_maps <= 2 * incarnations,
-                      "%s: %u fds and %u mappings of simulated guest memory for %u domains",
-                      what, a->sim_fds, a->sim_maps, incarnations);
+                      "%s: %u fds and %u mappings of simulated guest memory for %u domains", what,
+                      a->sim_fds, a->sim_maps, incarnations);
         ck_assert_msg(count_netdevs() == 0 && system("ip -o link | grep -q vif") != 0,
                       "%s: a netdev was left behind", what);
 }
@@ -544,19 +393,22 @@ START_TEST(cycles_leave_no_trace)
                 destroy_cycle(xs, i, "10", 20000);
         struct usage before = settled_usage(world.pvbackd, NULL);
 
-        for (unsigned i = 0; i < ATTACH_CYCLES; i++)
+        for (unsigned i = 0; i < LIFECYCLE_ATTACH_CYCLES; i++)
                 attach_detach_cycle(xs, WARMUP_ATTACH + i, "10", 20000);
         struct usage mid = settled_usage(world.pvbackd, &before);
         assert_flat("after attach/detach cycles", &before, &mid, 1 + WARMUP_DESTROY);
-        for (unsigned i = 0; i < DESTROY_CYCLES; i++)
+        for (unsigned i = 0; i < LIFECYCLE_DESTROY_CYCLES; i++)
                 destroy_cycle(xs, WARMUP_DESTROY + i, "10", 20000);
         xs_close(xs);
         struct usage after = settled_usage(world.pvbackd, &before);
-        fprintf(stderr, "%u attach/detach cycles (%u with verified traffic and a reconnect), %u "
-                        "domain destroys in %.1f s%s\n",
-                ATTACH_CYCLES, (ATTACH_CYCLES + 3) / 4, DESTROY_CYCLES, (now_ms() - t0) / 1000.0,
+        fprintf(stderr,
+                "%u attach/detach cycles (%u with verified traffic and a reconnect), %u "
+                "domain destroys in %.1f s%s\n",
+                LIFECYCLE_ATTACH_CYCLES, (LIFECYCLE_ATTACH_CYCLES + 3) / 4,
+                LIFECYCLE_DESTROY_CYCLES, (now_ms() - t0) / 1000.0,
                 asan_build ? " (scaled down for ASan)" : "");
-        assert_flat("after domain destroys", &before, &after, 1 + WARMUP_DESTROY + DESTROY_CYCLES);
+        assert_flat("after domain destroys", &before, &after,
+                    1 + WARMUP_DESTROY + LIFECYCLE_DESTROY_CYCLES);
         kill(world.pvbackd, SIGTERM);
         int rc = simhost_wait(world.pvbackd, 20000);
         world.pvbackd = 0;
@@ -568,19 +420,10 @@ END_TEST
  * leak, no memory error, and a clean exit on SIGTERM. */
 START_TEST(cycles_valgrind_clean)
 {
-        if (asan_build) {
-                fprintf(stderr, "skipped: valgrind does not run ASan binaries\n");
+        if (valgrind_skipped())
                 return;
-        }
         char logopt[PATH_MAX + 32], vglog[PATH_MAX + 16];
-        const char *const valgrind[] = {"valgrind",
-                                        "--quiet",
-                                        "--leak-check=full",
-                                        "--show-leak-kinds=definite,indirect",
-                                        "--errors-for-leak-kinds=definite,indirect",
-                                        "--error-exitcode=99",
-                                        logopt,
-                                        NULL};
+        const char *const valgrind[] = {VALGRIND_MEMCHECK, logopt, NULL};
         make_world();
         snprintf(vglog, sizeof(vglog), "%s/valgrind.log", world.host.dir);
         snprintf(logopt, sizeof(logopt), "--log-file=%s", vglog);
@@ -589,12 +432,8 @@ START_TEST(cycles_valgrind_clean)
         ck_assert_ptr_nonnull(xs);
         attach_detach_cycle(xs, 1, "60", 60000);
         /* pvbackd really runs on valgrind's core (memcheck-<arch>-linux). */
-        char path[64], comm[32] = "";
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int)world.pvbackd);
-        FILE *f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
-        fclose(f);
+        char comm[32];
+        ck_assert_int_eq(procstat_comm(world.pvbackd, comm, sizeof(comm)), 0);
         ck_assert_msg(!strncmp(comm, "memcheck", 8), "pvbackd runs as %s", comm);
         /* Generous timeouts: everything in pvbackd runs ~30x slower. */
         for (unsigned i = 0; i < VALGRIND_ATTACH; i++)
@@ -606,14 +445,16 @@ START_TEST(cycles_valgrind_clean)
         int status = simhost_wait(world.pvbackd, 120000);
         world.pvbackd = 0;
         if (status != 0) {
-                print_file(vglog);
-                print_file(world.pvbackd_log);
+                proc_print_file(vglog);
+                proc_print_file(world.pvbackd_log);
         }
         ck_assert_msg(status == 0, "pvbackd under valgrind exited %d (%s)", status,
-                      status == VALGRIND_FAILED ? "valgrind found errors or leaks" : "failure");
+                      VALGRIND_VERDICT(status));
         ck_assert_int_eq(count_netdevs(), 0);
-        fprintf(stderr, "valgrind: %u attach/detach cycles and %u domain destroys, no leak or "
-                        "error\n", VALGRIND_ATTACH + 1, VALGRIND_DESTROY);
+        fprintf(stderr,
+                "valgrind: %u attach/detach cycles and %u domain destroys, no leak or "
+                "error\n",
+                VALGRIND_ATTACH + 1, VALGRIND_DESTROY);
 }
 END_TEST
 

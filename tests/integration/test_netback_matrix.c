@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "nbworld.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -34,18 +35,10 @@ struct cell {
         bool split, sg, gso, csum;
 };
 
-static double now_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void cell_name(const struct cell *c, char *buf, size_t len)
 {
-        snprintf(buf, len, "q%u %s sg %s gso %s csum %s", c->queues,
-                 c->split ? "split" : "shared", c->sg ? "on" : "off", c->gso ? "on" : "off",
-                 c->csum ? "on" : "off");
+        snprintf(buf, len, "q%u %s sg %s gso %s csum %s", c->queues, c->split ? "split" : "shared",
+                 c->sg ? "on" : "off", c->gso ? "on" : "off", c->csum ? "on" : "off");
 }
 
 /* The negotiation lines pvback-netfront prints at exit. */
@@ -71,7 +64,8 @@ static void assert_backend_saw(const struct cell *c, const char *name)
         char want[96];
         char *log = nbw_slurp(world.pvbackd_log);
         char *last = NULL;
-        for (char *p = strstr(log, "frontend connected: "); p; p = strstr(p + 1, "frontend connected: "))
+        for (char *p = strstr(log, "frontend connected: "); p;
+             p = strstr(p + 1, "frontend connected: "))
                 last = p;
         snprintf(want, sizeof(want), "frontend connected: %u queue(s), %s event channels, sg %d",
                  c->queues, c->split ? "split" : "shared", c->sg);

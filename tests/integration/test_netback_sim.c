@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "devmgr.h"
 #include "log.h"
 #include "netback/nb.h"
@@ -44,13 +45,6 @@ static struct simhost host;
 static pid_t daemon_pid = -1;
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int run(const char *cmd)
 {

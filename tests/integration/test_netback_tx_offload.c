@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "nbworld.h"
 #include "nf_gen.h"
 #include "offload/off_caps.h"
@@ -58,13 +59,6 @@
 
 #define TSO_ALL  (OFF_CAP_TSO4 | OFF_CAP_TSO6)
 #define CSUM_ALL (OFF_CAP_CSUM4 | OFF_CAP_CSUM6)
-
-static double now_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *caps_name(unsigned caps)
 {

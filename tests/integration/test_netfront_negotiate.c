@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "netback/nb_rx_plan.h"
 #include "netback/nb_tx_parse.h"
 #include "netfront.h"
@@ -22,9 +23,9 @@
 #include "xb.h"
 
 #define FE_DOM 1
-#define BE "/local/domain/0/backend/vif/1/0"
-#define FE "/local/domain/1/device/vif/0"
-#define MAXQ 4
+#define BE     "/local/domain/0/backend/vif/1/0"
+#define FE     "/local/domain/1/device/vif/0"
+#define MAXQ   4
 
 static struct simhost host;
 static struct xs_handle *xs;
@@ -50,13 +51,6 @@ struct be {
 
 static struct be be;
 
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void be_write(const char *key, const char *val)
 {
         ck_assert_int_eq(xb_printf(xs, XBT_NULL, BE, key, "%s", val), 0);
@@ -65,9 +59,13 @@ static void be_write(const char *key, const char *val)
 /* What Linux netback wrote in phase B, then InitWait. */
 static void be_advertise(bool rx_copy, const char *max_queues)
 {
-        static const char *const feats[] = {"feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
-                                            "feature-ipv6-csum-offload", "feature-split-event-channels",
-                                            "feature-multicast-control", "feature-ctrl-ring",
+        static const char *const feats[] = {"feature-sg",
+                                            "feature-gso-tcpv4",
+                                            "feature-gso-tcpv6",
+                                            "feature-ipv6-csum-offload",
+                                            "feature-split-event-channels",
+                                            "feature-multicast-control",
+                                            "feature-ctrl-ring",
                                             "feature-xdp-headroom"};
         for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++)
                 be_write(feats[i], "1");
@@ -85,7 +83,7 @@ static int fe_state(void)
 
 static bool wait_fe_state(int want, int timeout_ms)
 {
-        for (long end = now_ms() + timeout_ms; now_ms() < end;) {
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms; now_ms() < end;) {
                 if (fe_state() == want)
                         return true;
                 struct timespec ts = {0, 10 * 1000 * 1000};
@@ -115,9 +113,9 @@ static void be_connect_queue(uint32_t i, const char *dir)
         ck_assert_int_eq(xh_evtchn_bind_interdomain(be.ev, FE_DOM, ptx, &q->port_tx), 0);
         q->port_rx = q->port_tx;
         if (split)
-                ck_assert_int_eq(xh_evtchn_bind_interdomain(be.ev, FE_DOM,
-                                                            fe_u32(dir, "event-channel-rx"),
-                                                            &q->port_rx), 0);
+                ck_assert_int_eq(xh_evtchn_bind_interdomain(
+                                     be.ev, FE_DOM, fe_u32(dir, "event-channel-rx"), &q->port_rx),
+                                 0);
 }
 
 static void be_connect(uint32_t nq)
@@ -142,11 +140,11 @@ static bool be_echo_packet(struct bq *q, const struct nb_tx_pkt *pkt)
         uint32_t off = 0;
         for (uint32_t i = 0; i < pkt->nr_frags; i++) {
                 const struct nb_tx_frag *f = &pkt->frags[i];
-                segs[i] = (xh_copy_seg_t){.source.foreign = {.ref = f->gref, .offset = f->offset,
-                                                             .domid = FE_DOM},
-                                          .dest.virt = be.buf + off,
-                                          .len = f->len,
-                                          .flags = GNTCOPY_source_gref};
+                segs[i] = (xh_copy_seg_t){
+                    .source.foreign = {.ref = f->gref, .offset = f->offset, .domid = FE_DOM},
+                    .dest.virt = be.buf + off,
+                    .len = f->len,
+                    .flags = GNTCOPY_source_gref};
                 off += f->len;
         }
         ck_assert_int_eq(xh_gnttab_copy(be.gt, pkt->nr_frags, segs), 0);
@@ -183,7 +181,8 @@ static void be_respond(struct bq *q, const struct nb_tx_pkt *pkt)
                 r->status = NETIF_RSP_OKAY;
                 if (i == 0)
                         for (uint32_t e = 0; e < pkt->nr_extras; e++)
-                                RING_GET_RESPONSE(&q->tx, q->tx.rsp_prod_pvt++)->status = NETIF_RSP_NULL;
+                                RING_GET_RESPONSE(&q->tx, q->tx.rsp_prod_pvt++)->status =
+                                    NETIF_RSP_NULL;
         }
 }
 
@@ -216,7 +215,8 @@ static void be_poll_queue(struct bq *q)
 /* Serves until the frontend leaves Connected, then follows it to Closed. */
 static void be_serve(int timeout_ms)
 {
-        for (long end = now_ms() + timeout_ms; now_ms() < end && fe_state() == XenbusStateConnected;) {
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;
+             now_ms() < end && fe_state() == XenbusStateConnected;) {
                 struct pollfd p = {.fd = xh_evtchn_fd(be.ev), .events = POLLIN};
                 if (poll(&p, 1, 20) > 0) {
                         uint32_t port;
@@ -252,7 +252,7 @@ static int guest_send(struct nf_dev *d, struct nf_gen *g)
 {
         static uint8_t buf[70000];
         struct nf_frame f;
-        long end = now_ms() + 20000;
+        uint64_t end = now_ms() + 20000;
         while (g->frames < job.frames && now_ms() < end) {
                 if (nf_gen_next(g, buf, sizeof(buf), &f) < 0)
                         return 10;
@@ -297,17 +297,19 @@ static int guest(void *arg)
         if (nf_gen_init(&g, &job.gen) < 0)
                 return 4;
         rc = guest_send(d, &g);
-        if (rc == 0 && (verify.payload_bytes != g.payload_bytes || verify.digest != g.digest || verify.bad_bytes ||
-                        verify.bad_csum)) {
-                fprintf(stderr, "guest: sent %llu frames digest %llx, got %llu digest %llx, bad %llu/%llu\n",
-                        (unsigned long long)g.frames, (unsigned long long)g.digest,
-                        (unsigned long long)verify.frames, (unsigned long long)verify.digest,
-                        (unsigned long long)verify.bad_bytes, (unsigned long long)verify.bad_csum);
+        if (rc == 0 && (verify.payload_bytes != g.payload_bytes || verify.digest != g.digest ||
+                        verify.bad_bytes || verify.bad_csum)) {
+                fprintf(
+                    stderr,
+                    "guest: sent %llu frames digest %llx, got %llu digest %llx, bad %llu/%llu\n",
+                    (unsigned long long)g.frames, (unsigned long long)g.digest,
+                    (unsigned long long)verify.frames, (unsigned long long)verify.digest,
+                    (unsigned long long)verify.bad_bytes, (unsigned long long)verify.bad_csum);
                 rc = 5;
         }
         nf_gen_free(&g);
         /* Stay connected until the backend closes, then Closing/Closed. */
-        for (long end = now_ms() + 10000; now_ms() < end;) {
+        for (uint64_t end = now_ms() + 10000; now_ms() < end;) {
                 struct pollfd p = {.fd = nf_xs_fd(d), .events = POLLIN};
                 poll(&p, 1, 50);
                 if (nf_handle_xenstore(d) == -ECONNRESET)
@@ -323,8 +325,8 @@ static void setup(void)
 {
         ck_assert_int_eq(simhost_start(&host), 0);
         ck_assert_int_eq(simhost_domain_create(&host, FE_DOM), 0);
-        const char *args[] = {"vif", "attach", "--domid", "1", "--devid", "0", "--mac",
-                              "00:16:3e:00:00:01", "--no-wait", NULL};
+        const char *args[] = {"vif", "attach", "--domid",           "1",         "--devid",
+                              "0",   "--mac",  "00:16:3e:00:00:01", "--no-wait", NULL};
         ck_assert_int_eq(simhost_cli(&host, NULL, 0, args), 0);
         simhost_enter(&host, 0); /* this process is the backend domain */
         xs = simhost_xs_open(&host, 0);
@@ -333,9 +335,13 @@ static void setup(void)
         memset(&verify, 0, sizeof(verify));
         nf_config_default(&job.cfg);
         job.cfg.timeout_ms = 10000;
-        job.gen = (struct nf_gen_cfg){.min_size = 60, .max_size = 1514, .flows = 3, .seed = 7,
+        job.gen = (struct nf_gen_cfg){.min_size = 60,
+                                      .max_size = 1514,
+                                      .flows = 3,
+                                      .seed = 7,
                                       .dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-                                      .saddr = {10, 0, 0, 1}, .daddr = {10, 0, 0, 2}};
+                                      .saddr = {10, 0, 0, 1},
+                                      .daddr = {10, 0, 0, 2}};
         job.frames = 2000;
 }
 
@@ -352,9 +358,9 @@ static void teardown(void)
 }
 
 static const char *const linux_keys[] = {
-        "event-channel-rx", "event-channel-tx", "feature-gso-tcpv4", "feature-gso-tcpv6",
-        "feature-ipv6-csum-offload", "feature-rx-notify", "feature-sg", "multi-queue-num-queues",
-        "request-rx-copy", "rx-ring-ref", "tx-ring-ref", "xdp-headroom"};
+    "event-channel-rx",          "event-channel-tx",  "feature-gso-tcpv4", "feature-gso-tcpv6",
+    "feature-ipv6-csum-offload", "feature-rx-notify", "feature-sg",        "multi-queue-num-queues",
+    "request-rx-copy",           "rx-ring-ref",       "tx-ring-ref",       "xdp-headroom"};
 
 /* Exactly the keys Linux netfront wrote on real Xen, plus the toolstack's. */
 static void check_linux_keys(void)
@@ -365,9 +371,10 @@ static void check_linux_keys(void)
         char **names = xs_directory(xs, XBT_NULL, FE, &n);
         ck_assert_ptr_nonnull(names);
         ck_assert_uint_eq(n, sizeof(linux_keys) / sizeof(linux_keys[0]) +
-                                     sizeof(toolstack) / sizeof(toolstack[0]));
+                                 sizeof(toolstack) / sizeof(toolstack[0]));
         for (size_t i = 0; i < sizeof(linux_keys) / sizeof(linux_keys[0]); i++)
-                ck_assert_msg(xb_exists(xs, XBT_NULL, FE, linux_keys[i]), "missing %s", linux_keys[i]);
+                ck_assert_msg(xb_exists(xs, XBT_NULL, FE, linux_keys[i]), "missing %s",
+                              linux_keys[i]);
         free(names);
         ck_assert_uint_eq(fe_u32(FE, "multi-queue-num-queues"), 1);
         ck_assert_uint_eq(fe_u32(FE, "request-rx-copy"), 1);

@@ -28,22 +28,23 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "kworld.h"
 #include "offload/off_build.h"
 #include "offload/off_bytes.h"
 #include "offload/off_csum.h"
 #include "offload/off_gso.h"
 
-#define FRAME_MAX 65600
-#define MAX_SEGS 64
-#define CAPTURE_MS 2000
-#define QUIET_MS 300
-#define BIG_MTU "9000"
-#define TAP_GSO "offtap0"
-#define TAP_RX "offtap1"
+#define FRAME_MAX    65600
+#define MAX_SEGS     64
+#define CAPTURE_MS   2000
+#define QUIET_MS     300
+#define BIG_MTU      "9000"
+#define TAP_GSO      "offtap0"
+#define TAP_RX       "offtap1"
 #define CSUM_OFF_TCP 16
-#define UDP_PORT 7000
-#define TCP_PORT 7001
-#define PEER_PORT 40001
+#define UDP_PORT     7000
+#define TCP_PORT     7001
+#define PEER_PORT    40001
 
 static const uint8_t our_mac[OFF_ETH_ALEN] = {0x02, 0x00, 0x00, 0x00, 0x77, 0x01};
 static const uint8_t tap_mac[OFF_ETH_ALEN] = {0x02, 0x00, 0x00, 0x00, 0x77, 0x02};
@@ -63,39 +64,13 @@ static const char *skip_reason(void)
 
 /* ---- child side: builds the namespace world, reports through a pipe ---- */
 
-static int report_fd = -1;
-
-static void fail_child(const char *fmt, ...)
-{
-        char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                n = 0;
-        if (n >= (int)sizeof(msg))
-                n = (int)sizeof(msg) - 1;
-        uint32_t tag = UINT32_MAX, len = (uint32_t)n;
-        if (write(report_fd, &tag, sizeof(tag)) < 0 || write(report_fd, &len, sizeof(len)) < 0 ||
-            write(report_fd, msg, len) < 0)
-                _exit(3);
-        _exit(1);
-}
-
-static void sh(const char *cmd)
-{
-        if (system(cmd) != 0)
-                fail_child("command failed: %s", cmd);
-}
-
 static void write_sysctl(const char *path, const char *val)
 {
         int fd = open(path, O_WRONLY);
         if (fd < 0)
                 return; /* IPv6 may be absent: then there is no noise either */
         if (write(fd, val, strlen(val)) < 0)
-                fail_child("write %s: %s", path, strerror(errno));
+                kw_fail(KW_TAG_ERROR, "write %s: %s", path, strerror(errno));
         close(fd);
 }
 
@@ -104,34 +79,12 @@ static int open_tap(const char *name, int vnet)
         struct ifreq ifr = {0};
         int fd = open("/dev/net/tun", O_RDWR);
         if (fd < 0)
-                fail_child("open /dev/net/tun: %s", strerror(errno));
+                kw_fail(KW_TAG_ERROR, "open /dev/net/tun: %s", strerror(errno));
         ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-                fail_child("TUNSETIFF %s: %s", name, strerror(errno));
+                kw_fail(KW_TAG_ERROR, "TUNSETIFF %s: %s", name, strerror(errno));
         return fd;
-}
-
-static void ethtool_set(const char *dev, uint32_t cmd, uint32_t val)
-{
-        struct ethtool_value ev = {.cmd = cmd, .data = val};
-        struct ifreq ifr = {0};
-        int s = socket(AF_INET, SOCK_DGRAM, 0);
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-        ifr.ifr_data = (void *)&ev;
-        if (s < 0 || ioctl(s, SIOCETHTOOL, &ifr) < 0)
-                fail_child("ethtool %s cmd %#x: %s", dev, cmd, strerror(errno));
-        close(s);
-}
-
-static int open_capture(const char *dev)
-{
-        int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-        sll.sll_ifindex = (int)if_nametoindex(dev);
-        if (s < 0 || !sll.sll_ifindex || bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-                fail_child("AF_PACKET on %s: %s", dev, strerror(errno));
-        return s;
 }
 
 static ssize_t recv_timeout(int fd, uint8_t *buf, size_t cap, int ms)
@@ -157,26 +110,44 @@ struct gso_case {
 
 #define ALLF (OFF_TCP_ACK | OFF_TCP_PSH | OFF_TCP_FIN | OFF_TCP_CWR)
 static const struct gso_case gso_cases[] = {
-    {"tcp4 options", OFF_ETH_P_IPV4, ip_opts_ra, tcp_opts_ts, NULL, 4, 12, 0, 0, ALLF, 1000, 0x1234, 1448, 5000},
-    {"tcp4 odd mss, seq wrap", OFF_ETH_P_IPV4, NULL, NULL, NULL, 0, 0, 0, 0, ALLF, 0xFFFFF000u, 0xFFFF, 1001, 7777},
-    {"tcp4 large", OFF_ETH_P_IPV4, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, OFF_TCP_ACK | OFF_TCP_PSH, 7, 1, 1448, 60000},
+    {"tcp4 options", OFF_ETH_P_IPV4, ip_opts_ra, tcp_opts_ts, NULL, 4, 12, 0, 0, ALLF, 1000, 0x1234,
+     1448, 5000},
+    {"tcp4 odd mss, seq wrap", OFF_ETH_P_IPV4, NULL, NULL, NULL, 0, 0, 0, 0, ALLF, 0xFFFFF000u,
+     0xFFFF, 1001, 7777},
+    {"tcp4 large", OFF_ETH_P_IPV4, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, OFF_TCP_ACK | OFF_TCP_PSH,
+     7, 1, 1448, 60000},
     {"tcp6 plain", OFF_ETH_P_IPV6, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 99, 0, 1440, 6000},
-    {"tcp6 ext headers", OFF_ETH_P_IPV6, NULL, NULL, ext_hbh_dst, 0, 0, 16, IPPROTO_HOPOPTS, ALLF, 5, 0, 999, 4321},
+    {"tcp6 ext headers", OFF_ETH_P_IPV6, NULL, NULL, ext_hbh_dst, 0, 0, 16, IPPROTO_HOPOPTS, ALLF,
+     5, 0, 999, 4321},
     /* At the segmenter's floor, Linux's TCP_MIN_GSO_SIZE: 403 = 50 * 8 + 3. */
-    {"tcp4 floor mss", OFF_ETH_P_IPV4, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 0xFFFFFFF0u, 0xFFF0, OFF_GSO_MSS_MIN, 403},
-    {"tcp6 floor mss", OFF_ETH_P_IPV6, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 3, 0, OFF_GSO_MSS_MIN, 500},
+    {"tcp4 floor mss", OFF_ETH_P_IPV4, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 0xFFFFFFF0u,
+     0xFFF0, OFF_GSO_MSS_MIN, 403},
+    {"tcp6 floor mss", OFF_ETH_P_IPV6, NULL, tcp_opts_ts, NULL, 0, 12, 0, 0, ALLF, 3, 0,
+     OFF_GSO_MSS_MIN, 500},
 };
 #define N_GSO (sizeof(gso_cases) / sizeof(gso_cases[0]))
 
 static size_t build_gso(const struct gso_case *c, uint8_t *buf, struct off_pkt_info *pi)
 {
         struct off_build_spec s = {
-            .ethertype = c->ethertype, .l4_proto = IPPROTO_TCP, .ip_opts = c->ip_opts,
-            .ip_opts_len = c->ip_opts_len, .tcp_opts = c->tcp_opts, .tcp_opts_len = c->tcp_opts_len,
-            .ext = c->ext, .ext_len = c->ext_len, .ext_first = c->ext_first, .sport = PEER_PORT,
-            .dport = 5001, .seq = c->seq, .ack = 0x11223344, .tcp_flags = c->flags,
-            .ip_id = c->ip_id, .payload_len = c->payload,
-            .saddr = {10, 9, 0, 1}, .daddr = {10, 9, 0, 2},
+            .ethertype = c->ethertype,
+            .l4_proto = IPPROTO_TCP,
+            .ip_opts = c->ip_opts,
+            .ip_opts_len = c->ip_opts_len,
+            .tcp_opts = c->tcp_opts,
+            .tcp_opts_len = c->tcp_opts_len,
+            .ext = c->ext,
+            .ext_len = c->ext_len,
+            .ext_first = c->ext_first,
+            .sport = PEER_PORT,
+            .dport = 5001,
+            .seq = c->seq,
+            .ack = 0x11223344,
+            .tcp_flags = c->flags,
+            .ip_id = c->ip_id,
+            .payload_len = c->payload,
+            .saddr = {10, 9, 0, 1},
+            .daddr = {10, 9, 0, 2},
         };
         memcpy(s.dst_mac, tap_mac, OFF_ETH_ALEN);
         memcpy(s.src_mac, our_mac, OFF_ETH_ALEN);
@@ -199,13 +170,6 @@ static int our_frame(const uint8_t *f, size_t n)
         return n > OFF_ETH_HLEN && memcmp(f + OFF_ETH_ALEN, our_mac, OFF_ETH_ALEN) == 0;
 }
 
-static void send_report(uint32_t tag, const uint8_t *f, uint32_t n)
-{
-        if (write(report_fd, &tag, sizeof(tag)) != sizeof(tag) ||
-            write(report_fd, &n, sizeof(n)) != sizeof(n) || write(report_fd, f, n) != (ssize_t)n)
-                _exit(3);
-}
-
 /* TAP (vnet hdr) and veth offv0 are ports of a bridge; offv0 has checksum,
  * TSO and GSO off, so the kernel segments in validate_xmit_skb() and fills
  * full checksums; offv1, its peer, has GRO off and is where we capture. */
@@ -214,17 +178,17 @@ static void gso_world(void)
         write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
         write_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
         int tap = open_tap(TAP_GSO, 1);
-        sh("ip link add offbr0 type bridge && ip link add offv0 type veth peer name offv1");
-        sh("ip link set offv0 mtu " BIG_MTU " && ip link set offv1 mtu " BIG_MTU
-           " && ip link set " TAP_GSO " mtu " BIG_MTU);
-        sh("ip link set " TAP_GSO " master offbr0 && ip link set offv0 master offbr0");
-        ethtool_set("offv0", ETHTOOL_STSO, 0);
-        ethtool_set("offv0", ETHTOOL_SGSO, 0);
-        ethtool_set("offv0", ETHTOOL_STXCSUM, 0);
-        ethtool_set("offv1", ETHTOOL_SGRO, 0);
-        sh("ip link set offbr0 up && ip link set offv0 up && ip link set offv1 up && "
-           "ip link set " TAP_GSO " up");
-        int cap = open_capture("offv1");
+        kw_sh("ip link add offbr0 type bridge && ip link add offv0 type veth peer name offv1");
+        kw_sh("ip link set offv0 mtu " BIG_MTU " && ip link set offv1 mtu " BIG_MTU
+              " && ip link set " TAP_GSO " mtu " BIG_MTU);
+        kw_sh("ip link set " TAP_GSO " master offbr0 && ip link set offv0 master offbr0");
+        kw_ethtool_set(KW_TAG_ERROR, "offv0", ETHTOOL_STSO, 0);
+        kw_ethtool_set(KW_TAG_ERROR, "offv0", ETHTOOL_SGSO, 0);
+        kw_ethtool_set(KW_TAG_ERROR, "offv0", ETHTOOL_STXCSUM, 0);
+        kw_ethtool_set(KW_TAG_ERROR, "offv1", ETHTOOL_SGRO, 0);
+        kw_sh("ip link set offbr0 up && ip link set offv0 up && ip link set offv1 up && "
+              "ip link set " TAP_GSO " up");
+        int cap = kw_packet_socket("offv1");
 
         static uint8_t buf[sizeof(struct virtio_net_hdr) + FRAME_MAX], rx[FRAME_MAX];
         for (uint32_t k = 0; k < N_GSO; k++) {
@@ -233,7 +197,7 @@ static void gso_world(void)
                 struct virtio_net_hdr *vh = (struct virtio_net_hdr *)buf;
                 size_t len = build_gso(c, buf + sizeof(*vh), &pi);
                 if (!len)
-                        fail_child("%s: build", c->name);
+                        kw_fail(KW_TAG_ERROR, "%s: build", c->name);
                 memset(vh, 0, sizeof(*vh));
                 vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
                 vh->gso_type = c->ethertype == OFF_ETH_P_IPV4 ? VIRTIO_NET_HDR_GSO_TCPV4
@@ -245,14 +209,14 @@ static void gso_world(void)
                 vh->csum_start = pi.l4_off;
                 vh->csum_offset = CSUM_OFF_TCP;
                 if (write(tap, buf, sizeof(*vh) + len) != (ssize_t)(sizeof(*vh) + len))
-                        fail_child("%s: write tap: %s", c->name, strerror(errno));
+                        kw_fail(KW_TAG_ERROR, "%s: write tap: %s", c->name, strerror(errno));
                 uint32_t want = off_gso_seg_count(&pi, c->mss), got = 0;
                 while (got < want) {
                         ssize_t n = recv_timeout(cap, rx, sizeof(rx), CAPTURE_MS);
                         if (n < 0)
                                 break;
                         if (our_frame(rx, (size_t)n)) {
-                                send_report(k, rx, (uint32_t)n);
+                                kw_report(k, 0, rx, (uint32_t)n);
                                 got++;
                         }
                 }
@@ -267,10 +231,15 @@ static size_t build_l4(uint8_t *buf, uint16_t ethertype, uint8_t proto, uint8_t 
                        size_t payload, struct off_pkt_info *pi)
 {
         struct off_build_spec s = {
-            .ethertype = ethertype, .l4_proto = proto, .sport = PEER_PORT,
-            .dport = proto == IPPROTO_UDP ? UDP_PORT : TCP_PORT, .seq = 424242,
-            .tcp_flags = flags, .payload_len = payload,
-            .saddr = {10, 77, 0, 2}, .daddr = {10, 77, 0, 1},
+            .ethertype = ethertype,
+            .l4_proto = proto,
+            .sport = PEER_PORT,
+            .dport = proto == IPPROTO_UDP ? UDP_PORT : TCP_PORT,
+            .seq = 424242,
+            .tcp_flags = flags,
+            .payload_len = payload,
+            .saddr = {10, 77, 0, 2},
+            .daddr = {10, 77, 0, 1},
         };
         memcpy(s.src_mac, our_mac, OFF_ETH_ALEN);
         memcpy(s.dst_mac, tap_mac, OFF_ETH_ALEN);
@@ -284,7 +253,7 @@ static size_t build_l4(uint8_t *buf, uint16_t ethertype, uint8_t proto, uint8_t 
         }
         size_t len = 0;
         if (off_build_packet(buf, FRAME_MAX, &s, &len) || off_parse(buf, len, 0, pi))
-                fail_child("build l4");
+                kw_fail(KW_TAG_ERROR, "build l4");
         return len;
 }
 
@@ -307,9 +276,9 @@ static int bound_socket(int family, int type, uint16_t port)
                 sl = sizeof(*a);
         }
         if (s < 0 || bind(s, (struct sockaddr *)&ss, sl) < 0)
-                fail_child("bind %d/%d: %s", family, type, strerror(errno));
+                kw_fail(KW_TAG_ERROR, "bind %d/%d: %s", family, type, strerror(errno));
         if (type == SOCK_STREAM && listen(s, 4) < 0)
-                fail_child("listen: %s", strerror(errno));
+                kw_fail(KW_TAG_ERROR, "listen: %s", strerror(errno));
         return s;
 }
 
@@ -335,9 +304,11 @@ static int udp_delivered(int tap, int sock, uint16_t et, enum fill_how how)
         size_t len = build_l4(buf, et, IPPROTO_UDP, 0, 1001, &pi);
         fill(buf, len, &pi, how);
         if (write(tap, buf, len) != (ssize_t)len)
-                fail_child("write tap: %s", strerror(errno));
-        ssize_t n = recv_timeout(sock, got, sizeof(got), how == FILL_CORRUPT ? QUIET_MS : CAPTURE_MS);
-        return n == (ssize_t)pi.payload_len && memcmp(got, buf + pi.payload_off, pi.payload_len) == 0;
+                kw_fail(KW_TAG_ERROR, "write tap: %s", strerror(errno));
+        ssize_t n =
+            recv_timeout(sock, got, sizeof(got), how == FILL_CORRUPT ? QUIET_MS : CAPTURE_MS);
+        return n == (ssize_t)pi.payload_len &&
+               memcmp(got, buf + pi.payload_off, pi.payload_len) == 0;
 }
 
 /* A SYN is answered with a SYN-ACK only if the kernel accepted its checksum;
@@ -349,18 +320,19 @@ static int syn_answered(int tap, uint16_t et, enum fill_how how)
         size_t len = build_l4(buf, et, IPPROTO_TCP, OFF_TCP_SYN, 0, &pi);
         fill(buf, len, &pi, how);
         if (write(tap, buf, len) != (ssize_t)len)
-                fail_child("write tap: %s", strerror(errno));
+                kw_fail(KW_TAG_ERROR, "write tap: %s", strerror(errno));
         for (;;) {
-                ssize_t n = recv_timeout(tap, rx, sizeof(rx), how == FILL_CORRUPT ? QUIET_MS : CAPTURE_MS);
+                ssize_t n =
+                    recv_timeout(tap, rx, sizeof(rx), how == FILL_CORRUPT ? QUIET_MS : CAPTURE_MS);
                 if (n < 0)
                         return 0;
                 if (off_parse(rx, (size_t)n, 0, &rpi) || !(rpi.flags & OFF_PKT_L4) ||
                     rpi.l4_proto != IPPROTO_TCP || off_get_be16(rx + rpi.l4_off + 2) != PEER_PORT)
                         continue;
                 if (rpi.tcp_flags != (OFF_TCP_SYN | OFF_TCP_ACK))
-                        fail_child("reply flags %#x", rpi.tcp_flags);
+                        kw_fail(KW_TAG_ERROR, "reply flags %#x", rpi.tcp_flags);
                 if (!off_csum_l4_ok(rx, (size_t)n, &rpi))
-                        fail_child("kernel SYN-ACK fails our checksum verifier");
+                        kw_fail(KW_TAG_ERROR, "kernel SYN-ACK fails our checksum verifier");
                 return 1;
         }
 }
@@ -370,32 +342,38 @@ static void rx_world(void)
         int tap = open_tap(TAP_RX, 0);
         char cmd[256];
         snprintf(cmd, sizeof(cmd),
-                 "ip link set " TAP_RX " address 02:00:00:00:77:02 && ip link set " TAP_RX " up && ip addr add 10.77.0.1/24 dev " TAP_RX
+                 "ip link set " TAP_RX " address 02:00:00:00:77:02 && ip link set " TAP_RX
+                 " up && ip addr add 10.77.0.1/24 dev " TAP_RX
                  " && ip neigh add 10.77.0.2 lladdr 02:00:00:00:77:01 dev " TAP_RX
                  " nud permanent");
-        sh(cmd);
+        kw_sh(cmd);
         int v6 = access("/proc/sys/net/ipv6", F_OK) == 0;
         if (v6)
-                sh("ip addr add fd77::1/64 dev " TAP_RX " nodad && ip -6 neigh add fd77::2 "
-                   "lladdr 02:00:00:00:77:01 dev " TAP_RX " nud permanent");
+                kw_sh("ip addr add fd77::1/64 dev " TAP_RX " nodad && ip -6 neigh add fd77::2 "
+                      "lladdr 02:00:00:00:77:01 dev " TAP_RX " nud permanent");
         const uint16_t ets[] = {OFF_ETH_P_IPV4, OFF_ETH_P_IPV6};
         for (int k = 0; k < (v6 ? 2 : 1); k++) {
                 int fam = k ? AF_INET6 : AF_INET;
                 int us = bound_socket(fam, SOCK_DGRAM, UDP_PORT);
                 int ls = bound_socket(fam, SOCK_STREAM, TCP_PORT);
                 if (!udp_delivered(tap, us, ets[k], FILL_SCRATCH))
-                        fail_child("v%d UDP with our checksum not delivered", k ? 6 : 4);
+                        kw_fail(KW_TAG_ERROR, "v%d UDP with our checksum not delivered", k ? 6 : 4);
                 if (!udp_delivered(tap, us, ets[k], FILL_PARTIAL))
-                        fail_child("v%d UDP with completed partial checksum not delivered", k ? 6 : 4);
+                        kw_fail(KW_TAG_ERROR,
+                                "v%d UDP with completed partial checksum not delivered", k ? 6 : 4);
                 if (udp_delivered(tap, us, ets[k], FILL_CORRUPT))
-                        fail_child("v%d UDP with a corrupt checksum delivered: no check", k ? 6 : 4);
+                        kw_fail(KW_TAG_ERROR, "v%d UDP with a corrupt checksum delivered: no check",
+                                k ? 6 : 4);
                 if (!syn_answered(tap, ets[k], FILL_SCRATCH))
-                        fail_child("v%d TCP SYN with our checksum not answered", k ? 6 : 4);
+                        kw_fail(KW_TAG_ERROR, "v%d TCP SYN with our checksum not answered",
+                                k ? 6 : 4);
                 if (!syn_answered(tap, ets[k], FILL_PARTIAL))
-                        fail_child("v%d TCP SYN with completed partial checksum not answered",
-                                   k ? 6 : 4);
+                        kw_fail(KW_TAG_ERROR,
+                                "v%d TCP SYN with completed partial checksum not answered",
+                                k ? 6 : 4);
                 if (syn_answered(tap, ets[k], FILL_CORRUPT))
-                        fail_child("v%d TCP SYN with a corrupt checksum answered", k ? 6 : 4);
+                        kw_fail(KW_TAG_ERROR, "v%d TCP SYN with a corrupt checksum answered",
+                                k ? 6 : 4);
                 close(us);
                 close(ls);
         }
@@ -411,65 +389,28 @@ struct capture {
         char error[256];
 };
 
-static int read_full(int fd, void *p, size_t n)
-{
-        uint8_t *b = p;
-        while (n) {
-                ssize_t r = read(fd, b, n);
-                if (r <= 0)
-                        return -1;
-                b += r;
-                n -= (size_t)r;
-        }
-        return 0;
-}
-
 /* Runs @world in a child inside a fresh network namespace; collects its
  * reports. Returns 0, or 1 with cap->error set, or -1 if namespaces are
  * unavailable (skip). */
+static void take_frame(void *ctx, const struct kw_record *r, uint8_t *f)
+{
+        struct capture *cap = ctx;
+        if (r->tag < N_GSO && cap->n[r->tag] < MAX_SEGS) {
+                cap->frames[r->tag][cap->n[r->tag]] = f;
+                cap->lens[r->tag][cap->n[r->tag]++] = r->len;
+        } else {
+                free(f);
+        }
+}
+
 static int run_world(void (*world)(void), struct capture *cap)
 {
-        int p[2];
-        ck_assert_int_eq(pipe(p), 0);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                close(p[0]);
-                report_fd = p[1];
-                if (unshare(CLONE_NEWNET) < 0)
-                        _exit(2);
-                world();
-                _exit(0);
-        }
-        close(p[1]);
+        struct kw_run r = {
+            .unshare_flags = CLONE_NEWNET, .world = world, .take = take_frame, .ctx = cap};
         memset(cap, 0, sizeof(*cap));
-        uint32_t tag, len;
-        while (read_full(p[0], &tag, sizeof(tag)) == 0 && read_full(p[0], &len, sizeof(len)) == 0) {
-                uint8_t *f = malloc(len + 1);
-                ck_assert_ptr_nonnull(f);
-                ck_assert_int_eq(read_full(p[0], f, len), 0);
-                if (tag == UINT32_MAX) {
-                        f[len] = 0;
-                        snprintf(cap->error, sizeof(cap->error), "%s", (char *)f);
-                        free(f);
-                } else if (tag < N_GSO && cap->n[tag] < MAX_SEGS) {
-                        cap->frames[tag][cap->n[tag]] = f;
-                        cap->lens[tag][cap->n[tag]++] = len;
-                } else {
-                        free(f);
-                }
-        }
-        close(p[0]);
-        int st;
-        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
-                return -1;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                if (!cap->error[0])
-                        snprintf(cap->error, sizeof(cap->error), "child status %#x", st);
-                return 1;
-        }
-        return 0;
+        int rc = kw_run(&r);
+        snprintf(cap->error, sizeof(cap->error), "%s", r.error);
+        return rc;
 }
 
 static void free_capture(struct capture *cap)
@@ -483,8 +424,8 @@ static void hexdiff(const uint8_t *a, const uint8_t *b, size_t n, char *out, siz
 {
         for (size_t i = 0; i < n; i++)
                 if (a[i] != b[i]) {
-                        snprintf(out, cap, "first difference at byte %zu: ours %02x kernel %02x",
-                                 i, a[i], b[i]);
+                        snprintf(out, cap, "first difference at byte %zu: ours %02x kernel %02x", i,
+                                 a[i], b[i]);
                         return;
                 }
         snprintf(out, cap, "equal");
@@ -512,8 +453,8 @@ START_TEST(gso_segments_equal_kernel)
                 struct off_pkt_info pi;
                 size_t len = build_gso(c, pkt, &pi);
                 ck_assert_uint_gt(len, 0);
-                struct off_gso_out o = {.mem = arena, .mem_len = sizeof(arena), .segs = segs,
-                                        .max_segs = MAX_SEGS};
+                struct off_gso_out o = {
+                    .mem = arena, .mem_len = sizeof(arena), .segs = segs, .max_segs = MAX_SEGS};
                 ck_assert_int_eq(off_gso_segment(pkt, len, &pi, c->mss, OFF_GSO_SLICE, &o), 0);
                 ck_assert_msg(cap.n[k] == o.nsegs, "%s: kernel sent %u segments, we made %u",
                               c->name, cap.n[k], o.nsegs);
@@ -522,9 +463,10 @@ START_TEST(gso_segments_equal_kernel)
                         memcpy(frame, segs[i].hdr, segs[i].hdr_len);
                         memcpy(frame + segs[i].hdr_len, segs[i].payload, segs[i].payload_len);
                         char d[128];
-                        hexdiff(frame, cap.frames[k][i], flen < cap.lens[k][i] ? flen : cap.lens[k][i],
-                                d, sizeof(d));
-                        ck_assert_msg(cap.lens[k][i] == flen && memcmp(frame, cap.frames[k][i], flen) == 0,
+                        hexdiff(frame, cap.frames[k][i],
+                                flen < cap.lens[k][i] ? flen : cap.lens[k][i], d, sizeof(d));
+                        ck_assert_msg(cap.lens[k][i] == flen &&
+                                          memcmp(frame, cap.frames[k][i], flen) == 0,
                                       "%s segment %u: len ours %zu kernel %u, %s", c->name, i, flen,
                                       cap.lens[k][i], d);
                 }

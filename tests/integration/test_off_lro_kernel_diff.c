@@ -55,30 +55,28 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "kworld.h"
 #include "offload/off_build.h"
 #include "offload/off_bytes.h"
 #include "offload/off_csum.h"
 #include "offload/off_lro.h"
 
-#define TX_DEV "lrov0"
-#define RX_DEV "lrov1"
-#define FLUSH_TIMEOUT_NS "20000000"
-#define QUIET_MS 150
-#define WARMUP_MS 3000
-#define MAX_FRAMES 80
-#define MAX_OUT 80
-#define ATTEMPTS 6
-#define FRAME_CAP 2048
-#define RX_CAP (sizeof(struct virtio_net_hdr) + OFF_LRO_FRAME_MAX)
-#define PORT_BASE 41000
-#define PORTS_PER_CASE 4
+#define TX_DEV            "lrov0"
+#define RX_DEV            "lrov1"
+#define FLUSH_TIMEOUT_NS  "20000000"
+#define QUIET_MS          150
+#define WARMUP_MS         3000
+#define MAX_FRAMES        80
+#define MAX_OUT           80
+#define ATTEMPTS          6
+#define FRAME_CAP         2048
+#define RX_CAP            (sizeof(struct virtio_net_hdr) + OFF_LRO_FRAME_MAX)
+#define PORT_BASE         41000
+#define PORTS_PER_CASE    4
 #define PORTS_PER_ATTEMPT 200
-#define MSS4 1448                 /* 1500 - 20 - 20 - 12 (timestamps) */
-#define MSS6 1428                 /* 1500 - 40 - 20 - 12 */
-#define MSS6_EXT 1412             /* with 16 bytes of extension headers */
-#define TAG_ERROR UINT32_MAX
-#define TAG_SKIP (UINT32_MAX - 1)
-#define EXIT_NO_NETNS 2
+#define MSS4              1448 /* 1500 - 20 - 20 - 12 (timestamps) */
+#define MSS6              1428 /* 1500 - 40 - 20 - 12 */
+#define MSS6_EXT          1412 /* with 16 bytes of extension headers */
 
 static const uint8_t src_mac[OFF_ETH_ALEN] = {0x02, 0, 0, 0, 0x66, 0x01};
 static const uint8_t dst_mac[OFF_ETH_ALEN] = {0x02, 0, 0, 0, 0x66, 0x02};
@@ -102,7 +100,7 @@ struct gen {
         uint16_t sport;
         uint32_t seq, ack, tsval;
         uint16_t win, id;
-        uint8_t ttl, tos;        /* IPv6: hop limit, traffic class */
+        uint8_t ttl, tos; /* IPv6: hop limit, traffic class */
         int no_df;
         enum id_mode id_mode;
         uint32_t flow_label;
@@ -119,8 +117,14 @@ struct stream {
 
 static struct gen gen_init(int v6, uint16_t sport)
 {
-        struct gen g = {.v6 = v6, .sport = sport, .seq = 0xFFFF0000u + sport, .ack = 0x55667788,
-                        .tsval = 1000, .win = 502, .id = 0x1234, .ttl = 64,
+        struct gen g = {.v6 = v6,
+                        .sport = sport,
+                        .seq = 0xFFFF0000u + sport,
+                        .ack = 0x55667788,
+                        .tsval = 1000,
+                        .win = 502,
+                        .id = 0x1234,
+                        .ttl = 64,
                         .pos = (size_t)sport * 97 % 4096};
         return g;
 }
@@ -146,13 +150,25 @@ static void seg(struct stream *s, struct gen *g, size_t plen, uint8_t flags)
         off_put_be32(opts + 4, g->tsval);
         off_put_be32(opts + 8, 777);
         struct off_build_spec sp = {
-            .ethertype = g->v6 ? OFF_ETH_P_IPV6 : OFF_ETH_P_IPV4, .l4_proto = IPPROTO_TCP,
-            .sport = g->sport, .dport = 5001, .seq = g->seq, .ack = g->ack,
-            .tcp_flags = (uint8_t)(OFF_TCP_ACK | flags), .tcp_window = g->win, .ip_id = g->id,
-            .ip_ttl = g->ttl, .tcp_opts = opts, .tcp_opts_len = sizeof(opts), .ext = g->ext,
-            .ext_len = g->ext_len, .ext_first = IPPROTO_HOPOPTS,
-            .payload = pattern + g->pos % (sizeof(pattern) / 2), .payload_len = plen,
-            .saddr = {10, 66, 0, 1}, .daddr = {10, 66, 0, 2},
+            .ethertype = g->v6 ? OFF_ETH_P_IPV6 : OFF_ETH_P_IPV4,
+            .l4_proto = IPPROTO_TCP,
+            .sport = g->sport,
+            .dport = 5001,
+            .seq = g->seq,
+            .ack = g->ack,
+            .tcp_flags = (uint8_t)(OFF_TCP_ACK | flags),
+            .tcp_window = g->win,
+            .ip_id = g->id,
+            .ip_ttl = g->ttl,
+            .tcp_opts = opts,
+            .tcp_opts_len = sizeof(opts),
+            .ext = g->ext,
+            .ext_len = g->ext_len,
+            .ext_first = IPPROTO_HOPOPTS,
+            .payload = pattern + g->pos % (sizeof(pattern) / 2),
+            .payload_len = plen,
+            .saddr = {10, 66, 0, 1},
+            .daddr = {10, 66, 0, 2},
         };
         memcpy(sp.src_mac, src_mac, OFF_ETH_ALEN);
         memcpy(sp.dst_mac, dst_mac, OFF_ETH_ALEN);
@@ -225,13 +241,13 @@ static void c_short4(struct stream *s, uint16_t p)
 {
         struct gen g = gen_init(0, p);
         segs(s, &g, 4, MSS4);
-        seg(s, &g, 700, 0);        /* short: merged, ends the packet */
+        seg(s, &g, 700, 0); /* short: merged, ends the packet */
         segs(s, &g, 4, MSS4);
-        seg(s, &g, 0, 0);          /* pure ACK */
+        seg(s, &g, 0, 0); /* pure ACK */
         segs(s, &g, 3, MSS4);
         seg(s, &g, MSS4 + 0, OFF_TCP_PSH);
-        seg(s, &g, 1000, 0);       /* gso_size 1000 ... */
-        segs(s, &g, 3, MSS4);      /* ... so larger segments start anew */
+        seg(s, &g, 1000, 0);  /* gso_size 1000 ... */
+        segs(s, &g, 3, MSS4); /* ... so larger segments start anew */
 }
 
 static void c_flags4(struct stream *s, uint16_t p)
@@ -354,77 +370,24 @@ static uint16_t case_port(uint32_t k, uint32_t attempt)
 
 /* ---- child side: the namespace world, reporting through a pipe ---- */
 
-static int report_fd = -1;
-
-struct report_hdr {
-        uint32_t tag;      /* case index, TAG_ERROR or TAG_SKIP */
-        uint32_t attempt;
-        uint32_t len;
-};
-
-static void report(uint32_t tag, uint32_t attempt, const void *p, uint32_t len)
-{
-        struct report_hdr h = {.tag = tag, .attempt = attempt, .len = len};
-        if (write(report_fd, &h, sizeof(h)) != sizeof(h) ||
-            write(report_fd, p, len) != (ssize_t)len)
-                _exit(3);
-}
-
-static void fail_child(uint32_t tag, const char *fmt, ...)
-{
-        char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                n = 0;
-        if (n >= (int)sizeof(msg))
-                n = (int)sizeof(msg) - 1;
-        report(tag, 0, msg, (uint32_t)n);
-        _exit(1);
-}
-
-static void sh(const char *cmd)
-{
-        if (system(cmd) != 0)
-                fail_child(TAG_ERROR, "command failed: %s", cmd);
-}
-
 static void write_file(const char *path, const char *val, int must)
 {
         int fd = open(path, O_WRONLY);
         if (fd < 0 || write(fd, val, strlen(val)) < 0) {
                 if (must)
-                        fail_child(TAG_SKIP, "cannot write %s: %s", path, strerror(errno));
+                        kw_fail(KW_TAG_SKIP, "cannot write %s: %s", path, strerror(errno));
         }
         if (fd >= 0)
                 close(fd);
 }
 
-static void ethtool_set(const char *dev, uint32_t cmd, uint32_t val)
-{
-        struct ethtool_value ev = {.cmd = cmd, .data = val};
-        struct ifreq ifr = {0};
-        int s = socket(AF_INET, SOCK_DGRAM, 0);
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-        ifr.ifr_data = (void *)&ev;
-        if (s < 0 || ioctl(s, SIOCETHTOOL, &ifr) < 0)
-                fail_child(TAG_SKIP, "ethtool %s cmd %#x: %s", dev, cmd, strerror(errno));
-        close(s);
-}
-
 static int packet_socket(const char *dev, int vnet)
 {
-        int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+        int s = kw_packet_socket(dev);
         int one = 1, rcvbuf = 32 << 20;
-        sll.sll_ifindex = (int)if_nametoindex(dev);
-        if (s < 0 || !sll.sll_ifindex || bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-                fail_child(TAG_ERROR, "AF_PACKET on %s: %s", dev, strerror(errno));
         if (vnet && (setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
                      setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0))
-                fail_child(TAG_ERROR, "PACKET_VNET_HDR: %s", strerror(errno));
+                kw_fail(KW_TAG_ERROR, "PACKET_VNET_HDR: %s", strerror(errno));
         return s;
 }
 
@@ -465,7 +428,7 @@ static void send_stream(int tx, const struct stream *s)
         for (uint32_t i = 0; i < s->n; i++)
                 if (sendto(tx, s->frame[i], s->len[i], 0, (struct sockaddr *)&to, sizeof(to)) !=
                     (ssize_t)s->len[i])
-                        fail_child(TAG_ERROR, "send: %s", strerror(errno));
+                        kw_fail(KW_TAG_ERROR, "send: %s", strerror(errno));
 }
 
 /* The qdisc goes live asynchronously (linkwatch): probe until a frame passes. */
@@ -485,7 +448,7 @@ static void warm_up(int tx, int rx)
                                 return;
                 }
         }
-        fail_child(TAG_ERROR, "no frame crossed the veth pair");
+        kw_fail(KW_TAG_ERROR, "no frame crossed the veth pair");
 }
 
 static uint32_t capture(int rx, uint16_t lo, uint16_t hi, uint8_t **got, uint32_t *lens)
@@ -498,10 +461,10 @@ static uint32_t capture(int rx, uint16_t lo, uint16_t hi, uint8_t **got, uint32_
                 if (!ours(buf, r, lo, hi))
                         continue;
                 if (n == MAX_OUT)
-                        fail_child(TAG_ERROR, "too many packets");
+                        kw_fail(KW_TAG_ERROR, "too many packets");
                 got[n] = malloc((size_t)r);
                 if (!got[n])
-                        fail_child(TAG_ERROR, "oom");
+                        kw_fail(KW_TAG_ERROR, "oom");
                 memcpy(got[n], buf, (size_t)r);
                 lens[n++] = (uint32_t)r;
         }
@@ -512,15 +475,15 @@ static void setup_world(void)
 {
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
-                fail_child(TAG_SKIP, "private sysfs: %s", strerror(errno));
+                kw_fail(KW_TAG_SKIP, "private sysfs: %s", strerror(errno));
         write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1", 0);
         if (system("ip link add name " TX_DEV " type veth peer name " RX_DEV) != 0)
-                fail_child(TAG_SKIP, "no veth support");
-        ethtool_set(TX_DEV, ETHTOOL_STSO, 0);
-        ethtool_set(RX_DEV, ETHTOOL_SGRO, 1);
+                kw_fail(KW_TAG_SKIP, "no veth support");
+        kw_ethtool_set(KW_TAG_SKIP, TX_DEV, ETHTOOL_STSO, 0);
+        kw_ethtool_set(KW_TAG_SKIP, RX_DEV, ETHTOOL_SGRO, 1);
         write_file("/sys/class/net/" RX_DEV "/gro_flush_timeout", FLUSH_TIMEOUT_NS, 1);
-        sh("ip link set " RX_DEV " address 02:00:00:00:66:02 && ip link set " TX_DEV
-           " up && ip link set " RX_DEV " up");
+        kw_sh("ip link set " RX_DEV " address 02:00:00:00:66:02 && ip link set " TX_DEV
+              " up && ip link set " RX_DEV " up");
 }
 
 static void lro_world(void)
@@ -544,14 +507,14 @@ static void lro_world(void)
                         uint32_t n = capture(rx, port, end, got, lens);
                         for (uint32_t i = 0; i < n; i++) {
                                 if (!crossed)
-                                        report(k, a, got[i], lens[i]);
+                                        kw_report(k, a, got[i], lens[i]);
                                 free(got[i]);
                         }
                         if (!crossed)
                                 break;
                 }
                 if (a == ATTEMPTS)
-                        fail_child(TAG_ERROR, "%s: every attempt crossed a jiffy", kcases[k].name);
+                        kw_fail(KW_TAG_ERROR, "%s: every attempt crossed a jiffy", kcases[k].name);
         }
         close(tx);
         close(rx);
@@ -570,37 +533,18 @@ struct kcapture {
         uint32_t n[N_KCASES];
         struct kpkt pkts[N_KCASES][MAX_OUT];
         char error[256];
-        int skip;
 };
 
-static int read_full(int fd, void *p, size_t n)
+static void store(void *ctx, const struct kw_record *h, uint8_t *buf)
 {
-        uint8_t *b = p;
-        while (n) {
-                ssize_t r = read(fd, b, n);
-                if (r <= 0)
-                        return -1;
-                b += r;
-                n -= (size_t)r;
-        }
-        return 0;
-}
-
-static void store(struct kcapture *cap, const struct report_hdr *h, uint8_t *buf)
-{
-        if (h->tag == TAG_ERROR || h->tag == TAG_SKIP) {
-                snprintf(cap->error, sizeof(cap->error), "%.*s", (int)h->len, (char *)buf);
-                cap->skip = h->tag == TAG_SKIP;
-                free(buf);
-                return;
-        }
+        struct kcapture *cap = ctx;
         if (h->tag >= N_KCASES || cap->n[h->tag] >= MAX_OUT ||
             h->len < sizeof(struct virtio_net_hdr)) {
                 free(buf);
                 return;
         }
         struct kpkt *k = &cap->pkts[h->tag][cap->n[h->tag]++];
-        cap->attempt[h->tag] = h->attempt;
+        cap->attempt[h->tag] = h->aux;
         memcpy(&k->vh, buf, sizeof(k->vh));
         k->len = h->len - (uint32_t)sizeof(k->vh);
         k->data = malloc(k->len ? k->len : 1);
@@ -613,41 +557,13 @@ static void store(struct kcapture *cap, const struct report_hdr *h, uint8_t *buf
  * 1 with cap->error set, or -1 (skip; cap->error says why). */
 static int run_world(struct kcapture *cap)
 {
-        int p[2];
-        ck_assert_int_eq(pipe(p), 0);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                close(p[0]);
-                report_fd = p[1];
-                if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
-                        _exit(EXIT_NO_NETNS);
-                lro_world();
-                _exit(0);
-        }
-        close(p[1]);
-        struct report_hdr h;
-        while (read_full(p[0], &h, sizeof(h)) == 0) {
-                uint8_t *buf = malloc(h.len + 1u);
-                ck_assert_ptr_nonnull(buf);
-                ck_assert_int_eq(read_full(p[0], buf, h.len), 0);
-                store(cap, &h, buf);
-        }
-        close(p[0]);
-        int st;
-        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_NO_NETNS) {
-                snprintf(cap->error, sizeof(cap->error), "cannot create a network namespace");
-                return -1;
-        }
-        if (cap->skip)
-                return -1;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                if (!cap->error[0])
-                        snprintf(cap->error, sizeof(cap->error), "child status %#x", st);
-                return 1;
-        }
-        return 0;
+        struct kw_run r = {.unshare_flags = CLONE_NEWNET | CLONE_NEWNS,
+                           .world = lro_world,
+                           .take = store,
+                           .ctx = cap};
+        int rc = kw_run(&r);
+        snprintf(cap->error, sizeof(cap->error), "%s", r.error);
+        return rc;
 }
 
 /* Our packets for a stream: every segment through off_lro_add, then the
@@ -678,8 +594,8 @@ static void run_ours(const struct stream *s, struct ours *o)
         ck_assert_int_eq(off_lro_create(NULL, &lro), 0);
         o->n = 0;
         for (uint32_t i = 0; i < s->n; i++) {
-                ck_assert_int_eq(off_lro_add(lro, s->frame[i], s->len[i], OFF_LRO_RX_CSUM_VALID, 0,
-                                             &out), 0);
+                ck_assert_int_eq(
+                    off_lro_add(lro, s->frame[i], s->len[i], OFF_LRO_RX_CSUM_VALID, 0, &out), 0);
                 collect(o, &out);
         }
         ck_assert_int_eq(off_lro_flush_all(lro, 0, &out), 0);

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
 #include "nbstats.h"
 #include "nbworld.h"
 #include "offload/off_caps.h"
@@ -106,19 +107,6 @@ static void mismatch(const char *fmt, ...)
                 report_len += (size_t)snprintf(report + report_len, sizeof(report) - report_len,
                                                "  %s\n", line);
         mismatches++;
-}
-
-static double now_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
 }
 
 static bool has(unsigned caps, unsigned want)

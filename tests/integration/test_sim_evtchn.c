@@ -20,6 +20,7 @@
 #include "check_main.h"
 #include "sim_paths.h"
 #include "simhost.h"
+#include "simpeer.h"
 
 #define FRONT 5
 
@@ -31,11 +32,6 @@ struct cmd {
 struct rep {
         int32_t rc;
         uint32_t port;
-};
-
-struct agent {
-        int cmd[2], rep[2];
-        pid_t pid;
 };
 
 /* Waits up to ms for the fd, then takes one pending port (-EAGAIN if none). */
@@ -78,22 +74,19 @@ static void agent_do(struct xh_evtchn *e, const struct cmd *c, struct rep *r)
         }
 }
 
-static int agent_main(void *arg)
+static int agent_main(struct simpeer *peer, void *arg)
 {
-        struct agent *ag = arg;
         const struct xh_provider *p;
         struct xh_evtchn *e;
         char err[256];
         struct cmd c;
         struct rep r;
 
-        close(ag->cmd[1]);
-        close(ag->rep[0]);
         if (xh_provider_select(NULL, &p, err, sizeof(err)) < 0 || xh_evtchn_open(p, &e) < 0)
                 return 2;
-        while (read(ag->cmd[0], &c, sizeof(c)) == (ssize_t)sizeof(c)) {
+        while (simpeer_next(peer, &c, sizeof(c))) {
                 agent_do(e, &c, &r);
-                if (write(ag->rep[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+                if (!simpeer_reply(peer, &r, sizeof(r)))
                         break;
         }
         xh_evtchn_close(e);
@@ -102,37 +95,25 @@ static int agent_main(void *arg)
 
 /* ---- dom0: this process -------------------------------------------------- */
 static struct simhost host;
-static struct agent front;
+static struct simpeer front;
 static const struct xh_provider *prov;
 static struct xh_evtchn *ev;
 
 static void agent_start(void)
 {
-        ck_assert_int_eq(pipe(front.cmd), 0);
-        ck_assert_int_eq(pipe(front.rep), 0);
-        front.pid = simhost_spawn(&host, FRONT, agent_main, &front);
-        ck_assert_int_gt(front.pid, 0);
-        close(front.cmd[0]);
-        close(front.rep[1]);
+        ck_assert_int_eq(simpeer_start(&front, &host, FRONT, agent_main, NULL), 0);
 }
 
 static void agent_stop(void)
 {
-        close(front.cmd[1]);
-        close(front.rep[0]);
-        if (front.pid > 0)
-                simhost_wait(front.pid, 5000);
-        front.pid = 0;
+        simpeer_stop(&front);
 }
 
 static struct rep ask(uint32_t op, uint32_t a, uint32_t b)
 {
         struct cmd cm = {op, a, b};
         struct rep r;
-        struct pollfd pfd = {.fd = front.rep[0], .events = POLLIN};
-        ck_assert_int_eq(write(front.cmd[1], &cm, sizeof(cm)), sizeof(cm));
-        ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
-        ck_assert_int_eq(read(front.rep[0], &r, sizeof(r)), sizeof(r));
+        ck_assert_int_eq(simpeer_ask(&front, &cm, sizeof(cm), &r, sizeof(r)), 0);
         return r;
 }
 

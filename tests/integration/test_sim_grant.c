@@ -15,6 +15,7 @@
 #include "check_main.h"
 #include "sim_dom.h"
 #include "simhost.h"
+#include "simpeer.h"
 
 #define FRONT  5
 #define NSLOTS 16
@@ -28,11 +29,6 @@ struct rep {
         int32_t rc;
         uint32_t n;
         uint32_t v[64];
-};
-
-struct agent {
-        int cmd[2], rep[2];
-        pid_t pid;
 };
 
 static uint8_t pattern(uint32_t seed, size_t i)
@@ -73,8 +69,9 @@ static void agent_do(struct xh_gntshr *s, struct slot *slots, const struct cmd *
                 while (i < NSLOTS && slots[i].addr)
                         i++;
                 void *addr;
-                r->rc = i == NSLOTS || c->a > 64 ? -ENOSPC
-                                                 : xh_gntshr_share(s, c->c, c->a, r->v, c->b, &addr);
+                r->rc = i == NSLOTS || c->a > 64
+                            ? -ENOSPC
+                            : xh_gntshr_share(s, c->c, c->a, r->v, c->b, &addr);
                 if (r->rc == 0) {
                         slots[i].addr = addr;
                         slots[i].count = c->a;
@@ -109,9 +106,8 @@ static void agent_do(struct xh_gntshr *s, struct slot *slots, const struct cmd *
         }
 }
 
-static int agent_main(void *arg)
+static int agent_main(struct simpeer *peer, void *arg)
 {
-        struct agent *ag = arg;
         const struct xh_provider *p;
         struct xh_gntshr *s;
         struct slot slots[NSLOTS] = {0};
@@ -119,13 +115,11 @@ static int agent_main(void *arg)
         struct cmd c;
         struct rep r;
 
-        close(ag->cmd[1]);
-        close(ag->rep[0]);
         if (xh_provider_select(NULL, &p, err, sizeof(err)) < 0 || xh_gntshr_open(p, &s) < 0)
                 return 2;
-        while (read(ag->cmd[0], &c, sizeof(c)) == (ssize_t)sizeof(c) && c.op != A_QUIT) {
+        while (simpeer_next(peer, &c, sizeof(c)) && c.op != A_QUIT) {
                 agent_do(s, slots, &c, &r);
-                if (write(ag->rep[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+                if (!simpeer_reply(peer, &r, sizeof(r)))
                         break;
         }
         xh_gntshr_close(s);
@@ -134,17 +128,14 @@ static int agent_main(void *arg)
 
 /* ---- dom0: this process -------------------------------------------------- */
 static struct simhost host;
-static struct agent front;
+static struct simpeer front;
 static struct xh_gnttab *gt;
 
 static struct rep ask(uint32_t op, uint32_t a, uint32_t b, uint32_t c)
 {
         struct cmd cm = {op, a, b, c};
         struct rep r;
-        struct pollfd pfd = {.fd = front.rep[0], .events = POLLIN};
-        ck_assert_int_eq(write(front.cmd[1], &cm, sizeof(cm)), sizeof(cm));
-        ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
-        ck_assert_int_eq(read(front.rep[0], &r, sizeof(r)), sizeof(r));
+        ck_assert_int_eq(simpeer_ask(&front, &cm, sizeof(cm), &r, sizeof(r)), 0);
         return r;
 }
 
@@ -172,12 +163,7 @@ static void setup(void)
 
         ck_assert_int_eq(simhost_start(&host), 0);
         ck_assert_int_eq(simhost_domain_create(&host, FRONT), 0);
-        ck_assert_int_eq(pipe(front.cmd), 0);
-        ck_assert_int_eq(pipe(front.rep), 0);
-        front.pid = simhost_spawn(&host, FRONT, agent_main, &front);
-        ck_assert_int_gt(front.pid, 0);
-        close(front.cmd[0]);
-        close(front.rep[1]);
+        ck_assert_int_eq(simpeer_start(&front, &host, FRONT, agent_main, NULL), 0);
         simhost_enter(&host, 0);
         ck_assert_msg(xh_provider_select(NULL, &p, err, sizeof(err)) == 0, "%s", err);
         ck_assert_str_eq(xh_provider_name(p), "sim");
@@ -188,11 +174,7 @@ static void teardown(void)
 {
         xh_gnttab_close(gt);
         gt = NULL;
-        close(front.cmd[1]); /* EOF: the agent exits */
-        close(front.rep[0]);
-        if (front.pid > 0)
-                simhost_wait(front.pid, 5000);
-        front.pid = 0;
+        simpeer_stop(&front); /* end of file: the agent exits */
         simhost_stop(&host);
 }
 

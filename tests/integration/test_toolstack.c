@@ -6,7 +6,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,6 +19,8 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "proc.h"
+#include "tmpdir.h"
 #include "schema.h"
 #include "simhost.h"
 #include "tools/sim/toolstack.h"
@@ -27,13 +28,6 @@
 static struct simhost host;
 static char tmp[256];
 static pid_t backend_pid;
-
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void tmp_path(char *buf, size_t len, const char *name)
 {
@@ -181,33 +175,11 @@ static void start_backend(void)
 
 /* ---- fixture ------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-/* Check skips teardown after a failed assertion: the temporary directory
- * also goes at exit (of the test's own process, not of its children). */
-static pid_t tmp_owner;
-
-static void tmp_cleanup(void)
-{
-        if (getpid() == tmp_owner && tmp[0])
-                nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
         ck_assert_int_eq(simhost_start(&host), 0);
         ck_assert_int_eq(simhost_domain_create(&host, 1), 0);
-        snprintf(tmp, sizeof(tmp), "/tmp/pvback-ts-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(tmp));
-        tmp_owner = getpid();
-        atexit(tmp_cleanup);
+        ck_assert_int_eq(tmpdir_make(tmp, sizeof(tmp), "pvback-ts"), 0);
         /* Records argv and the environment, then reports success as the stock
          * scripts' success() does. */
         write_script("ok.sh",
@@ -232,9 +204,7 @@ static void teardown(void)
                 backend_pid = 0;
         }
         simhost_stop(&host);
-        if (tmp[0])
-                nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        tmp[0] = '\0';
+        tmpdir_remove(tmp);
 }
 
 /* ---- running the toolstack ---------------------------------------------- */
@@ -250,7 +220,7 @@ static int run(const char *kind, const char *const args[], char *err, size_t err
         for (int i = 0; args[i] && argc < 38; i++)
                 argv[argc++] = args[i];
         argv[argc] = NULL;
-        long t0 = now_ms();
+        uint64_t t0 = now_ms();
         fflush(NULL);
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
@@ -514,18 +484,33 @@ START_TEST(vif_attach_matches_phase_b)
         struct xs_handle *xs = dom0();
         struct dump ref;
         dump_load(&ref, "phaseB-xenstore.txt");
-        static const char *const front_keys[] = {"backend", "backend-id", "handle", "mac",
+        static const char *const front_keys[] = {"backend", "backend-id", "handle",  "mac",
                                                  "mtu",     "state",      "trusted", NULL};
         /* The backend: the toolstack's keys plus the features the fake
          * backend wrote before InitWait, as Linux netback does. */
-        static const char *const back_keys[] = {
-            "bridge",  "frontend",   "frontend-id", "handle",  "hotplug-status",
-            "mac",     "online",     "script",      "state",   "type",
-            "feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
-            "feature-ipv6-csum-offload", "feature-rx-copy", "feature-rx-flip",
-            "feature-multicast-control", "feature-dynamic-multicast-control",
-            "feature-split-event-channels", "multi-queue-max-queues", "feature-ctrl-ring",
-            "feature-xdp-headroom", NULL};
+        static const char *const back_keys[] = {"bridge",
+                                                "frontend",
+                                                "frontend-id",
+                                                "handle",
+                                                "hotplug-status",
+                                                "mac",
+                                                "online",
+                                                "script",
+                                                "state",
+                                                "type",
+                                                "feature-sg",
+                                                "feature-gso-tcpv4",
+                                                "feature-gso-tcpv6",
+                                                "feature-ipv6-csum-offload",
+                                                "feature-rx-copy",
+                                                "feature-rx-flip",
+                                                "feature-multicast-control",
+                                                "feature-dynamic-multicast-control",
+                                                "feature-split-event-channels",
+                                                "multi-queue-max-queues",
+                                                "feature-ctrl-ring",
+                                                "feature-xdp-headroom",
+                                                NULL};
         static const char *const moved_on[] = {"state", "script", NULL};
         const char *const back[] = {"/local/domain/0/backend/vif", NULL};
         const char *const front[] = {"/local/domain/6/device/vif", NULL};

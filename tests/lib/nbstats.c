@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "ctl_proto.h"
 
 #define NBSTATS_TIMEOUT_MS 10000
@@ -70,13 +71,6 @@ const char *nbstats_sock(const struct simhost *h, char *buf, size_t len)
         snprintf(name, sizeof(name), CTL_SIM_SOCK_FMT, 0u);
         snprintf(buf, len, "%s/%s", h->dir, name);
         return buf;
-}
-
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* The whole answer to one request line (malloc'd, NUL-ended). */

@@ -16,13 +16,12 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <ftw.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "sim_paths.h"
 #include "xb.h"
 
@@ -30,19 +29,6 @@
 
 static struct nbw *nbw_live;
 static pid_t nbw_owner;
-
-static double now_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
 
 char *nbw_slurp(const char *path)
 {
@@ -106,39 +92,6 @@ static void env_for(const struct nbw *w, uint16_t domid, struct nbw_env *e)
         e->v[4] = NULL;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-/* The logs this world writes live in the host's directory. Check's fork
- * mode can end a failed test without atexit handlers, so a reaper that dies
- * with the test (PR_SET_PDEATHSIG) removes the directory then, whatever
- * killed the test; nbw_down stops it the same way. */
-static pid_t start_reaper(const char *dir)
-{
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid != 0)
-                return pid;
-        sigprocmask(SIG_BLOCK, &set, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != 1) {
-                int sig;
-                sigwait(&set, &sig);
-        }
-        sleep(1); /* let pvback-sim finish its own teardown first */
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        _exit(0);
-}
-
 static void nbw_at_exit(void)
 {
         if (nbw_live && getpid() == nbw_owner)
@@ -182,8 +135,7 @@ int nbw_pvbackd_start(struct nbw *w, const char *const wrapper[], const char *co
         env_for(w, 0, &env);
         snprintf(w->pvbackd_log, sizeof(w->pvbackd_log), "%s/pvbackd.log", w->host.dir);
         /* SIGTERM if the test dies: pvbackd's own teardown removes its TAPs. */
-        w->pvbackd = netns_exec(w->local ? NULL : &w->hostns, SIGTERM, argv, env.v,
-                                w->pvbackd_log);
+        w->pvbackd = netns_exec(w->local ? NULL : &w->hostns, SIGTERM, argv, env.v, w->pvbackd_log);
         return w->pvbackd < 0 ? w->pvbackd : 0;
 }
 
@@ -255,7 +207,6 @@ static int local_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t w
                         return rc;
                 }
         }
-        w->reaper = start_reaper(w->host.dir);
         write_local_script(w);
         return 0;
 }
@@ -279,7 +230,6 @@ int nbw_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen)
                 snprintf(why, whylen, "simulated host: %s", strerror(-rc));
                 return rc;
         }
-        w->reaper = start_reaper(w->host.dir);
         if ((rc = netns_create(&w->hostns, "host")) < 0 ||
             (rc = netns_create(&w->guestns, "guest")) < 0) {
                 snprintf(why, whylen, "network namespaces: %s", strerror(-rc));
@@ -297,7 +247,7 @@ int nbw_up(struct nbw *w, const struct nbw_opts *o, char *why, size_t whylen)
         }
         char log[PATH_MAX];
         snprintf(log, sizeof(log), "%s/attach.log", w->host.dir);
-        const char *args[16] = {"vif",    "attach",  "--domid",    "1",      "--mac",
+        const char *args[16] = {"vif",         "attach",   "--domid",    "1",        "--mac",
                                 NBW_GUEST_MAC, "--script", "vif-bridge", "--bridge", "xenbr0"};
         int n = 10;
         if (o && o->rate) {
@@ -329,11 +279,6 @@ void nbw_down(struct nbw *w)
         netns_destroy(&w->guestns);
         netns_destroy(&w->hostns);
         simhost_stop(&w->host);
-        if (w->reaper > 0) {
-                kill(w->reaper, SIGTERM);
-                simhost_wait(w->reaper, 5000);
-                w->reaper = 0;
-        }
         if (nbw_live == w)
                 nbw_live = NULL;
 }
@@ -616,8 +561,8 @@ static int stream_sender(void *arg)
         return 0;
 }
 
-int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t port,
-                   uint32_t seed, struct nbw_stream *out)
+int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t port, uint32_t seed,
+                   struct nbw_stream *out)
 {
         struct netns *tx_ns = guest_to_host ? &w->guestns : &w->hostns;
         struct netns *rx_ns = guest_to_host ? &w->hostns : &w->guestns;
@@ -660,9 +605,8 @@ int nbw_tcp_stream_ns(struct nbw *w, struct netns *tx_ns, struct netns *rx_ns, c
                 fprintf(stderr,
                         "nbworld: %s→%s stream on port %u: sender exit %d, receiver exit %d, "
                         "%llu of %llu bytes\n",
-                        tx_ns->label, rx_ns->label, port, out->sender_status,
-                        out->receiver_status, (unsigned long long)out->bytes_received,
-                        (unsigned long long)bytes);
+                        tx_ns->label, rx_ns->label, port, out->sender_status, out->receiver_status,
+                        (unsigned long long)out->bytes_received, (unsigned long long)bytes);
                 nbw_dump_logs(w);
                 return -EIO;
         }

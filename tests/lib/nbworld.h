@@ -6,7 +6,8 @@
  * `pvback-netfront tap` exposes the vif as eth0 (10.9.0.2/24). Plus verified
  * TCP streams between the two (real kernel TCP, so GSO and checksum metadata
  * cross the rings). Every process dies with the test; namespaces with their
- * holders (netns.h); the simulated host at exit (simhost.h).
+ * holders (netns.h); the simulated host and the logs in its directory
+ * however the test ends (simhost.h, tmpdir.h).
  *
  * A local world (nbw_opts.local) is the bare variant for tests that drive
  * the vifs themselves: the caller's own network namespace (unshared), no
@@ -23,17 +24,16 @@
 #include "netns.h"
 #include "simhost.h"
 
-#define NBW_HOST_IP  "10.9.0.1"
-#define NBW_GUEST_IP "10.9.0.2"
+#define NBW_HOST_IP   "10.9.0.1"
+#define NBW_GUEST_IP  "10.9.0.2"
 #define NBW_GUEST_MAC "00:16:3e:00:00:01"
-#define NBW_DOMID    1
+#define NBW_DOMID     1
 
 struct nbw {
         struct simhost host;
         struct netns hostns, guestns;
         pid_t pvbackd, netfront;
-        pid_t reaper;         /* removes the host directory if the test dies */
-        unsigned nf_runs;     /* netfront processes started (log file index) */
+        unsigned nf_runs; /* netfront processes started (log file index) */
         char pvbackd_log[PATH_MAX + 32];
         char nf_log[PATH_MAX + 32]; /* the current netfront's stdout+stderr */
         char script[PATH_MAX + 32]; /* local world: the hotplug script */
@@ -41,10 +41,10 @@ struct nbw {
 };
 
 struct nbw_opts {
-        unsigned max_queues;    /* pvbackd -o vif.max-queues (0: 4) */
-        const char *rate;       /* toolstack --rate (NULL: unlimited) */
-        bool local;             /* a local world (see above) */
-        const uint16_t *domids; /* local: guest domains to create, 0-ended */
+        unsigned max_queues;             /* pvbackd -o vif.max-queues (0: 4) */
+        const char *rate;                /* toolstack --rate (NULL: unlimited) */
+        bool local;                      /* a local world (see above) */
+        const uint16_t *domids;          /* local: guest domains to create, 0-ended */
         const char *const *pvbackd_args; /* more pvbackd arguments (NULL-ended) */
 };
 
@@ -94,8 +94,8 @@ struct nbw_stream {
  * listening on `port` on one side, sender on the other. The receiver
  * digests what arrived and checks it against the pattern. Returns 0 when
  * both sides finished (the caller asserts on the figures), -errno if not. */
-int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t port,
-                   uint32_t seed, struct nbw_stream *out);
+int nbw_tcp_stream(struct nbw *w, bool guest_to_host, uint64_t bytes, uint16_t port, uint32_t seed,
+                   struct nbw_stream *out);
 /* The same between any two namespaces: the receiver listens on rx_ip in
  * rx_ns (e.g. a third host behind the bridge sending to the guest); an
  * rx_ip with a colon is IPv6. */

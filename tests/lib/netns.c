@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "simhost.h"
 
 #define NETNS_MAX 16
@@ -164,30 +165,45 @@ pid_t netns_spawn(const struct netns *ns, int (*fn)(void *arg), void *arg)
         return netns_spawn_sig(ns, SIGKILL, fn, arg);
 }
 
+struct exec_job {
+        const char *const *argv, *const *env;
+        const char *log;
+};
+
+static int exec_job_run(void *arg)
+{
+        const struct exec_job *j = arg;
+        for (int i = 0; j->env && j->env[i]; i++)
+                putenv((char *)j->env[i]);
+        const struct proc_exec e = {.argv = j->argv, .out_path = j->log, .append = true};
+        return proc_exec(&e);
+}
+
 pid_t netns_exec(const struct netns *ns, int death_signal, const char *const argv[],
                  const char *const env[], const char *log)
 {
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                child_bind_to_parent(death_signal);
-                if (ns && netns_enter(ns) < 0)
-                        _exit(126);
-                for (int i = 0; env && env[i]; i++)
-                        putenv((char *)env[i]);
-                if (log) {
-                        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-                        if (fd >= 0) {
-                                dup2(fd, STDOUT_FILENO);
-                                dup2(fd, STDERR_FILENO);
-                        }
-                }
-                execvp(argv[0], (char *const *)argv);
-                _exit(127);
+        struct exec_job j = {.argv = argv, .env = env, .log = log};
+        return netns_spawn_sig(ns, death_signal, exec_job_run, &j);
+}
+
+struct sh_job {
+        const char *cmd;
+        int out_fd; /* the command's stdout, or -1 */
+};
+
+static int sh_job_run(void *arg)
+{
+        const struct sh_job *j = arg;
+        if (j->out_fd >= 0)
+                dup2(j->out_fd, STDOUT_FILENO);
+        if (!getenv("PVBACK_TEST_VERBOSE")) {
+                int null = open("/dev/null", O_WRONLY);
+                if (j->out_fd < 0)
+                        dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
         }
-        return pid;
+        execl("/bin/sh", "sh", "-c", j->cmd, (char *)NULL);
+        return 127;
 }
 
 static int run_sh(const struct netns *ns, char *out, size_t outlen, const char *cmd)
@@ -195,44 +211,16 @@ static int run_sh(const struct netns *ns, char *out, size_t outlen, const char *
         int pfd[2] = {-1, -1};
         if (out && pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                child_bind_to_parent(SIGKILL);
-                if (ns && netns_enter(ns) < 0)
-                        _exit(126);
-                if (out)
-                        dup2(pfd[1], STDOUT_FILENO);
-                if (!getenv("PVBACK_TEST_VERBOSE")) {
-                        int null = open("/dev/null", O_WRONLY);
-                        if (!out)
-                                dup2(null, STDOUT_FILENO);
-                        dup2(null, STDERR_FILENO);
-                }
-                execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-                _exit(127);
-        }
+        struct sh_job j = {.cmd = cmd, .out_fd = pfd[1]};
+        pid_t pid = netns_spawn_sig(ns, SIGKILL, sh_job_run, &j);
         if (out) {
-                size_t off = 0;
                 close(pfd[1]);
-                for (;;) {
-                        char sink[256];
-                        bool room = off + 1 < outlen;
-                        ssize_t r = read(pfd[0], room ? out + off : sink,
-                                         room ? outlen - 1 - off : sizeof(sink));
-                        if (r < 0 && errno == EINTR)
-                                continue;
-                        if (r <= 0)
-                                break;
-                        if (room)
-                                off += (size_t)r;
-                }
+                if (pid > 0)
+                        proc_read_all(pfd[0], out, outlen);
                 close(pfd[0]);
-                if (outlen)
-                        out[off] = '\0';
         }
+        if (pid < 0)
+                return pid;
         return simhost_wait(pid, 60000);
 }
 

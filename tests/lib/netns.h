@@ -7,8 +7,9 @@
  * forgotten:
  *   - the holder dies with the process that created it (PR_SET_PDEATHSIG),
  *   - netns_destroy kills it, and an atexit handler of the creating process
- *     kills every holder still alive (Check's fork mode skips teardown after
- *     a failed assertion but still runs atexit),
+ *     kills every holder still alive (a test process that ends normally;
+ *     after a failed assertion Check's fork mode runs neither teardown nor
+ *     atexit, and the holder goes with the test's process group),
  *   - processes started in a namespace by netns_spawn, netns_exec or netns_run die with
  *     their parent too (SIGKILL unless told otherwise).
  * No names under /run/netns are created: two tests in parallel never clash.
@@ -27,10 +28,10 @@
 #include <sys/types.h>
 
 struct netns {
-        pid_t holder;       /* the process keeping the namespaces alive; 0: none */
-        char label[32];     /* for messages only */
-        char net_path[64];  /* /proc/<holder>/ns/net: pass to `--netns`, setns(2) */
-        char mnt_path[64];  /* /proc/<holder>/ns/mnt: /sys of this namespace */
+        pid_t holder;      /* the process keeping the namespaces alive; 0: none */
+        char label[32];    /* for messages only */
+        char net_path[64]; /* /proc/<holder>/ns/net: pass to `--netns`, setns(2) */
+        char mnt_path[64]; /* /proc/<holder>/ns/mnt: /sys of this namespace */
 };
 
 /* Creates the namespaces with loopback up. Returns 0, or -errno (-EPERM when
@@ -61,7 +62,7 @@ pid_t netns_exec(const struct netns *ns, int death_signal, const char *const arg
 int netns_run(const struct netns *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* As netns_run, with the command's stdout captured into out (NUL-ended). */
 int netns_capture(const struct netns *ns, char *out, size_t outlen, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Whether namespaces, bridges and TAP devices can be made here (root, a
  * kernel with them). Cached; tests skip with a message when false. */

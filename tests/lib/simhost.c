@@ -1,13 +1,13 @@
 /* Test harness implementation (see simhost.h). Check runs each test in a
- * forked child and, on a failed assertion, exits without running teardown:
- * hosts are therefore also stopped from an atexit handler, and every process
- * the harness starts dies with its parent (PR_SET_PDEATHSIG), so a timed-out
- * or crashed test leaves nothing behind. */
+ * forked child and, on a failed assertion, exits without running teardown
+ * or atexit handlers: every process the harness starts dies with its parent
+ * (PR_SET_PDEATHSIG), and the state directory is a tmpdir.h one, removed by
+ * its sweeper after the daemon's own teardown. Hosts are also stopped from
+ * an atexit handler, for a test process that ends normally. */
 #include "simhost.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,9 +16,10 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+#include "tmpdir.h"
 #include "tools/sim/host.h"
 #include "sim_paths.h"
 
@@ -27,19 +28,6 @@
 static struct simhost *live_hosts[MAX_HOSTS];
 static pid_t owner_pid;
 static bool atexit_done;
-
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
 
 const char *simhost_bin(const char *name, char *buf, size_t len)
 {
@@ -98,9 +86,9 @@ int simhost_start_wrapped(struct simhost *h, const char *const wrapper[], int ti
         int n = 0;
 
         memset(h, 0, sizeof(*h));
-        snprintf(h->dir, sizeof(h->dir), "/tmp/pvback-t-XXXXXX");
-        if (!mkdtemp(h->dir))
-                return -errno;
+        int rc = tmpdir_make(h->dir, sizeof(h->dir), "pvback-t");
+        if (rc < 0)
+                return rc;
         simhost_bin("pvback-sim", bin, sizeof(bin));
         for (int i = 0; wrapper && wrapper[i] && n < 40; i++)
                 argv[n++] = wrapper[i];
@@ -124,8 +112,10 @@ int simhost_start_wrapped(struct simhost *h, const char *const wrapper[], int ti
         }
         h->pid = pid;
         track(h, true);
+        tmpdir_after(h->dir, pid);
 
-        for (long deadline = now_ms() + timeout_ms; now_ms() < deadline; sleep_ms(5)) {
+        for (uint64_t deadline = now_ms() + (uint64_t)timeout_ms; now_ms() < deadline;
+             sleep_ms(5)) {
                 int status;
                 if (waitpid(pid, &status, WNOHANG) == pid) {
                         h->pid = 0;
@@ -144,15 +134,6 @@ int simhost_start(struct simhost *h)
         return simhost_start_wrapped(h, NULL, 10000);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
 int simhost_shutdown(struct simhost *h, int timeout_ms)
 {
         int status = -ECHILD;
@@ -164,10 +145,7 @@ int simhost_shutdown(struct simhost *h, int timeout_ms)
                                 (int)h->pid);
                 h->pid = 0;
         }
-        if (h->dir[0]) {
-                nftw(h->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-                h->dir[0] = '\0';
-        }
+        tmpdir_remove(h->dir);
         track(h, false);
         return status;
 }
@@ -224,22 +202,8 @@ int simhost_cli(struct simhost *h, char *out, size_t outlen, const char *const a
                 _exit(127);
         }
         close(pfd[1]);
-        size_t off = 0;
-        char sink[256];
-        for (;;) {
-                char *dst = out && off + 1 < outlen ? out + off : sink;
-                size_t room = out && off + 1 < outlen ? outlen - 1 - off : sizeof(sink);
-                ssize_t r = read(pfd[0], dst, room);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
-                        break;
-                if (dst != sink)
-                        off += (size_t)r;
-        }
+        proc_read_all(pfd[0], out, out ? outlen : 0);
         close(pfd[0]);
-        if (out && outlen)
-                out[off] = '\0';
         /* Longer than any --timeout a test passes (60 s under valgrind),
          * so the command's own timeout and message win. */
         int rc = simhost_wait(pid, 300000);
@@ -297,6 +261,15 @@ struct xs_handle *simhost_xs_open(struct simhost *h, uint16_t domid)
         return xs;
 }
 
+bool simhost_xs_is(struct xs_handle *xs, const char *path, const char *want)
+{
+        unsigned len;
+        char *v = xs_read(xs, XBT_NULL, path, &len);
+        bool ok = v && !strcmp(v, want);
+        free(v);
+        return ok;
+}
+
 pid_t simhost_spawn(struct simhost *h, uint16_t domid, int (*fn)(void *arg), void *arg)
 {
         fflush(NULL);
@@ -314,22 +287,10 @@ pid_t simhost_spawn(struct simhost *h, uint16_t domid, int (*fn)(void *arg), voi
 
 int simhost_wait(pid_t pid, int timeout_ms)
 {
-        long deadline = now_ms() + timeout_ms;
-        int status;
-        for (;;) {
-                pid_t r = waitpid(pid, &status, WNOHANG);
-                if (r == pid)
-                        break;
-                if (r < 0)
-                        return -errno;
-                if (now_ms() >= deadline) {
-                        kill(pid, SIGKILL);
-                        waitpid(pid, &status, 0);
-                        return -ETIMEDOUT;
-                }
-                sleep_ms(2);
-        }
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return WEXITSTATUS(status);
+        return proc_wait(pid, timeout_ms);
+}
+
+pid_t simhost_spawn_exec(struct simhost *h, uint16_t domid, const struct proc_exec *e)
+{
+        return simhost_spawn(h, domid, proc_exec_fn, (void *)e);
 }

@@ -5,10 +5,13 @@
 #define PVBACK_TEST_SIMHOST_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "xh.h"
+
+struct proc_exec; /* proc.h */
 
 struct simhost {
         char dir[PATH_MAX]; /* state directory (mkdtemp under /tmp) */
@@ -37,11 +40,15 @@ int simhost_domain_destroy(struct simhost *h, uint16_t domid);
 void simhost_enter(struct simhost *h, uint16_t domid);
 /* xs_open() as domain `domid`, without changing the environment for good. */
 struct xs_handle *simhost_xs_open(struct simhost *h, uint16_t domid);
+/* Whether the xenstore node at path holds exactly want. */
+bool simhost_xs_is(struct xs_handle *xs, const char *path, const char *want);
 /* Forks a child acting as `domid` that runs fn(arg) and exits with its return
  * value. Returns the child's pid or -errno. */
 pid_t simhost_spawn(struct simhost *h, uint16_t domid, int (*fn)(void *arg), void *arg);
 /* Waits up to timeout_ms for pid; returns its exit status, 128+signal if it was
  * killed by one, or -ETIMEDOUT (after which the child is killed and reaped). */
 int simhost_wait(pid_t pid, int timeout_ms);
+/* simhost_spawn of a command (proc.h): returns the child's pid or -errno. */
+pid_t simhost_spawn_exec(struct simhost *h, uint16_t domid, const struct proc_exec *e);
 
 #endif

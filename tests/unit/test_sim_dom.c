@@ -4,7 +4,6 @@
  * in a private temporary directory. */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,20 +16,14 @@
 #include "check_main.h"
 #include "sim_dom.h"
 #include "sim_paths.h"
+#include "tmpdir.h"
 
 static char dir[PATH_MAX];
 static struct sim_dom *d1; /* the granting domain, dom1 */
 
-static int rm_entry(const char *p, const struct stat *st, int f, struct FTW *w)
-{
-        (void)st, (void)f, (void)w;
-        return remove(p);
-}
-
 static void setup(void)
 {
-        snprintf(dir, sizeof(dir), "/tmp/pvback-simdom-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(tmpdir_make(dir, sizeof(dir), "pvback-simdom"), 0);
         ck_assert_int_eq(sim_dom_create(dir, 1), 0);
         ck_assert_int_eq(sim_dom_map(dir, 1, &d1), 0);
 }
@@ -39,7 +32,7 @@ static void teardown(void)
 {
         sim_dom_unmap(d1);
         d1 = NULL;
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        tmpdir_remove(dir);
 }
 
 static uint32_t share(uint16_t to, bool writable)

@@ -12,6 +12,7 @@
 #include "offload/off_build.h"
 #include "offload/off_csum.h"
 #include "offload/off_lro.h"
+#include "proc.h"
 
 #define ROUND_NS     10000000ull /* 10 ms per round */
 #define ROUNDS       30
@@ -30,13 +31,6 @@ static uint8_t dst[FRAME_CAP + SEGS * MSS];
 static struct off_lro *lro;
 static struct off_lro_pkt pkts[OFF_LRO_FLOWS_DEFAULT + 1];
 static volatile uint64_t sink;
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Keeps the compiler from proving a copy dead. */
 static inline void clobber(void *p)

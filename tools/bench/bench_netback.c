@@ -30,7 +30,10 @@
 #include <xenstore.h>
 
 #include "log.h"
+#include "nbinject.h"
+#include "proc.h"
 #include "nbworld.h"
+#include "nfguest.h"
 #include "netfront.h"
 #include "offload/off_build.h"
 #include "offload/off_csum.h"
@@ -44,7 +47,6 @@
 #define REPS          3            /* the best of REPS, interleaved, for each figure */
 #define FLOWS         16u          /* source ports: spread over TAP queues */
 #define INJECT_WINDOW 256u         /* frames injected but not yet received */
-#define INJECT_BATCH  32u
 #define GSO_MSS       1448u
 #define GSO_SEGS      45u
 #define RATIO_TARGET  0.8
@@ -56,47 +58,20 @@ static const uint8_t far_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 static struct nbw world; /* local: pvbackd, the vif and the raw TAP here */
 static pid_t child_pid = -1;
 
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(long us)
-{
-        struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
-        nanosleep(&ts, NULL);
-}
-
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
-
 /* The measurement's child goes at exit (nbworld takes pvbackd and the
  * host). */
 static void cleanup(void)
 {
-        reap(&child_pid);
+        proc_reap(&child_pid);
 }
 
 /* pvbackd's log says why a connection failed. */
 static void print_daemon_log(void)
 {
-        char buf[4096];
-        size_t n;
-        FILE *f = world.pvbackd_log[0] ? fopen(world.pvbackd_log, "re") : NULL;
-        if (!f)
+        if (access(world.pvbackd_log, R_OK) != 0)
                 return;
         fprintf(stderr, "--- pvbackd's log:\n");
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                fwrite(buf, 1, n, stderr);
-        fclose(f);
+        proc_print_file(world.pvbackd_log);
 }
 
 static void die(const char *what)
@@ -172,11 +147,11 @@ struct shared {
         volatile int ready, go, stop;
         int rc;
         char err[200];
-        uint64_t t0, t1;              /* sender: first and last frame */
-        uint64_t frames;              /* sent (guest→TAP) */
-        volatile uint64_t rx_frames;  /* received (TAP→guest) */
+        uint64_t t0, t1;             /* sender: first and last frame */
+        uint64_t frames;             /* sent (guest→TAP) */
+        volatile uint64_t rx_frames; /* received (TAP→guest) */
         uint64_t rx_first, rx_last;
-        struct nf_stats st;           /* the frontend's counters */
+        struct nf_stats st; /* the frontend's counters */
 };
 
 static struct shared *sh;
@@ -233,46 +208,20 @@ static void wait_child(void)
  * ahead of the receiver so that neither side spins on drops. */
 static uint64_t inject(const char *ifname, const struct frames *fr, uint64_t dur_ns)
 {
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-        struct mmsghdr msgs[INJECT_BATCH];
-        struct iovec iov[INJECT_BATCH][2];
+        static struct nbinj j;
         struct virtio_net_hdr vh = fr->vh;
-        int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-        uint64_t sent = 0, lost = 0, stalled_since = 0, seen = 0;
 
-        sll.sll_ifindex = (int)if_nametoindex(ifname);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
-            setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
-            setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+        if (nbinj_open(&j, ifname, INJECT_WINDOW) < 0)
                 die("packet socket");
-        memset(msgs, 0, sizeof(msgs));
-        for (uint32_t i = 0; i < INJECT_BATCH; i++) {
-                iov[i][0] = (struct iovec){&vh, sizeof(vh)};
-                iov[i][1] = (struct iovec){fr->data[i % FLOWS], fr->len};
-                msgs[i].msg_hdr.msg_iov = iov[i];
-                msgs[i].msg_hdr.msg_iovlen = 2;
-        }
+        for (uint32_t i = 0; i < NBINJ_BATCH; i++)
+                nbinj_set(&j, i, &vh, fr->data[i % FLOWS], fr->len);
         uint64_t end = now_ns() + dur_ns;
         while (now_ns() < end) {
-                uint64_t got = sh->rx_frames;
-                if (sent - lost - got + INJECT_BATCH > INJECT_WINDOW) {
-                        /* Frames the TAP dropped never come: after 20 ms
-                         * without progress, count the window as lost. */
-                        uint64_t t = now_ns();
-                        if (got != seen)
-                                seen = got, stalled_since = t;
-                        else if (t - stalled_since > 20000000ull)
-                                lost = sent - got, stalled_since = t;
-                        sleep_us(20);
-                        continue;
-                }
-                int n = sendmmsg(fd, msgs, INJECT_BATCH, 0);
-                if (n < 0 && errno != ENOBUFS && errno != EAGAIN)
+                if (nbinj_window_open(&j, sh->rx_frames) && nbinj_send(&j) < 0)
                         die("sendmmsg");
-                sent += n > 0 ? (uint64_t)n : 0;
         }
-        close(fd);
-        return sent;
+        nbinj_close(&j);
+        return j.sent;
 }
 
 /* ---- the plain program: its own TAP, written and read directly ------------- */
@@ -390,20 +339,7 @@ static void on_rx(void *arg, const struct nf_rx_frame *f)
 
 static int guest_fail(struct nf_dev *d, const char *what, int rc)
 {
-        snprintf(sh->err, sizeof(sh->err), "guest: %s: %s", what, strerror(-rc));
-        if (d) {
-                nf_disconnect(d);
-                nf_close(d);
-        }
-        return 1;
-}
-
-static int guest_wait(struct nf_dev *d, int ms)
-{
-        struct pollfd p = {.fd = nf_evtchn_fd(d), .events = POLLIN};
-        poll(&p, 1, ms);
-        int rc = nf_handle_events(d);
-        return rc < 0 ? rc : nf_poll_queues(d);
+        return nfguest_fail(sh->err, sizeof(sh->err), d, what, rc);
 }
 
 static int guest_send(struct nf_dev *d, const struct guest_args *a)
@@ -424,11 +360,11 @@ static int guest_send(struct nf_dev *d, const struct guest_args *a)
                         n++;
                 else if (rc != -EAGAIN)
                         return rc;
-                else if ((rc = guest_wait(d, 1)) < 0)
+                else if ((rc = nfguest_wait(d, 1)) < 0)
                         return rc;
         }
         for (uint64_t stop = now_ns() + 5000000000ull; !nf_tx_idle(d) && now_ns() < stop;)
-                if ((rc = guest_wait(d, 1)) < 0)
+                if ((rc = nfguest_wait(d, 1)) < 0)
                         return rc;
         sh->t1 = now_ns();
         sh->frames = n;
@@ -463,16 +399,16 @@ static int guest_main(void *arg)
                         struct nf_stats st;
                         nf_stats_sum(d, &st);
                         fprintf(stderr,
-                                "guest: %" PRIu64 " frames, %" PRIu64 " slots, answered okay %" PRIu64
-                                " error %" PRIu64 ", busy %" PRIu64 ", kicks %" PRIu64
-                                ", events %" PRIu64 "\n",
+                                "guest: %" PRIu64 " frames, %" PRIu64
+                                " slots, answered okay %" PRIu64 " error %" PRIu64 ", busy %" PRIu64
+                                ", kicks %" PRIu64 ", events %" PRIu64 "\n",
                                 st.tx_packets, st.tx_slots, st.tx_rsp_okay, st.tx_rsp_error,
                                 st.tx_busy, st.notify_tx, st.events);
                         return guest_fail(d, "sending", rc);
                 }
         } else {
                 while (!sh->stop)
-                        if ((rc = guest_wait(d, 10)) < 0)
+                        if ((rc = nfguest_wait(d, 10)) < 0)
                                 return guest_fail(d, "receiving", rc);
         }
         nf_stats_sum(d, &sh->st);
@@ -512,14 +448,14 @@ static struct be_stats read_be_stats(size_t from)
                 for (char *p = buf; (p = strstr(p, VIF " q")); p++) {
                         unsigned long long v[15];
                         char *t = strstr(p, ": tx ");
-                        if (!t || sscanf(t,
-                                         ": tx %llu pkts %llu B, %llu copy calls %llu segs, %llu "
-                                         "events %llu notifies, drops parse %llu offload %llu "
-                                         "uplink %llu; rx %llu pkts %llu B, %llu copy calls %llu "
-                                         "segs, %llu events %llu notifies",
-                                         &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
-                                         &v[8], &v[9], &v[10], &v[11], &v[12], &v[13],
-                                         &v[14]) != 15)
+                        if (!t ||
+                            sscanf(t,
+                                   ": tx %llu pkts %llu B, %llu copy calls %llu segs, %llu "
+                                   "events %llu notifies, drops parse %llu offload %llu "
+                                   "uplink %llu; rx %llu pkts %llu B, %llu copy calls %llu "
+                                   "segs, %llu events %llu notifies",
+                                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+                                   &v[9], &v[10], &v[11], &v[12], &v[13], &v[14]) != 15)
                                 continue;
                         b.tx_pkts += v[0];
                         b.tx_calls += v[2];
@@ -580,8 +516,8 @@ static struct result through_pvbackd(enum dir dir, uint32_t queues, const struct
 static void world_up(void)
 {
         static const uint16_t doms[] = {GUEST, 0};
-        static const char *const args[] = {"--workers", "2",  "--log-level",      "info",
-                                           "-o",        "vif.max-queues=2", NULL};
+        static const char *const args[] = {"--workers",        "2", "--log-level", "info", "-o",
+                                           "vif.max-queues=2", NULL};
         const struct nbw_opts o = {.local = true, .domids = doms};
         char why[512];
         atexit(cleanup);
@@ -595,8 +531,9 @@ static void world_up(void)
 
 static void vif_attach(void)
 {
-        const char *args[] = {"vif",   "attach", "--domid",  GUEST_S,     "--devid", "0", "--mac",
-                              "00:16:3e:00:00:05", "--script", world.script, NULL};
+        const char *args[] = {"vif",      "attach",     "--domid", GUEST_S,
+                              "--devid",  "0",          "--mac",   "00:16:3e:00:00:05",
+                              "--script", world.script, NULL};
         if (simhost_cli(&world.host, NULL, 0, args) != 0)
                 die("attaching vif5.0");
 }
@@ -693,10 +630,9 @@ int main(void)
                                 printf("%-12s %-10s %2d %9.3f %9.2f %9.3f %7.2f %9.4f %11.4f "
                                        "%11.4f\n",
                                        dir == GUEST_TO_TAP ? "guest->TAP" : "TAP->guest",
-                                       size_name[k], q + 1, r->r.pps / 1e6, r->r.gbps,
-                                       w->pps / 1e6, w->pps > 0 ? r->r.pps / w->pps : 0,
-                                       r->copies_per_pkt, r->be_notify_per_pkt,
-                                       r->fe_notify_per_pkt);
+                                       size_name[k], q + 1, r->r.pps / 1e6, r->r.gbps, w->pps / 1e6,
+                                       w->pps > 0 ? r->r.pps / w->pps : 0, r->copies_per_pkt,
+                                       r->be_notify_per_pkt, r->fe_notify_per_pkt);
                         }
                 }
         }

@@ -13,6 +13,7 @@
 #include "offload/off_csum.h"
 #include "offload/off_csum_impl.h"
 #include "offload/off_gso.h"
+#include "proc.h"
 
 #define ROUND_NS     20000000ull /* 20 ms per round */
 #define ROUNDS       15
@@ -31,13 +32,6 @@ static uint8_t arena[GSO_PAYLOAD + MAX_SEGS * 128] __attribute__((aligned(64)));
 static size_t src_off, dst_off;
 static struct off_gso_seg segs[MAX_SEGS];
 static volatile uint64_t sink;
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Keeps the compiler from proving a copy dead or hoisting it out of the loop. */
 static inline void clobber(void *p)

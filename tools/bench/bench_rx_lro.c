@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "nbinject.h"
+#include "proc.h"
 #include "nbworld.h"
 #include "netfront.h"
 #include "offload/off_build.h"
@@ -49,7 +51,6 @@
 #define REPS          3 /* the best of REPS per mode, modes interleaved */
 #define MSS           1448u
 #define HDRS          (14u + 20u + 20u)
-#define INJECT_BATCH  32u
 #define INJECT_WINDOW 2048u /* frames sent and not yet seen by the guest */
 #define TAP_QUEUE     4096u /* the TAP's txqueuelen: above the window, nothing dropped */
 #define MIB           1048576.0
@@ -60,26 +61,9 @@ static const uint8_t far_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x07};
 static struct nbw world;
 static pid_t child_pid = -1;
 
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(long us)
-{
-        struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
-        nanosleep(&ts, NULL);
-}
-
 static void cleanup(void)
 {
-        if (child_pid > 0) {
-                kill(child_pid, SIGKILL);
-                waitpid(child_pid, NULL, 0);
-        }
-        child_pid = -1;
+        proc_reap(&child_pid);
 }
 
 static void die(const char *what)
@@ -153,7 +137,7 @@ static int guest_main(void *arg)
 /* ---- the stream: frames into the TAP from the kernel's side ------------------ */
 
 struct stream {
-        uint8_t frames[INJECT_BATCH][HDRS + MSS];
+        uint8_t frames[NBINJ_BATCH][HDRS + MSS];
         struct off_pkt_info pi;
         uint32_t seq;
         uint16_t id;
@@ -174,7 +158,7 @@ static void stream_init(struct stream *s)
         size_t len;
         memcpy(spec.dst_mac, guest_mac, 6);
         memcpy(spec.src_mac, far_mac, 6);
-        for (uint32_t i = 0; i < INJECT_BATCH; i++) {
+        for (uint32_t i = 0; i < NBINJ_BATCH; i++) {
                 if (off_build_packet(s->frames[i], sizeof(s->frames[i]), &spec, &len) < 0 ||
                     len != HDRS + MSS || off_parse(s->frames[i], len, 0, &s->pi) < 0 ||
                     off_csum_seed_partial(s->frames[i], len, &s->pi) < 0)
@@ -200,52 +184,28 @@ static void stream_next(struct stream *s, uint32_t i)
  * INJECT_WINDOW frames ahead of what the guest received. */
 static uint64_t inject(uint64_t dur_ns)
 {
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
         static struct stream s;
-        struct mmsghdr msgs[INJECT_BATCH];
-        struct iovec iov[INJECT_BATCH][2];
+        static struct nbinj j;
         struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM};
-        int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-        uint64_t sent = 0, lost = 0, seen = 0, stalled_since = now_ns();
 
         stream_init(&s);
         vh.csum_start = s.pi.l4_off;
         vh.csum_offset = 16;
-        sll.sll_ifindex = (int)if_nametoindex(VIF);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
-            setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
-            setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+        if (nbinj_open(&j, VIF, INJECT_WINDOW) < 0)
                 die("packet socket on " VIF);
-        memset(msgs, 0, sizeof(msgs));
-        for (uint32_t i = 0; i < INJECT_BATCH; i++) {
-                iov[i][0] = (struct iovec){&vh, sizeof(vh)};
-                iov[i][1] = (struct iovec){s.frames[i], HDRS + MSS};
-                msgs[i].msg_hdr.msg_iov = iov[i];
-                msgs[i].msg_hdr.msg_iovlen = 2;
-        }
+        for (uint32_t i = 0; i < NBINJ_BATCH; i++)
+                nbinj_set(&j, i, &vh, s.frames[i], HDRS + MSS);
         for (uint64_t end = now_ns() + dur_ns; now_ns() < end;) {
-                uint64_t got = sh->rx_payload / MSS;
-                if (sent - lost - got + INJECT_BATCH > INJECT_WINDOW) {
-                        /* Frames the TAP dropped never come: after 20 ms
-                         * without progress, count the window as lost. */
-                        uint64_t t = now_ns();
-                        if (got != seen)
-                                seen = got, stalled_since = t;
-                        else if (t - stalled_since > 20000000ull)
-                                lost = sent - got, stalled_since = t;
-                        sleep_us(20);
+                if (!nbinj_window_open(&j, sh->rx_payload / MSS))
                         continue;
-                }
-                for (uint32_t i = 0; i < INJECT_BATCH; i++)
+                for (uint32_t i = 0; i < NBINJ_BATCH; i++)
                         stream_next(&s, i);
-                int n = sendmmsg(fd, msgs, INJECT_BATCH, 0);
-                if (n < 0 && errno != ENOBUFS && errno != EAGAIN)
-                        die("sendmmsg");
                 /* Frames not taken leave a gap the receiver sees as loss. */
-                sent += n > 0 ? (uint64_t)n : 0;
+                if (nbinj_send(&j) < 0)
+                        die("sendmmsg");
         }
-        close(fd);
-        return sent;
+        nbinj_close(&j);
+        return j.sent;
 }
 
 /* ---- pvbackd ------------------------------------------------------------------ */

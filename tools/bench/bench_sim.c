@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "simhost.h"
+#include "proc.h"
 
 #define FRONT        5
 #define NPAGES       1024 /* 4 MiB of guest pages: more than the caches hold */
@@ -27,13 +28,6 @@ struct offer {
         uint32_t port;
         int32_t rc;
 };
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct front_args {
         int to_back[2], from_back[2];

@@ -44,8 +44,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "nbstats.h"
 #include "nbworld.h"
+#include "nfguest.h"
 #include "netfront.h"
 #include "nf_gen.h"
 #include "offload/off_caps.h"
@@ -93,33 +95,11 @@ struct shared {
 
 static struct shared *sh;
 
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(long us)
-{
-        struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
-        nanosleep(&ts, NULL);
-}
-
-static void reap(pid_t *pid)
-{
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                waitpid(*pid, NULL, 0);
-        }
-        *pid = -1;
-}
-
 /* The children go at exit (nbworld takes pvbackd and the host). */
 static void cleanup(void)
 {
-        reap(&guest_pid);
-        reap(&reader_pid);
+        proc_reap(&guest_pid);
+        proc_reap(&reader_pid);
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -143,20 +123,7 @@ struct guest_args {
 
 static int guest_fail(struct nf_dev *d, const char *what, int rc)
 {
-        snprintf(sh->err, sizeof(sh->err), "guest: %s: %s", what, strerror(-rc));
-        if (d) {
-                nf_disconnect(d);
-                nf_close(d);
-        }
-        return 1;
-}
-
-static int guest_wait(struct nf_dev *d, int ms)
-{
-        struct pollfd p = {.fd = nf_evtchn_fd(d), .events = POLLIN};
-        poll(&p, 1, ms);
-        int rc = nf_handle_events(d);
-        return rc < 0 ? rc : nf_poll_queues(d);
+        return nfguest_fail(sh->err, sizeof(sh->err), d, what, rc);
 }
 
 /* The stream's frames, built once: RING_PAYLOAD of one flow. */
@@ -247,11 +214,11 @@ static int guest_main(void *arg)
                         n++;
                 else if (rc != -EAGAIN)
                         return guest_fail(d, "sending", rc);
-                else if ((rc = guest_wait(d, 1)) < 0)
+                else if ((rc = nfguest_wait(d, 1)) < 0)
                         return guest_fail(d, "waiting", rc);
         }
         for (uint64_t stop = now_ns() + 5000000000ull; !nf_tx_idle(d) && now_ns() < stop;)
-                if ((rc = guest_wait(d, 1)) < 0)
+                if ((rc = nfguest_wait(d, 1)) < 0)
                         return guest_fail(d, "draining", rc);
         sh->t1 = now_ns();
         if (!nf_tx_idle(d))
