@@ -307,13 +307,17 @@ static char *cmd_set(const struct ctl_cmd_ctx *ctx, const char *target, const ch
                 bool probed = l.refs[i].probed;
                 if (strcmp(dev->name, target))
                         continue;
-                if (!probed || !dev->cls->set) {
+                if (!probed) {
                         free(l.refs);
                         return ctl_cmd_error(CTL_ERR_BUSY,
-                                             probed
-                                                 ? "%s has no runtime settings"
-                                                 : "%s is not set up yet (or failed); see show %s",
+                                             "%s is not set up yet (or failed); see show %s",
                                              target, target);
+                }
+                /* Nothing to wait for: no key of this class will ever do. */
+                if (!dev->cls->set) {
+                        free(l.refs);
+                        return ctl_cmd_error(CTL_ERR_UNKNOWN_KEY, "%s has no runtime settings",
+                                             target);
                 }
                 rc = dev->cls->set(dev, target, key, value, err, sizeof(err));
                 free(l.refs);

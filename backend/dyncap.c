@@ -87,6 +87,12 @@ bool dyncap_needs_publish(const struct dyncap *dc, const struct dyncap_set *next
         return !next->err && (!dc->live || dyncap_differs(&dc->published, next));
 }
 
+uint64_t dyncap_next_generation(uint64_t own, uint64_t left)
+{
+        uint64_t last = left > own ? left : own;
+        return last == UINT64_MAX ? UINT64_MAX : last + 1;
+}
+
 void dyncap_committed(struct dyncap *dc, const struct dyncap_set *next)
 {
         dc->generation++;

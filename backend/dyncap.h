@@ -104,6 +104,10 @@ struct dyncap {
         uint64_t acked; /* the frontend's last valid capabilities-ack */
         enum dyncap_pref pref;
         uint64_t bad_acks, bad_prefs; /* refused frontend values */
+        /* Connections whose first set was published (or tried): shown as
+         * the device's "connects", so a reader of two `show`s knows the
+         * counters restarted in between. */
+        uint64_t connects;
         struct dyncap_ratelimit rl;
 };
 
@@ -115,6 +119,11 @@ void dyncap_init(struct dyncap *dc, const char *ctx, const char *be_path, const 
  * connection's set while the generation keeps counting. */
 bool dyncap_needs_publish(const struct dyncap *dc, const struct dyncap_set *next);
 void dyncap_committed(struct dyncap *dc, const struct dyncap_set *next);
+/* The generation a connection's first set goes out with: after our own
+ * last one and after @left, what capabilities/generation held before (an
+ * earlier pvbackd's, 0 when none). A frontend that applied generation N
+ * of a previous daemon ignores a new N, so the count never restarts. */
+uint64_t dyncap_next_generation(uint64_t own, uint64_t left);
 void dyncap_forget(struct dyncap *dc);
 
 /* Probe: feature-dynamic-capabilities = 1 in the backend directory. */

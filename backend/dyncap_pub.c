@@ -14,6 +14,7 @@
 
 #include "ctl_json.h"
 #include "log.h"
+#include "pv_escape.h"
 #include "xb.h"
 
 #define DYNCAP_DIR "capabilities"
@@ -72,6 +73,11 @@ static int publish_in(struct xs_handle *xs, xs_transaction_t t, void *arg)
         /* A connection's first set starts from nothing: whatever an earlier
          * connection (or an earlier pvbackd) left goes in the same commit. */
         if (!p->dc->live) {
+                uint64_t left = 0;
+                /* Read in this transaction, so no other writer slips in. */
+                if (xb_read_uint(xs, t, be, DYNCAP_DIR "/generation", UINT64_MAX - 1, &left) < 0)
+                        left = 0;
+                p->gen = dyncap_next_generation(p->dc->generation, left);
                 rc = xb_rm(xs, t, be, DYNCAP_DIR);
                 for (size_t i = 0; rc == 0 && i < p->next->n; i++) {
                         rc = key_path(path, sizeof(path), p->next->kv[i].key);
@@ -117,6 +123,8 @@ int dyncap_publish(struct dyncap *dc, struct xs_handle *xs, const struct dyncap_
         }
         if (!dyncap_needs_publish(dc, next))
                 return 0;
+        if (first)
+                dc->connects++;
         rc = xb_transact(xs, publish_in, &p);
         if (rc < 0) {
                 pv_warn(dc->ctx, "publishing capabilities generation %" PRIu64 ": %s", p.gen,
@@ -125,6 +133,7 @@ int dyncap_publish(struct dyncap *dc, struct xs_handle *xs, const struct dyncap_
         }
         if (p.skipped)
                 return 0;
+        dc->generation = p.gen - 1;
         dyncap_committed(dc, next);
         if (first) {
                 dc->acked = 0;
@@ -145,28 +154,45 @@ void dyncap_withdraw(struct dyncap *dc, struct xs_handle *xs)
                 pv_warn(dc->ctx, "removing %s/" DYNCAP_DIR ": %s", dc->be_path, strerror(-rc));
 }
 
-/* Frontend values are shown quoted in logs: keep them printable and short. */
-static void sanitize(const char *in, char *out, size_t len)
+/* A frontend can rewrite its keys as fast as xenstored lets it: a line
+ * about any of them, valid or not, is rate-limited. */
+static bool dyncap_may_log(struct dyncap *dc)
 {
-        size_t i = 0;
-        for (; in[i] && i + 1 < len; i++)
-                out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-        out[i] = '\0';
+        return dyncap_ratelimit_ok(&dc->rl, dyncap_now_ns());
+}
+
+/* A value the frontend made unreadable to us: an embedded NUL (-EINVAL) or
+ * permissions that shut us out (-EACCES). Refused like a malformed one. */
+static bool refused_read(int rc)
+{
+        return rc == -EINVAL || rc == -EACCES;
+}
+
+static void warn_unreadable(struct dyncap *dc, const char *key, int rc)
+{
+        if (dyncap_may_log(dc))
+                pv_warn(dc->ctx, "frontend %s ignored: %s", key,
+                        rc == -EINVAL ? "embedded NUL" : "not readable by the backend");
 }
 
 static void handle_ack(struct dyncap *dc, struct xs_handle *xs)
 {
-        char *s = NULL, shown[24];
+        char *s = NULL, shown[40];
         uint64_t v;
-        int rc;
+        int rc = xb_read_str(xs, XBT_NULL, dc->fe_path, "capabilities-ack", &s);
 
-        if (xb_read_str(xs, XBT_NULL, dc->fe_path, "capabilities-ack", &s) < 0)
+        if (refused_read(rc)) {
+                dc->bad_acks++;
+                warn_unreadable(dc, "capabilities-ack", rc);
+                return;
+        }
+        if (rc < 0)
                 return; /* removed: the last valid ack stays */
         rc = dyncap_parse_ack(s, dc->generation, &v);
         if (rc < 0) {
                 dc->bad_acks++;
-                sanitize(s, shown, sizeof(shown));
-                if (dyncap_ratelimit_ok(&dc->rl, dyncap_now_ns()))
+                pv_escape(s, shown, sizeof(shown));
+                if (dyncap_may_log(dc))
                         pv_warn(dc->ctx,
                                 "frontend capabilities-ack \"%s\" ignored: %s (published "
                                 "generation %" PRIu64 ")",
@@ -176,10 +202,7 @@ static void handle_ack(struct dyncap *dc, struct xs_handle *xs)
                                 dc->generation);
         } else if (v != dc->acked) {
                 dc->acked = v;
-                if (v == dc->generation)
-                        pv_info(dc->ctx, "frontend acknowledged capabilities generation %" PRIu64,
-                                v);
-                else
+                if (dyncap_may_log(dc))
                         pv_info(dc->ctx,
                                 "frontend acknowledged capabilities generation %" PRIu64
                                 " (current %" PRIu64 ")",
@@ -190,14 +213,14 @@ static void handle_ack(struct dyncap *dc, struct xs_handle *xs)
 
 static void handle_pref(struct dyncap *dc, struct xs_handle *xs)
 {
-        char *s = NULL, shown[24];
+        char *s = NULL, shown[40];
         enum dyncap_pref p = DYNCAP_PREF_DEFAULT;
         int rc = xb_read_str(xs, XBT_NULL, dc->fe_path, "capabilities-preference", &s);
 
         if (rc == 0 && dyncap_parse_pref(s, &p) < 0) {
                 dc->bad_prefs++;
-                sanitize(s, shown, sizeof(shown));
-                if (dyncap_ratelimit_ok(&dc->rl, dyncap_now_ns()))
+                pv_escape(s, shown, sizeof(shown));
+                if (dyncap_may_log(dc))
                         pv_warn(dc->ctx,
                                 "frontend capabilities-preference \"%s\" ignored: expected "
                                 "latency, throughput or default",
@@ -206,9 +229,14 @@ static void handle_pref(struct dyncap *dc, struct xs_handle *xs)
                 return;
         }
         free(s);
+        if (refused_read(rc)) {
+                dc->bad_prefs++;
+                warn_unreadable(dc, "capabilities-preference", rc);
+                return;
+        }
         if (rc < 0 && rc != -ENOENT)
                 return;
-        if (p != dc->pref)
+        if (p != dc->pref && dyncap_may_log(dc))
                 pv_info(dc->ctx, "frontend prefers %s (was %s)", dyncap_pref_name(p),
                         dyncap_pref_name(dc->pref));
         dc->pref = p;
@@ -252,7 +280,8 @@ int dyncap_dump(const struct dyncap *dc, struct json_object *obj)
 
         if (!c)
                 return -ENOMEM;
-        rc = ctl_json_u64(c, "generation", dc->generation);
+        rc = ctl_json_u64(obj, "connects", dc->connects);
+        rc = rc ?: ctl_json_u64(c, "generation", dc->generation);
         rc = rc ?: ctl_json_bool(c, "published", dc->live);
         rc = rc ?: ctl_json_u64(c, "acked", dc->acked);
         rc = rc ?: ctl_json_str(c, "preference", dyncap_pref_name(dc->pref));

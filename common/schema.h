@@ -117,6 +117,12 @@ int schema_parse_ls(char *text, struct schema_node **nodes, size_t *n, unsigned 
  * skipped. Free with schema_nodes_free(). */
 int schema_read_xs(struct xs_handle *xs, const char *const *paths, size_t npaths,
                    struct schema_node **nodes, size_t *n);
+/* The same, but a node we may not read (EACCES: a frontend's directory
+ * whose permissions leave us out) adds a finding "unreadable" to
+ * @unreadable and its subtree is skipped, instead of failing the read. */
+int schema_read_xs_partial(struct xs_handle *xs, const char *const *paths, size_t npaths,
+                           struct schema_node **nodes, size_t *n,
+                           struct schema_findings *unreadable);
 void schema_nodes_free(struct schema_node *nodes, size_t n);
 
 #endif

@@ -11,7 +11,30 @@
 struct node_vec {
         struct schema_node *v;
         size_t n, cap;
+        /* Where a subtree we may not read is noted; NULL: that fails the read. */
+        struct schema_findings *unreadable;
 };
+
+static int note_unreadable(struct schema_findings *f, const char *path)
+{
+        if (f->n == f->cap) {
+                size_t ncap = f->cap ? f->cap * 2 : 16;
+                struct schema_finding *nv = realloc(f->v, ncap * sizeof(*nv));
+                if (!nv)
+                        return -ENOMEM;
+                f->v = nv;
+                f->cap = ncap;
+        }
+        char *p = strdup(path);
+        char *m = strdup("unreadable (permission denied): this subtree was not checked");
+        if (!p || !m) {
+                free(p);
+                free(m);
+                return -ENOMEM;
+        }
+        f->v[f->n++] = (struct schema_finding){p, m};
+        return 0;
+}
 
 /* xenstore-ls -p notation: n (none), r, w, b (both), then the domid. */
 static char *perms_string(const struct xs_permissions *p, unsigned n)
@@ -50,8 +73,12 @@ static int walk(struct xs_handle *xs, xs_transaction_t t, const char *path, stru
 {
         unsigned len = 0, np = 0, num = 0;
         char *value = xs_read(xs, t, path, &len);
-        if (!value)
-                return errno == ENOENT ? 0 : -errno;
+        if (!value) {
+                int err = errno;
+                if (err == EACCES && ns->unreadable)
+                        return note_unreadable(ns->unreadable, path);
+                return err == ENOENT ? 0 : -err;
+        }
         struct xs_permissions *p = xs_get_permissions(xs, t, path, &np);
         char *perms = p ? perms_string(p, np) : NULL;
         free(p);
@@ -79,7 +106,14 @@ static int walk(struct xs_handle *xs, xs_transaction_t t, const char *path, stru
 int schema_read_xs(struct xs_handle *xs, const char *const *paths, size_t npaths,
                    struct schema_node **nodes, size_t *n)
 {
-        struct node_vec ns = {0};
+        return schema_read_xs_partial(xs, paths, npaths, nodes, n, NULL);
+}
+
+int schema_read_xs_partial(struct xs_handle *xs, const char *const *paths, size_t npaths,
+                           struct schema_node **nodes, size_t *n,
+                           struct schema_findings *unreadable)
+{
+        struct node_vec ns = {.unreadable = unreadable};
         xs_transaction_t t = xs_transaction_start(xs);
         int rc = 0;
         for (size_t i = 0; i < npaths && rc == 0; i++)

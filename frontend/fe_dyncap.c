@@ -1,6 +1,8 @@
 /* Implementation of fe_dyncap.h. The backend's values are bounded like any
- * peer's: at most FE_DYNCAP_KV_MAX keys, names and values that fit, and a
- * generation that only moves forward. */
+ * peer's: at most FE_DYNCAP_KV_MAX keys, names and values that fit. Any
+ * generation other than the one applied is a new set: a lower one comes
+ * from a restarted backend (which counts on from the last one it finds, but
+ * may find none after the toolstack removed the directory). */
 #include "fe_dyncap.h"
 
 #include <errno.h>

@@ -40,7 +40,11 @@ static int add_occupancy(struct json_object *obj, struct bb_queue *q)
                 return -ENOMEM;
         bb_queue_get_occupancy(q, &o);
         int rc = ctl_json_u64(r, "size", o.ring_size);
-        rc = rc ?: ctl_json_u64(r, "pending", o.ring_pending);
+        /* A guest's req_prod out of range: no figure, and why. */
+        if (o.ring_bogus)
+                rc = rc ?: ctl_json_null(r, "pending") ?: ctl_json_bool(r, "bogus", true);
+        else
+                rc = rc ?: ctl_json_u64(r, "pending", o.ring_pending);
         rc = rc ?: ctl_json_u64(r, "inflight", o.inflight);
         return rc ?: ctl_json_u64(r, "io_inflight", o.io_inflight);
 }

@@ -14,8 +14,8 @@ struct json_object;
 void bb_dyncap_init(struct bb_vbd *v);
 void bb_dyncap_free(struct bb_vbd *v);
 /* Connected with the backing store open: (re)builds and publishes a new
- * generation if the keys differ; an administrator's `set` calls it too.
- * No-op until both are true. */
+ * generation if the keys differ (nothing calls it from `set` yet). No-op
+ * until both are true. */
 void bb_dyncap_changed(struct bb_vbd *v);
 /* Disconnect: capabilities/ goes. */
 void bb_dyncap_disconnected(struct bb_vbd *v);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "blkback/bb_gcopy.h"
+#include "be_ring_occ.h"
 #include "blkback/bb_pgrant.h"
 #include "log.h"
 #include "worker.h"
@@ -815,8 +816,12 @@ static int copy_occupancy(struct worker *w, void *arg)
         *a->o = (struct bb_queue_occupancy){.inflight = q->busy, .io_inflight = q->io_busy};
         if (q->sring && !q->dead) {
                 a->o->ring_size = q->ring.r.common.nr_ents;
-                if (bb_ring_pending(&q->ring, &prod) == 0)
-                        a->o->ring_pending = prod - q->ring.r.common.req_cons;
+                /* A req_prod the guest moved back (or anywhere) is shown as
+                 * such, not as billions of requests. */
+                if (bb_ring_pending(&q->ring, &prod) < 0 ||
+                    !be_ring_occupancy(prod, q->ring.r.common.req_cons, a->o->ring_size,
+                                       &a->o->ring_pending))
+                        a->o->ring_bogus = true;
         }
         return 0;
 }

@@ -56,6 +56,7 @@ void bb_queue_get_stats(struct bb_queue *q, struct bb_queue_stats *st);
 struct bb_queue_occupancy {
         unsigned ring_size;    /* requests the ring holds */
         unsigned ring_pending; /* published by the frontend, not taken yet */
+        bool ring_bogus;       /* the frontend's req_prod makes no sense */
         unsigned inflight;     /* taken and not yet answered */
         unsigned io_inflight;  /* ... of which with an engine operation out */
 };

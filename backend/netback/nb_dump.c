@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "be_ring_occ.h"
 #include "ctl_json.h"
 #include "devmgr.h"
 #include "netback/nb.h"
@@ -122,6 +123,18 @@ static int add_stats(struct json_object *obj, const struct nb_queue_stats *st)
         return add_reasons(lro, "flush", st->lro.flush) ?: add_reasons(lro, "pass", st->lro.pass);
 }
 
+/* prod - cons as key; null and "bogus": true when the guest's index puts
+ * more than a ring's worth between them. */
+static int add_occupancy(struct json_object *r, const char *key, RING_IDX prod, RING_IDX cons,
+                         RING_IDX size)
+{
+        uint32_t n;
+        if (be_ring_occupancy(prod, cons, size, &n))
+                return ctl_json_u64(r, key, n);
+        int rc = ctl_json_null(r, key);
+        return rc ?: ctl_json_bool(r, "bogus", true);
+}
+
 /* How full the rings are, from the indexes: the guest's producers on the
  * shared pages and the worker's consumers, read here without stopping
  * either, so the figures may be a few slots stale or even from different
@@ -139,10 +152,10 @@ static int add_ring(struct json_object *obj, const struct nb_queue *q)
         RING_IDX rx_cons = __atomic_load_n(&q->rx.req_cons, __ATOMIC_RELAXED);
         int rc = ctl_json_u64(r, "tx_size", RING_SIZE(&q->tx));
         /* Requests the guest queued that the worker has not taken yet. */
-        rc = rc ?: ctl_json_u64(r, "tx_pending", (RING_IDX)(tx_prod - tx_cons));
+        rc = rc ?: add_occupancy(r, "tx_pending", tx_prod, tx_cons, RING_SIZE(&q->tx));
         rc = rc ?: ctl_json_u64(r, "rx_size", RING_SIZE(&q->rx));
         /* Buffers the guest posted that no frame has filled yet. */
-        return rc ?: ctl_json_u64(r, "rx_posted", (RING_IDX)(rx_prod - rx_cons));
+        return rc ?: add_occupancy(r, "rx_posted", rx_prod, rx_cons, RING_SIZE(&q->rx));
 }
 
 /* The uplink's L1 as read once per show: rc 0 with its values, or why not. */

@@ -1,14 +1,20 @@
 /* Implementation of nb_dyncap.h: the vif's capability sections and the
  * triggers that republish them. The list of connected vifs (for the
- * uplink section's count per bridge) is the control thread's alone. Not the
- * publishing itself (dyncap_pub.c) nor the offload decision (off_caps.c). */
+ * uplink section's "shared") and the per-bridge debounce timers are the
+ * control thread's alone. Not the publishing itself (dyncap_pub.c) nor the
+ * offload decision (off_caps.c). */
 #include "netback/nb_dyncap.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dyncap.h"
+#include "evloop.h"
 #include "log.h"
 #include "netback/nb_vif.h"
 #include "offload/off_caps.h"
@@ -30,6 +36,24 @@ struct nb_dyncap_list {
 
 /* Connected vifs that publish capabilities. */
 static struct nb_dyncap_list nb_dc_connected;
+
+/* A guest cycling its vif must not make us rewrite every other vif on its
+ * bridge each time: republishes a bridge's membership drives go out at
+ * most once per NB_DYNCAP_BRIDGE_GAP_NS, the last always with the state
+ * as it is by then. */
+#define NB_DYNCAP_BRIDGE_GAP_NS 1000000000ull
+
+struct nb_dyncap_bridge {
+        char name[NB_DYNCAP_BRIDGE_MAX];
+        struct ev_loop *loop;
+        int tfd; /* timerfd, armed while a republish waits */
+        bool armed;
+        uint64_t last_ns; /* when the last republish went out */
+        struct nb_dyncap_bridge *next;
+};
+
+static struct nb_dyncap_bridge *nb_dc_bridges;
+static void bridge_free(struct nb_dyncap_bridge *b);
 
 /* ---- sections ------------------------------------------------------------- */
 
@@ -80,15 +104,15 @@ static bool same_bridge(const struct nb_vif *a, const struct nb_vif *b)
                !strcmp(a->dyncap->bridge, b->dyncap->bridge);
 }
 
-/* How many connected vifs of this pvbackd share the vif's bridge (itself
- * included): what the uplink's bandwidth is divided among. */
-static unsigned bridge_vifs(const struct nb_vif *vif)
+/* Whether another connected vif of this pvbackd is on the vif's bridge:
+ * the uplink's bandwidth is shared. Only that, not how many: a count would
+ * tell each guest how many tenants it shares the bridge with. */
+static bool bridge_shared(const struct nb_vif *vif)
 {
-        unsigned n = 0;
         for (size_t i = 0; i < nb_dc_connected.n; i++)
-                if (nb_dc_connected.v[i] == vif || same_bridge(nb_dc_connected.v[i], vif))
-                        n++;
-        return n ? n : 1;
+                if (nb_dc_connected.v[i] != vif && same_bridge(nb_dc_connected.v[i], vif))
+                        return true;
+        return false;
 }
 
 static void build_uplink(const void *dev, const char *sec, struct dyncap_set *out)
@@ -96,7 +120,7 @@ static void build_uplink(const void *dev, const char *sec, struct dyncap_set *ou
         const struct nb_vif *vif = dev;
         if (vif->dyncap->bridge[0])
                 dyncap_add(out, sec, "bridge", "%s", vif->dyncap->bridge);
-        dyncap_add(out, sec, "vifs", "%u", bridge_vifs(vif));
+        dyncap_add(out, sec, "shared", "%u", bridge_shared(vif) ? 1u : 0u);
 }
 
 /* The vif's sections, in publishing order. Coalescing and QoS append their
@@ -167,6 +191,9 @@ static int list_add(struct nb_vif *vif)
 void nb_dyncap_free(struct nb_vif *vif)
 {
         list_del(vif);
+        /* The last vif gone: no bridge has anyone left to republish. */
+        while (!nb_dc_connected.n && nb_dc_bridges)
+                bridge_free(nb_dc_bridges);
         free(vif->dyncap);
         vif->dyncap = NULL;
 }
@@ -188,14 +215,108 @@ static bool publishing(const struct nb_vif *vif)
         return vif->dyncap && vif->connected && vif->queues;
 }
 
-/* Every other connected vif on @vif's bridge: their uplink/vifs moved. */
-static void republish_bridge(const struct nb_vif *vif)
+uint64_t nb_dyncap_bridge_delay(uint64_t last_ns, uint64_t now_ns)
 {
+        if (!last_ns || now_ns - last_ns >= NB_DYNCAP_BRIDGE_GAP_NS)
+                return 0;
+        return last_ns + NB_DYNCAP_BRIDGE_GAP_NS - now_ns;
+}
+
+static uint64_t mono_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Every connected vif on the bridge, as things are now; a vif whose keys
+ * did not change costs no transaction (dyncap_needs_publish). */
+static void republish_now(struct nb_dyncap_bridge *b)
+{
+        b->last_ns = mono_ns();
         for (size_t i = 0; i < nb_dc_connected.n; i++) {
                 struct nb_vif *o = nb_dc_connected.v[i];
-                if (o != vif && same_bridge(o, vif) && publishing(o))
+                if (o->dyncap && !strcmp(o->dyncap->bridge, b->name) && publishing(o))
                         publish(o);
         }
+}
+
+static void bridge_free(struct nb_dyncap_bridge *b)
+{
+        for (struct nb_dyncap_bridge **pp = &nb_dc_bridges; *pp; pp = &(*pp)->next) {
+                if (*pp == b) {
+                        *pp = b->next;
+                        break;
+                }
+        }
+        ev_del(b->loop, b->tfd);
+        close(b->tfd);
+        free(b);
+}
+
+static void bridge_timer_fired(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+        struct nb_dyncap_bridge *b = arg;
+        uint64_t ticks;
+        (void)loop;
+        (void)events;
+        if (read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+                return;
+        b->armed = false;
+        republish_now(b);
+}
+
+static struct nb_dyncap_bridge *bridge_get(const struct nb_vif *vif)
+{
+        for (struct nb_dyncap_bridge *b = nb_dc_bridges; b; b = b->next)
+                if (!strcmp(b->name, vif->dyncap->bridge))
+                        return b;
+        struct nb_dyncap_bridge *b = calloc(1, sizeof(*b));
+        if (!b)
+                return NULL;
+        memcpy(b->name, vif->dyncap->bridge, sizeof(b->name));
+        b->loop = be_dev_loop(vif->dev);
+        b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (b->tfd < 0 || !b->loop || ev_add(b->loop, b->tfd, EPOLLIN, bridge_timer_fired, b) < 0) {
+                if (b->tfd >= 0)
+                        close(b->tfd);
+                free(b);
+                return NULL;
+        }
+        b->next = nb_dc_bridges;
+        nb_dc_bridges = b;
+        return b;
+}
+
+/* @vif joined or left its bridge: the others' uplink/shared may have
+ * moved. At once when the bridge's last republish is a gap ago, else once
+ * the gap is over. */
+static void republish_bridge(const struct nb_vif *vif)
+{
+        if (!vif->dyncap || !vif->dyncap->bridge[0])
+                return;
+        struct nb_dyncap_bridge *b = bridge_get(vif);
+        if (!b) {
+                pv_warn(vif->dev->name,
+                        "no timer for bridge %s: its other vifs keep their "
+                        "uplink/shared until their next change",
+                        vif->dyncap->bridge);
+                return;
+        }
+        if (b->armed)
+                return; /* the pending republish will see this change too */
+        uint64_t wait = nb_dyncap_bridge_delay(b->last_ns, mono_ns());
+        if (!wait) {
+                republish_now(b);
+                return;
+        }
+        struct itimerspec its = {.it_value = {.tv_sec = (time_t)(wait / 1000000000ull),
+                                              .tv_nsec = (long)(wait % 1000000000ull)}};
+        if (timerfd_settime(b->tfd, 0, &its, NULL) < 0) {
+                republish_now(b); /* better early than never */
+                return;
+        }
+        b->armed = true;
 }
 
 void nb_dyncap_connected(struct nb_vif *vif)

@@ -6,6 +6,7 @@
 #define PVBACK_NB_DYNCAP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct nb_vif;
 struct json_object;
@@ -15,13 +16,15 @@ struct json_object;
 void nb_dyncap_init(struct nb_vif *vif);
 /* Remove (after disconnect). */
 void nb_dyncap_free(struct nb_vif *vif);
-/* Connect: the first generation of this connection; every other connected
- * vif on the same bridge republishes (its uplink/vifs changed). */
+/* Connect: the first generation of this connection; the other connected
+ * vifs on the same bridge republish (their uplink/shared may have changed),
+ * at most once a second per bridge: changes in between are coalesced. */
 void nb_dyncap_connected(struct nb_vif *vif);
-/* Disconnect: capabilities/ goes; the bridge's other vifs republish. */
+/* Disconnect: capabilities/ goes; the bridge's other vifs republish, as on
+ * connect. */
 void nb_dyncap_disconnected(struct nb_vif *vif);
-/* Something a section shows may have changed (the uplink's offloads, an
- * administrator's `set`): rebuilds and publishes a new generation if the
+/* Something a section shows may have changed (the uplink's offloads; not
+ * called from `set` yet): rebuilds and publishes a new generation if the
  * keys differ. No-op while the vif is not connected. */
 void nb_dyncap_changed(struct nb_vif *vif);
 /* A frontend key changed: true when it was capabilities-ack or
@@ -37,5 +40,10 @@ int nb_dyncap_preference(const struct nb_vif *vif);
  * did (@negotiated) or did not negotiate, on an uplink with @uplink_caps
  * (enum off_cap): "hw", "sw" or "off". @cap is one OFF_CAP_* bit. */
 const char *nb_dyncap_offload_path(unsigned cap, bool negotiated, unsigned uplink_caps);
+
+/* Pure, for tests: how long a bridge-driven republish waits when the
+ * bridge's last one went out at @last_ns (0: never): 0 to go now, else the
+ * nanoseconds left of the one-second gap. */
+uint64_t nb_dyncap_bridge_delay(uint64_t last_ns, uint64_t now_ns);
 
 #endif

@@ -7,12 +7,14 @@
  *    runs: a new generation with offload/tso4 = sw goes out during the
  *    stream, the netfront acknowledges it, the digest verifies;
  *  - a second vif joins the bridge: the first vif's generation bumps with
- *    uplink/vifs = 2 (and again, back to 1, when it leaves);
+ *    uplink/shared = 1 (and again, back to 0, when it leaves), never a
+ *    count of the bridge's vifs;
  *  - hostile acks (above the generation, garbage) are refused and counted,
  *    the device stays Connected;
  *  - a netfront that ignores the extension still connects and passes
  *    verified traffic;
- *  - a vbd publishes its sections and pvback-blkfront acknowledges them. */
+ *  - a vbd publishes its sections and pvback-blkfront acknowledges them,
+ *    counting on from the generation an earlier pvbackd left. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +103,15 @@ static bool xs_is(const char *path, const char *want)
         bool eq = v && !strcmp(v, want);
         free(v);
         return eq;
+}
+
+/* Lines of text that contain what. */
+static unsigned count_lines(const char *text, const char *what)
+{
+        unsigned n = 0;
+        for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+                n++;
+        return n;
 }
 
 static bool wait_u64(const char *path, uint64_t want, int ms)
@@ -346,7 +357,9 @@ START_TEST(vif_follows_changes)
         check_key(VIF_BE "/capabilities/offload/csum4", "hw");
         check_key(VIF_BE "/capabilities/offload/sg", "hw");
         check_key(VIF_BE "/capabilities/uplink/bridge", "xenbr0");
-        check_key(VIF_BE "/capabilities/uplink/vifs", "1");
+        check_key(VIF_BE "/capabilities/uplink/shared", "0");
+        char *count = xs_get(VIF_BE "/capabilities/uplink/vifs");
+        ck_assert_msg(!count, "uplink/vifs published: %s", count);
         check_key(VIF_BE "/capabilities/queues/max", "4");
         char *used = xs_get(VIF_BE "/capabilities/queues/used");
         ck_assert_ptr_nonnull(used);
@@ -362,7 +375,7 @@ START_TEST(vif_follows_changes)
         ck_assert_uint_eq(caps_u64(caps, "generation"), 1);
         ck_assert_uint_eq(caps_u64(caps, "acked"), 1);
         ck_assert_str_eq(caps_section(caps, "offload", "tso4"), "hw");
-        ck_assert_str_eq(caps_section(caps, "uplink", "vifs"), "1");
+        ck_assert_str_eq(caps_section(caps, "uplink", "shared"), "0");
         struct json_object *pref;
         ck_assert(json_object_object_get_ex(caps, "preference", &pref));
         ck_assert_str_eq(json_object_get_string(pref), "throughput");
@@ -427,12 +440,12 @@ START_TEST(vif_follows_changes)
 
         /* (c) a second vif on the bridge: the first one republishes. */
         pid_t nf2 = second_vif_up();
-        ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/vifs", "2", 10000),
+        ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/shared", "1", 10000),
                       "vif1.0 did not see the second vif");
         ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 5);
         ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 5, 5000), "generation 5 not acked");
-        ck_assert_msg(wait_is(VIF2_BE "/capabilities/uplink/vifs", "2", 5000),
-                      "vif1.1 does not count two vifs");
+        ck_assert_msg(wait_is(VIF2_BE "/capabilities/uplink/shared", "1", 5000),
+                      "vif1.1 does not see the bridge shared");
         const char *paths[] = {"/local/domain/0/backend/vif", "/local/domain/1/device/vif", NULL};
         schema_valid(paths);
 
@@ -462,12 +475,54 @@ START_TEST(vif_follows_changes)
         ck_assert_uint_eq(caps_u64(caps, "generation"), 5);
         json_object_put(root);
         check_key(VIF_BE "/state", "4");
+
+        /* A guest flipping its preference cannot flood pvbackd's log: the
+         * lines about valid changes are rate-limited too (5 per 5 s). The
+         * netfront stated throughput; the test puts it back at the end. */
+        char *before = nbw_slurp(world.pvbackd_log);
+        unsigned lines0 = count_lines(before, "frontend prefers");
+        free(before);
+        for (int i = 0; i < 12; i++) {
+                const char *want = i % 2 ? "throughput" : "latency";
+                xs_put(VIF_FE "/capabilities-preference", want);
+                /* pvbackd takes each value before the next. */
+                for (double end = now_s() + 2;; usleep(10000)) {
+                        caps = show_caps(VIF, &root);
+                        struct json_object *pv = NULL;
+                        bool seen = json_object_object_get_ex(caps, "preference", &pv) &&
+                                    !strcmp(json_object_get_string(pv), want);
+                        json_object_put(root);
+                        if (seen)
+                                break;
+                        ck_assert_msg(now_s() < end, "pvbackd did not take preference %s", want);
+                }
+        }
+        char *after = nbw_slurp(world.pvbackd_log);
+        unsigned flood = count_lines(after, "frontend prefers") - lines0;
+        free(after);
+        printf("dyncap: 12 preference changes, %u log lines\n", flood);
+        ck_assert_msg(flood <= 5, "%u lines for 12 preference changes", flood);
+
+        /* A value with an embedded NUL is refused and counted like the rest. */
+        struct xs_handle *raw = simhost_xs_open(&world.host, 0);
+        ck_assert_ptr_nonnull(raw);
+        ck_assert(xs_write(raw, XBT_NULL, VIF_FE "/capabilities-ack", "5\0x", 3));
+        xs_close(raw);
+        for (double end = now_s() + 5;; usleep(20000)) {
+                caps = show_caps(VIF, &root);
+                if (caps_u64(caps, "rejected_acks") >= 4 || now_s() > end)
+                        break;
+                json_object_put(root);
+        }
+        ck_assert_uint_eq(caps_u64(caps, "rejected_acks"), 4);
+        ck_assert_uint_eq(caps_u64(caps, "acked"), 5);
+        json_object_put(root);
         ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
 
         /* The second vif leaves: back to one. */
         kill(nf2, SIGTERM);
         ck_assert_int_eq(simhost_wait(nf2, 20000), 0);
-        ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/vifs", "1", 10000),
+        ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/shared", "0", 10000),
                       "vif1.0 did not see the second vif leave");
         ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 6);
         ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 6, 5000), "generation 6 not acked");
@@ -527,6 +582,10 @@ START_TEST(vbd_publishes_and_blkfront_acks)
                                 "--vdev", "xvda",   "--script", script, NULL};
         ck_assert_int_eq(simhost_cli(&world.host, NULL, 0, attach), 0);
         check_key(VBD_BE "/feature-dynamic-capabilities", "1");
+        /* What a pvbackd killed before this one left: a frontend that
+         * applied its generation 41 would ignore a new 1, so the count
+         * goes on from there. */
+        xs_put(VBD_BE "/capabilities/generation", "41");
 
         /* A load long enough to look at the connected device. */
         const char *argv[] = {simhost_bin("pvback-blkfront", bin, sizeof(bin)),
@@ -547,12 +606,12 @@ START_TEST(vbd_publishes_and_blkfront_acks)
         snprintf(out, sizeof(out), "%s/blkfront.log", world.host.dir);
         pid_t pid = netns_exec(NULL, SIGKILL, argv, env, out);
         ck_assert_int_gt(pid, 0);
-        bool gen = wait_u64(VBD_BE "/capabilities/generation", 1, 10000);
-        bool acked = wait_u64(VBD_FE "/capabilities-ack", 1, 10000);
+        bool gen = wait_u64(VBD_BE "/capabilities/generation", 42, 10000);
+        bool acked = wait_u64(VBD_FE "/capabilities-ack", 42, 10000);
         if (!gen || !acked)
                 nbw_dump_logs(&world);
         ck_assert_msg(gen, "vbd published no generation");
-        ck_assert_msg(acked, "pvback-blkfront did not acknowledge generation 1");
+        ck_assert_msg(acked, "pvback-blkfront did not acknowledge generation 42");
         check_key(VBD_BE "/capabilities/queues/used", "2");
         check_key(VBD_FE "/capabilities-preference", "latency");
         char *engine = xs_get(VBD_BE "/capabilities/io/engine");
@@ -563,7 +622,7 @@ START_TEST(vbd_publishes_and_blkfront_acks)
         ck_assert_ptr_nonnull(v);
         free(v);
         struct json_object *root, *caps = show_caps("vbd1.51712", &root);
-        ck_assert_uint_eq(caps_u64(caps, "generation"), 1);
+        ck_assert_uint_eq(caps_u64(caps, "generation"), 42);
         ck_assert_str_eq(caps_section(caps, "queues", "used"), "2");
         struct json_object *pref;
         ck_assert(json_object_object_get_ex(caps, "preference", &pref));
@@ -573,7 +632,7 @@ START_TEST(vbd_publishes_and_blkfront_acks)
         schema_valid(paths);
         ck_assert_int_eq(simhost_wait(pid, 30000), 0);
         char *text = nbw_slurp(out);
-        ck_assert_msg(strstr(text, "dynamic-capabilities: on, generation 1 acknowledged"), "%s",
+        ck_assert_msg(strstr(text, "dynamic-capabilities: on, generation 42 acknowledged"), "%s",
                       text);
         free(text);
         pvbackd_exits_cleanly();

@@ -838,6 +838,19 @@ START_TEST(set_request_and_errors)
         expect_inspect(unknown_uplink, 1, NULL, "uplink:nowhere");
         const char *const no_key[] = {"set", VIF_NAME, "no.such-key=1", NULL};
         expect_inspect(no_key, 1, NULL, "pvbackd: " VIF_NAME);
+        /* A class without runtime settings: unknown-key, not busy (which
+         * says "try again later"). */
+        vbd_attach();
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms;; sleep_ms(20)) {
+                struct json_object *a = ask("set " VBD_NAME " qos.max 1M");
+                bool busy = !strcmp(jstr(a, "error.code"), CTL_ERR_BUSY);
+                json_object_put(a);
+                if (!busy)
+                        break;
+                ck_assert_msg(now_ms() < end, VBD_NAME " never got set up");
+        }
+        assert_error("set " VBD_NAME " qos.max 1M", CTL_ERR_UNKNOWN_KEY,
+                     VBD_NAME " has no runtime settings");
 
         /* Bad usage: exit 2, nothing asked. */
         const char *const bad[][7] = {
@@ -853,6 +866,194 @@ START_TEST(set_request_and_errors)
                 expect_inspect(bad[i], 2, NULL, "Try 'pvback-inspect --help'");
         const char *const nobody[] = {"--socket", none, "set", VIF_NAME, "qos.max=1M", NULL};
         expect_inspect(nobody, 3, NULL, "pvbackd is not running");
+        teardown();
+}
+END_TEST
+
+/* A stand-in that answers `answers` connections with answer (0: accepts
+ * one and never answers, like a hung daemon). Its pid; SIGKILL ends it. */
+static pid_t fake_daemon_serving(const char *path, const char *answer, int answers)
+{
+        struct sockaddr_un sa = unix_addr(path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(fd, 4), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                alarm(30);
+                for (int i = 0; i < (answers ? answers : 1); i++) {
+                        int c = accept(fd, NULL, NULL);
+                        char line[512];
+                        if (c < 0)
+                                _exit(1);
+                        if (read(c, line, sizeof(line)) < 0)
+                                _exit(1);
+                        if (!answers)
+                                pause();
+                        if (write(c, answer, strlen(answer)) != (ssize_t)strlen(answer))
+                                _exit(1);
+                        close(c);
+                }
+                _exit(0);
+        }
+        close(fd);
+        return pid;
+}
+
+static void kill_fake(pid_t pid)
+{
+        kill(pid, SIGKILL);
+        simhost_wait(pid, timeout_ms);
+}
+
+/* Well-formed JSON of the wrong shape never aborts pvback-inspect: a
+ * wrong top level is "not the protocol" (exit 4), deeper members of
+ * unexpected types print as missing; what a guest wrote is escaped. */
+START_TEST(odd_answers_are_survived)
+{
+        make_world(false);
+        char fake[PATH_MAX + 32], line_file[PATH_MAX + 32];
+        snprintf(fake, sizeof(fake), "%s/fake.sock", world.host.dir);
+        snprintf(line_file, sizeof(line_file), "%s/fake.line", world.host.dir);
+        static const struct {
+                const char *answer;
+                int status;
+                const char *out, *err;
+        } cases[] = {
+            {"{\"daemon\": {}, \"devices\": 5}\n", 4, NULL, "not pvbackd's protocol"},
+            {"{\"daemon\": [], \"devices\": []}\n", 4, NULL, "not pvbackd's protocol"},
+            {"{\"daemon\": {\"classes\": {\"a\": 1}}}\n", 0, "pvbackd ? (pid 0)", NULL},
+            {"{\"daemon\": {}, \"devices\": [{\"name\": \"vif5.0\", \"class\": \"vif\", "
+             "\"negotiated\": {}, \"queues\": [{\"index\": 0, \"stats\": {\"lro\": "
+             "{\"frames\": 3, \"flush\": 1}}}]}]}\n",
+             0, "    lro: 3 frames", NULL},
+            {"{\"daemon\": {}, \"devices\": [{\"name\": \"vif5.0\", \"class\": \"vif\", "
+             "\"error\": \"bad \\u001b]0;x\\u0007ring\"}]}\n",
+             0, "  error: bad \\x1b]0;x\\x07ring\n", NULL},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                pid_t d = fake_daemon(fake, cases[i].answer, line_file);
+                const char *const args[] = {"--socket", fake, NULL};
+                expect_inspect(args, cases[i].status, cases[i].out, cases[i].err);
+                ck_assert_int_eq(simhost_wait(d, timeout_ms), 0);
+        }
+        /* No raw control byte reached the terminal. */
+        char o[PATH_MAX + 16];
+        snprintf(o, sizeof(o), "%s/inspect.out", world.host.dir);
+        char *text = nbw_slurp(o);
+        ck_assert_msg(!strchr(text, '\x1b') && !strchr(text, '\x07'), "raw bytes in: %s", text);
+        free(text);
+
+        /* --json --watch: rates between two answers whose queues is no
+         * array. */
+        pid_t d =
+            fake_daemon_serving(fake,
+                                "{\"daemon\": {\"pid\": 1, \"uptime_s\": 1}, \"devices\": "
+                                "[{\"name\": \"vif5.0\", \"class\": \"vif\", \"connects\": 1, "
+                                "\"queues\": {\"index\": 0}}]}\n",
+                                2);
+        char bin[PATH_MAX], wo[PATH_MAX + 16], we[PATH_MAX + 16];
+        snprintf(wo, sizeof(wo), "%s/watch.out", world.host.dir);
+        snprintf(we, sizeof(we), "%s/watch.err", world.host.dir);
+        const char *argv[] = {simhost_bin("pvback-inspect", bin, sizeof(bin)),
+                              "--json",
+                              "--watch",
+                              "0.2",
+                              "--socket",
+                              fake,
+                              NULL};
+        pid_t w = spawn(0, argv, wo, we);
+        ck_assert_int_eq(simhost_wait(d, timeout_ms), 0);
+        sleep_ms(300);
+        kill(w, SIGINT);
+        int rc = simhost_wait(w, timeout_ms);
+        text = nbw_slurp(wo);
+        ck_assert_msg(rc == 0, "--watch exited %d:\n%s", rc, text);
+        ck_assert_msg(strstr(text, "\"queues\":{\"index\":0}"), "%s", text);
+        free(text);
+        unlink(fake);
+        unlink(line_file);
+        teardown();
+}
+END_TEST
+
+/* --validate in a driver domain (7) that a guest's frontend directory
+ * shuts out: that subtree is a finding, the rest is still checked. */
+START_TEST(validate_reports_unreadable_subtrees)
+{
+        make_world(false);
+        ck_assert_int_eq(simhost_domain_create(&world.host, 7), 0);
+        struct xs_handle *xs = simhost_xs_open(&world.host, 0);
+        ck_assert_ptr_nonnull(xs);
+        ck_assert(xs_write(xs, XBT_NULL, "/local/domain/7/backend/vif/5/9/frontend",
+                           "/local/domain/5/device/vif/9", 28));
+        ck_assert(xs_write(xs, XBT_NULL, "/local/domain/7/backend/vif/5/9/frobnicate", "1", 1));
+        ck_assert(xs_write(xs, XBT_NULL, "/local/domain/5/device/vif/9/state", "1", 1));
+        struct xs_permissions only_guest = {.id = FRONT_DOMID, .perms = XS_PERM_NONE};
+        ck_assert(xs_set_permissions(xs, XBT_NULL, "/local/domain/5/device/vif/9", &only_guest, 1));
+        xs_close(xs);
+
+        char schema[PATH_MAX + 32], bin[PATH_MAX], o[PATH_MAX + 16], e[PATH_MAX + 16];
+        snprintf(schema, sizeof(schema), "%s/xenstore-schema",
+                 getenv("PVBACK_SRC") ? getenv("PVBACK_SRC") : ".");
+        snprintf(o, sizeof(o), "%s/validate.out", world.host.dir);
+        snprintf(e, sizeof(e), "%s/validate.err", world.host.dir);
+        const char *argv[] = {simhost_bin("pvback-inspect", bin, sizeof(bin)), "--validate",
+                              "--schema-dir", schema, NULL};
+        int rc = simhost_wait(spawn(7, argv, o, e), 30000);
+        char *out = nbw_slurp(o), *err = nbw_slurp(e);
+        ck_assert_msg(rc == 1, "exit %d; stdout:\n%s\nstderr:\n%s", rc, out, err);
+        ck_assert_msg(strstr(out, "/local/domain/5/device/vif/9: unreadable"), "%s", out);
+        /* The readable rest was checked. */
+        ck_assert_msg(strstr(out, "/local/domain/7/backend/vif/5/9/frobnicate: "), "%s", out);
+        free(out);
+        free(err);
+
+        /* pvback-xs-validate reads the same way. */
+        const char *xsv[] = {simhost_bin("pvback-xs-validate", bin, sizeof(bin)),
+                             "--schema-dir",
+                             schema,
+                             "/local/domain/7/backend/vif",
+                             "/local/domain/5/device/vif/9",
+                             NULL};
+        rc = simhost_wait(spawn(7, xsv, o, e), 30000);
+        out = nbw_slurp(o);
+        err = nbw_slurp(e);
+        ck_assert_msg(rc == 1, "pvback-xs-validate exit %d; stdout:\n%s\nstderr:\n%s", rc, out,
+                      err);
+        ck_assert_msg(strstr(out, "/local/domain/5/device/vif/9: unreadable"), "%s", out);
+        free(out);
+        free(err);
+        teardown();
+}
+END_TEST
+
+/* A daemon that accepts and never answers does not hold --watch past ^C. */
+START_TEST(watch_stops_on_sigint_while_daemon_hangs)
+{
+        make_world(false);
+        char fake[PATH_MAX + 32], bin[PATH_MAX], wo[PATH_MAX + 16], we[PATH_MAX + 16];
+        snprintf(fake, sizeof(fake), "%s/hung.sock", world.host.dir);
+        snprintf(wo, sizeof(wo), "%s/watch.out", world.host.dir);
+        snprintf(we, sizeof(we), "%s/watch.err", world.host.dir);
+        pid_t d = fake_daemon_serving(fake, "", 0);
+        const char *argv[] = {simhost_bin("pvback-inspect", bin, sizeof(bin)), "--watch",
+                              "--socket", fake, NULL};
+        pid_t w = spawn(0, argv, wo, we);
+        sleep_ms(1000);
+        uint64_t t0 = now_ms();
+        ck_assert_int_eq(kill(w, SIGINT), 0);
+        int rc = simhost_wait(w, timeout_ms);
+        uint64_t took = now_ms() - t0;
+        kill_fake(d);
+        unlink(fake);
+        fprintf(stderr, "watch: stopped %llu ms after SIGINT\n", (unsigned long long)took);
+        ck_assert_msg(rc == 0, "--watch exited %d", rc);
+        ck_assert_msg(took < 1500, "--watch took %llu ms to stop", (unsigned long long)took);
         teardown();
 }
 END_TEST
@@ -1357,6 +1558,9 @@ static Suite *inspect_suite(void)
         tcase_add_test(tc, show_reports_the_real_state);
         tcase_add_test(tc, errors_are_actionable);
         tcase_add_test(tc, set_request_and_errors);
+        tcase_add_test(tc, odd_answers_are_survived);
+        tcase_add_test(tc, watch_stops_on_sigint_while_daemon_hangs);
+        tcase_add_test(tc, validate_reports_unreadable_subtrees);
         tcase_add_test(tc, watch_redraws_with_rates);
         tcase_add_test(tc, device_limit_and_daemon_down);
         tcase_add_test(tc, slow_and_vanished_clients_do_not_block);

@@ -4,6 +4,7 @@
  * the frontend's hostile capabilities-ack / capabilities-preference. */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -252,6 +253,43 @@ END_TEST
 
 /* ---- the vif's offload paths ----------------------------------------------- */
 
+/* Bridge-driven republishes: at once after a quiet second, else when the
+ * second is over. */
+START_TEST(bridge_republish_debounce)
+{
+        const uint64_t s = 1000000000ull;
+        ck_assert_uint_eq(nb_dyncap_bridge_delay(0, 5 * s), 0);     /* first ever */
+        ck_assert_uint_eq(nb_dyncap_bridge_delay(5 * s, 5 * s), s); /* just went out */
+        ck_assert_uint_eq(nb_dyncap_bridge_delay(5 * s, 5 * s + 300000000ull), 700000000ull);
+        ck_assert_uint_eq(nb_dyncap_bridge_delay(5 * s, 6 * s - 1), 1);
+        ck_assert_uint_eq(nb_dyncap_bridge_delay(5 * s, 6 * s), 0); /* a gap ago */
+        ck_assert_uint_eq(nb_dyncap_bridge_delay(5 * s, 60 * s), 0);
+}
+END_TEST
+
+/* A restarted pvbackd counts on from what the previous one left. */
+START_TEST(next_generation_after_restart)
+{
+        static const struct {
+                uint64_t own, left, want;
+        } cases[] = {
+            {0, 0, 1},   /* nothing before */
+            {0, 1, 2},   /* the previous daemon's first */
+            {0, 41, 42}, /* ... or a later one */
+            {5, 3, 6},   /* our own count is ahead (a reconnect) */
+            {5, 5, 6},   /* the same */
+            {7, 9, 10},  /* a mix */
+            {0, UINT64_MAX - 1, UINT64_MAX},
+            {UINT64_MAX, 0, UINT64_MAX}, /* saturates, never wraps to 0 */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                ck_assert_msg(dyncap_next_generation(cases[i].own, cases[i].left) == cases[i].want,
+                              "own %" PRIu64 " left %" PRIu64 ": %" PRIu64 ", not %" PRIu64,
+                              cases[i].own, cases[i].left,
+                              dyncap_next_generation(cases[i].own, cases[i].left), cases[i].want);
+}
+END_TEST
+
 START_TEST(offload_paths)
 {
         const unsigned all = OFF_CAP_ALL;
@@ -286,6 +324,8 @@ static Suite *dyncap_suite(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("netback");
         tcase_add_test(tc, offload_paths);
+        tcase_add_test(tc, next_generation_after_restart);
+        tcase_add_test(tc, bridge_republish_debounce);
         suite_add_tcase(s, tc);
         return s;
 }

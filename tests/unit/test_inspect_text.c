@@ -27,13 +27,15 @@ static const char fixture_fmt[] =
     "  {\"name\": \"vbd5.51712\", \"class\": \"vbd\", \"frontend\": {\"domid\": 5, \"devid\": "
     "51712, \"state\": 4, \"state_name\": \"Connected\"}, \"backend\": {\"state\": 4, "
     "\"state_name\": \"Connected\"}, \"disabled\": false, \"error\": null, \"connected\": true,"
-    "   \"negotiated\": {\"abi\": \"x86_64-abi\", \"queues\": 1, \"ring_pages\": 1},"
+    "   \"connects\": 1, \"negotiated\": {\"abi\": \"x86_64-abi\", \"queues\": 1, \"ring_pages\": "
+    "1},"
     "   \"queues\": [{\"index\": 0, \"worker\": 1, \"ring\": {\"size\": 32, \"pending\": 3, "
     "\"inflight\": 7, \"io_inflight\": 5}, \"stats\": {\"engine\": \"threads\", \"requests\": "
     "%s, \"segments\": 400}}]},"
     "  {\"name\": \"vif5.0\", \"class\": \"vif\", \"frontend\": {\"domid\": 5, \"devid\": 0, "
     "\"state\": 4, \"state_name\": \"Connected\"}, \"backend\": {\"state\": 4, \"state_name\": "
-    "\"Connected\"}, \"disabled\": false, \"error\": null, \"connected\": true, \"lro\": true %s,"
+    "\"Connected\"}, \"disabled\": false, \"error\": null, \"connected\": true, \"connects\": 1,"
+    " \"lro\": true %s,"
     "   \"negotiated\": {\"queues\": 1, \"event_channels\": \"split\", \"rate\": null},"
     "   \"queues\": [{\"index\": 0, \"worker\": 0, \"failed\": false, \"ring\": {\"tx_size\": "
     "256, \"tx_pending\": 12, \"rx_size\": 256, \"rx_posted\": 200} %s, \"stats\": "
@@ -161,6 +163,160 @@ START_TEST(rates_between_answers)
 }
 END_TEST
 
+/* Rates only between answers of one daemon and one connection: a restart
+ * or a reconnect restarts the counters, whatever they read. */
+START_TEST(rates_need_the_same_connection)
+{
+        static const struct {
+                const char *what, *path, *cur;
+        } cases[] = {
+            {"another daemon", "daemon.pid", "43"},
+            {"uptime went back (pid reused)", "daemon.uptime_s", "3"},
+            {"the vif reconnected", "devices.1.connects", "2"},
+            {"no connects", "devices.1.connects", NULL},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct json_object *prev = fixture("", "", "100", "1000", "10");
+                struct json_object *cur = fixture("", "", "300", "2098152", "70");
+                char parent[64];
+                const char *dot = strrchr(cases[i].path, '.');
+                snprintf(parent, sizeof(parent), "%.*s", (int)(dot - cases[i].path), cases[i].path);
+                struct json_object *o = cur;
+                char *save = NULL, *tok;
+                for (tok = strtok_r(parent, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+                        o = json_object_is_type(o, json_type_array)
+                                ? json_object_array_get_idx(o, (size_t)atoi(tok))
+                                : json_object_object_get(o, tok);
+                ck_assert_ptr_nonnull(o);
+                if (cases[i].cur)
+                        json_object_object_add(o, dot + 1, json_tokener_parse(cases[i].cur));
+                else
+                        json_object_object_del(o, dot + 1);
+                inspect_add_rates(cur, prev, 2.0);
+                char *text = render(cur);
+                ck_assert_msg(!strstr(text, "rate: tx"), "%s: a vif rate in:\n%s", cases[i].what,
+                              text);
+                /* The vbd kept its connection unless the daemon changed. */
+                if (strncmp(cases[i].path, "daemon.", 7))
+                        assert_has(text, "rate: 30 requests/s");
+                else
+                        assert_lacks(text, "requests/s");
+                free(text);
+                json_object_put(cur);
+                json_object_put(prev);
+        }
+}
+END_TEST
+
+/* Well-formed JSON of unexpected types: printed as missing, never an
+ * abort; a wrong top level is refused (main: exit 4). */
+START_TEST(unexpected_types)
+{
+        static const char *const printable[] = {
+            "{\"daemon\": {\"classes\": {\"a\": 1}}}",
+            "{\"daemon\": {\"classes\": [5, \"x\", {\"uplinks\": 3}, {\"uplinks\": [1, []]}]}}",
+            "{\"devices\": [5, \"x\", null, {\"class\": \"vif\", \"negotiated\": {}, \"queues\": "
+            "3}]}",
+            "{\"devices\": [{\"class\": \"vif\", \"negotiated\": {}, \"queues\": [1, {\"stats\": "
+            "{\"lro\": {\"frames\": 3, \"flush\": 1, \"pass\": [1]}}, \"worker\": \"w\", \"ring\": "
+            "7}]}]}",
+            "{\"devices\": [{\"class\": \"vbd\", \"negotiated\": {}, \"queues\": {\"0\": 1}},"
+            " {\"class\": \"vbd\", \"negotiated\": {}, \"queues\": [[], {\"stats\": 5}]}]}",
+            "{\"devices\": [{\"name\": 5, \"class\": [], \"frontend\": 1, \"error\": {}}]}",
+        };
+        FILE *f = fopen("/dev/null", "w");
+        ck_assert_ptr_nonnull(f);
+        for (size_t i = 0; i < sizeof(printable) / sizeof(printable[0]); i++) {
+                ck_assert_msg(inspect_print_show_text(f, printable[i]) == 0, "%s", printable[i]);
+                /* --watch: rates between two such answers. */
+                struct json_object *a = json_tokener_parse(printable[i]);
+                struct json_object *b = json_tokener_parse(printable[i]);
+                ck_assert_ptr_nonnull(a);
+                inspect_add_rates(b, a, 1.0);
+                inspect_print_show(f, b);
+                json_object_put(a);
+                json_object_put(b);
+        }
+        ck_assert_int_eq(inspect_print_show_text(f, "{\"daemon\": {}, \"devices\": 5}"), -EPROTO);
+        ck_assert_int_eq(inspect_print_show_text(f, "{\"daemon\": [], \"devices\": []}"), -EPROTO);
+        ck_assert_int_eq(inspect_print_show_text(f, "{\"error\": \"x\"}"), -EPROTO);
+        fclose(f);
+        struct json_object *ok = json_tokener_parse("{\"daemon\": {}, \"devices\": []}");
+        ck_assert(inspect_answer_shape_ok(ok));
+        json_object_put(ok);
+}
+END_TEST
+
+/* What a guest wrote reaches the terminal with its control bytes escaped. */
+START_TEST(guest_text_escaped)
+{
+        struct json_object *obj = fixture("", "", "100", "1000", "10");
+        struct json_object *vif =
+            json_object_array_get_idx(json_object_object_get(obj, "devices"), 1);
+        json_object_object_add(vif, "error",
+                               json_object_new_string("22 bad \x1b]0;owned\x07 ring\x1b[2J\r"));
+        json_object_object_add(vif, "note\x1b[1m",
+                               json_object_new_string("x\x9b"
+                                                      "1"));
+        char *text = render(obj);
+        assert_has(text, "  error: 22 bad \\x1b]0;owned\\x07 ring\\x1b[2J\\x0d\n");
+        assert_has(text, "  note\\x1b[1m x\\x9b1\n");
+        for (const char *c = text; *c; c++)
+                ck_assert_msg(*c == '\n' || (*c >= 0x20 && *c < 0x7f), "byte 0x%02x printed",
+                              (unsigned char)*c);
+        free(text);
+        /* The caller's answer (the --json output, the next rates) is left as
+         * it was. */
+        struct json_object *err = json_object_object_get(vif, "error");
+        ck_assert_str_eq(json_object_get_string(err), "22 bad \x1b]0;owned\x07 ring\x1b[2J\r");
+        json_object_put(obj);
+
+        const char *snap_text =
+            "{\"domid\": 0, \"devices\": [{\"name\": \"vif5.0\", \"backend\": {\"online\": "
+            "\"1\\u001b[31m\"}, \"frontend\": {}, \"error\": \"\\u0007bell\", \"negotiated\": "
+            "{\"feature-sg\": \"1\\u001b]2;t\\u0007\"}}]}";
+        struct json_object *snap = json_tokener_parse(snap_text);
+        ck_assert_ptr_nonnull(snap);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        inspect_print_xs(f, snap);
+        fclose(f);
+        assert_has(buf, "online 1\\x1b[31m,");
+        assert_has(buf, "  error: \\x07bell\n");
+        assert_has(buf, "feature-sg=1\\x1b]2;t\\x07\n");
+        free(buf);
+        json_object_put(snap);
+}
+END_TEST
+
+/* A guest's req_prod that puts more than a ring between the indexes. */
+START_TEST(bogus_ring_index)
+{
+        struct json_object *obj = fixture("", "", "100", "1000", "10");
+        struct json_object *devs = json_object_object_get(obj, "devices");
+        struct json_object *vq = json_object_array_get_idx(
+            json_object_object_get(json_object_array_get_idx(devs, 1), "queues"), 0);
+        struct json_object *bq = json_object_array_get_idx(
+            json_object_object_get(json_object_array_get_idx(devs, 0), "queues"), 0);
+        json_object_object_add(
+            vq, "ring",
+            json_tokener_parse("{\"tx_size\": 256, \"tx_pending\": null, "
+                               "\"rx_size\": 256, \"rx_posted\": 3, \"bogus\": true}"));
+        json_object_object_add(bq, "ring",
+                               json_tokener_parse("{\"size\": 32, \"pending\": null, \"bogus\": "
+                                                  "true, \"inflight\": 0, \"io_inflight\": 0}"));
+        char *text = render(obj);
+        assert_has(text,
+                   "    ring: tx n/a (guest index out of range) of 256 requests pending, rx 3 "
+                   "of 256 slots posted\n");
+        assert_has(text, "    ring: n/a (guest index out of range) of 32 requests pending, 0 in "
+                         "flight");
+        free(text);
+        json_object_put(obj);
+}
+END_TEST
+
 START_TEST(xenstore_view)
 {
         const char *snap_text =
@@ -207,6 +363,10 @@ static Suite *inspect_text_suite(void)
         tcase_add_test(tc, rates_between_answers);
         tcase_add_test(tc, xenstore_view);
         tcase_add_test(tc, not_json);
+        tcase_add_test(tc, rates_need_the_same_connection);
+        tcase_add_test(tc, unexpected_types);
+        tcase_add_test(tc, guest_text_escaped);
+        tcase_add_test(tc, bogus_ring_index);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -7,6 +7,7 @@
 #ifndef PVBACK_INSPECT_H
 #define PVBACK_INSPECT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -26,20 +27,29 @@ enum inspect_exit {
  * NUL-terminated; -errno otherwise (-ENOENT, -ECONNREFUSED, -EACCES: nobody
  * to ask; -ETIMEDOUT, -EPROTO: no usable answer). */
 int inspect_ask(const char *path, const char *request, int timeout_ms, char **answer);
+/* Set by a signal handler that wants the program to stop: a wait of
+ * inspect_ask that the signal interrupts ends at once with -EINTR instead
+ * of waiting out its deadline. */
+extern volatile sig_atomic_t inspect_interrupted;
 
 /* The readable summary of a `show` answer: the daemon and its backend
  * facility, then every device; queue rates when inspect_add_rates put them
  * in. Sections it has no layout for (coalesce, qos, capabilities, and any
  * object a newer daemon adds) are printed as indented "key value" lines. */
 void inspect_print_show(FILE *out, struct json_object *show);
-/* The same for the answer as JSON text (for tests): 0, or -EINVAL when
- * text is not a JSON object. */
+/* The same for the answer as JSON text (for tests): 0, -EINVAL when text
+ * is not a JSON object, -EPROTO when it fails inspect_answer_shape_ok. */
 int inspect_print_show_text(FILE *out, const char *text);
+/* Whether an answer's top level is the protocol's: "daemon" and "error"
+ * objects, "devices" an array, where present. Deeper members of another
+ * type than expected are only printed as missing. */
+bool inspect_answer_shape_ok(struct json_object *answer);
 
 /* Adds to every queue of cur a "rates" object (per second, over
  * interval_s, against the same device's same queue in prev): vif
- * tx/rx packets and MiB, vbd requests and segments. Queues absent from prev
- * (new, reconnected: counters restarted) get none. */
+ * tx/rx packets and MiB, vbd requests and segments. None when the daemon
+ * changed (pid, uptime went back), the device reconnected (its "connects"
+ * differs or is missing) or the queue is absent from prev. */
 void inspect_add_rates(struct json_object *cur, struct json_object *prev, double interval_s);
 
 /* What xenstore knows of our domain's backends, for when pvbackd is down:

@@ -2,6 +2,7 @@
  * request, the whole answer, a deadline over both. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 /* Far above any real answer (a few KiB per device), low enough that a
  * wrong socket cannot make us eat memory. */
 #define INSPECT_ANSWER_MAX (64u << 20)
+
+volatile sig_atomic_t inspect_interrupted;
 
 static int64_t now_ms(void)
 {
@@ -34,7 +37,7 @@ static int wait_for(int fd, short events, int64_t deadline)
                 int n = poll(&p, 1, (int)left);
                 if (n > 0)
                         return 0;
-                if (n < 0 && errno != EINTR)
+                if (n < 0 && (errno != EINTR || inspect_interrupted))
                         return -errno;
         }
 }

@@ -1,6 +1,8 @@
 /* Rates for --watch: the main counters of each queue, per second between
  * two `show` answers, written into the newer answer so the text and the
- * JSON lines show the same figures. Pure: no I/O. */
+ * JSON lines show the same figures. Only between answers of the same
+ * daemon (pid, uptime) and the same connection of the device ("connects"):
+ * a restart or reconnect restarts the counters. Pure: no I/O. */
 #include <stdint.h>
 #include <string.h>
 
@@ -14,6 +16,24 @@ static struct json_object *member(struct json_object *obj, const char *key)
         return obj && json_object_object_get_ex(obj, key, &v) ? v : NULL;
 }
 
+static struct json_object *member_typed(struct json_object *obj, const char *key,
+                                        enum json_type type)
+{
+        struct json_object *v = member(obj, key);
+        return v && json_object_is_type(v, type) ? v : NULL;
+}
+
+static size_t arr_len(struct json_object *arr)
+{
+        return arr ? json_object_array_length(arr) : 0;
+}
+
+static const char *string(struct json_object *obj, const char *key)
+{
+        struct json_object *v = member_typed(obj, key, json_type_string);
+        return v ? json_object_get_string(v) : NULL;
+}
+
 static bool counter(struct json_object *stats, const char *key, uint64_t *out)
 {
         struct json_object *v = member(stats, key);
@@ -25,11 +45,11 @@ static bool counter(struct json_object *stats, const char *key, uint64_t *out)
 
 static struct json_object *find_device(struct json_object *show, const char *name)
 {
-        struct json_object *devs = member(show, "devices");
-        for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
+        struct json_object *devs = member_typed(show, "devices", json_type_array);
+        for (size_t i = 0; i < arr_len(devs); i++) {
                 struct json_object *d = json_object_array_get_idx(devs, i);
-                struct json_object *n = member(d, "name");
-                if (n && !strcmp(json_object_get_string(n), name))
+                const char *n = string(d, "name");
+                if (n && !strcmp(n, name))
                         return d;
         }
         return NULL;
@@ -37,11 +57,11 @@ static struct json_object *find_device(struct json_object *show, const char *nam
 
 static struct json_object *find_queue(struct json_object *dev, uint64_t index)
 {
-        struct json_object *qs = member(dev, "queues");
-        for (size_t i = 0; qs && i < json_object_array_length(qs); i++) {
+        struct json_object *qs = member_typed(dev, "queues", json_type_array);
+        for (size_t i = 0; i < arr_len(qs); i++) {
                 struct json_object *q = json_object_array_get_idx(qs, i);
-                struct json_object *idx = member(q, "index");
-                if (idx && json_object_get_uint64(idx) == index)
+                uint64_t idx;
+                if (counter(q, "index", &idx) && idx == index)
                         return q;
         }
         return NULL;
@@ -81,7 +101,8 @@ static const struct rate_def vbd_rates[] = {
 static void add_queue_rates(struct json_object *q, struct json_object *pq,
                             const struct rate_def *defs, double s)
 {
-        struct json_object *cs = member(q, "stats"), *ps = member(pq, "stats");
+        struct json_object *cs = member_typed(q, "stats", json_type_object);
+        struct json_object *ps = member_typed(pq, "stats", json_type_object);
         struct json_object *r = json_object_new_object();
         if (!r)
                 return;
@@ -96,25 +117,43 @@ static void add_queue_rates(struct json_object *q, struct json_object *pq,
         json_object_object_add(q, "rates", r);
 }
 
+/* The same pvbackd: same pid, and its uptime did not go back (a pid
+ * reused by a restarted daemon). */
+static bool same_daemon(struct json_object *cur, struct json_object *prev)
+{
+        struct json_object *cd = member_typed(cur, "daemon", json_type_object);
+        struct json_object *pd = member_typed(prev, "daemon", json_type_object);
+        uint64_t cpid, ppid, cup, pup;
+        return counter(cd, "pid", &cpid) && counter(pd, "pid", &ppid) && cpid == ppid &&
+               counter(cd, "uptime_s", &cup) && counter(pd, "uptime_s", &pup) && cup >= pup;
+}
+
+/* The same connection of the device: its "connects" did not move. */
+static bool same_connection(struct json_object *d, struct json_object *pd)
+{
+        uint64_t c, p;
+        return counter(d, "connects", &c) && counter(pd, "connects", &p) && c == p;
+}
+
 void inspect_add_rates(struct json_object *cur, struct json_object *prev, double interval_s)
 {
-        struct json_object *devs = member(cur, "devices");
-        if (!prev || interval_s <= 0)
+        struct json_object *devs = member_typed(cur, "devices", json_type_array);
+        if (!prev || interval_s <= 0 || !same_daemon(cur, prev))
                 return;
-        for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
+        for (size_t i = 0; i < arr_len(devs); i++) {
                 struct json_object *d = json_object_array_get_idx(devs, i);
-                struct json_object *name = member(d, "name"), *cls = member(d, "class");
-                struct json_object *pd =
-                    name ? find_device(prev, json_object_get_string(name)) : NULL;
-                struct json_object *qs = member(d, "queues");
-                const struct rate_def *defs =
-                    cls && !strcmp(json_object_get_string(cls), "vbd") ? vbd_rates : vif_rates;
-                for (size_t j = 0; pd && qs && j < json_object_array_length(qs); j++) {
+                const char *name = string(d, "name"), *cls = string(d, "class");
+                struct json_object *pd = name ? find_device(prev, name) : NULL;
+                struct json_object *qs = member_typed(d, "queues", json_type_array);
+                const struct rate_def *defs = cls && !strcmp(cls, "vbd") ? vbd_rates : vif_rates;
+                if (!pd || !same_connection(d, pd))
+                        continue;
+                for (size_t j = 0; j < arr_len(qs); j++) {
                         struct json_object *q = json_object_array_get_idx(qs, j);
-                        struct json_object *idx = member(q, "index");
+                        uint64_t idx;
                         struct json_object *pq =
-                            idx ? find_queue(pd, json_object_get_uint64(idx)) : NULL;
-                        if (pq)
+                            counter(q, "index", &idx) ? find_queue(pd, idx) : NULL;
+                        if (pq && json_object_is_type(q, json_type_object))
                                 add_queue_rates(q, pq, defs, interval_s);
                 }
         }

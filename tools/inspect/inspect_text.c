@@ -4,19 +4,47 @@
  * Everything the daemon sends is in --json; this picks. Members it has no
  * layout for (coalescing, QoS, capabilities, whatever a newer daemon adds)
  * are printed generically as indented "key value" lines; missing ones read
- * as zero. */
+ * as zero. A member of an unexpected type reads as missing; every string
+ * is printed with its control bytes escaped (a guest wrote some of them). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inspect.h"
+#include "pv_escape.h"
 
 static struct json_object *member(struct json_object *obj, const char *key)
 {
         struct json_object *v = NULL;
         return obj && json_object_object_get_ex(obj, key, &v) ? v : NULL;
+}
+
+/* The member when it has the type the layout expects, else NULL. */
+static struct json_object *member_obj(struct json_object *obj, const char *key)
+{
+        struct json_object *v = member(obj, key);
+        return v && json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+static struct json_object *member_arr(struct json_object *obj, const char *key)
+{
+        struct json_object *v = member(obj, key);
+        return v && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static size_t arr_len(struct json_object *arr)
+{
+        return arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+}
+
+static size_t obj_len(struct json_object *obj)
+{
+        return obj && json_object_is_type(obj, json_type_object)
+                   ? (size_t)json_object_object_length(obj)
+                   : 0;
 }
 
 static uint64_t num(struct json_object *obj, const char *key)
@@ -62,7 +90,7 @@ static void print_scalar(FILE *out, struct json_object *v)
         else if (json_object_is_type(v, json_type_string) && !json_object_get_string_len(v))
                 fputs("\"\"", out);
         else
-                fputs(json_object_get_string(v), out);
+                pv_escape_fputs(json_object_get_string(v), out);
 }
 
 static bool is_scalar(struct json_object *v)
@@ -76,14 +104,17 @@ static bool is_scalar(struct json_object *v)
 static void print_generic(FILE *out, int indent, const char *key, struct json_object *v)
 {
         if (is_scalar(v)) {
-                fprintf(out, "%*s%s ", indent, "", key);
+                fprintf(out, "%*s", indent, "");
+                pv_escape_fputs(key, out);
+                fputc(' ', out);
                 print_scalar(out, v);
                 fputc('\n', out);
                 return;
         }
         if (json_object_is_type(v, json_type_object)) {
-                fprintf(out, "%*s%s:%s\n", indent, "", key,
-                        json_object_object_length(v) ? "" : " none");
+                fprintf(out, "%*s", indent, "");
+                pv_escape_fputs(key, out);
+                fprintf(out, ":%s\n", obj_len(v) ? "" : " none");
                 json_object_object_foreach(v, k, val) print_generic(out, indent + 2, k, val);
                 return;
         }
@@ -92,7 +123,9 @@ static void print_generic(FILE *out, int indent, const char *key, struct json_ob
         for (size_t i = 0; i < n; i++)
                 flat = flat && is_scalar(json_object_array_get_idx(v, i));
         if (flat) {
-                fprintf(out, "%*s%s%s", indent, "", key, n ? "" : " none");
+                fprintf(out, "%*s", indent, "");
+                pv_escape_fputs(key, out);
+                fputs(n ? "" : " none", out);
                 for (size_t i = 0; i < n; i++) {
                         fputs(i ? ", " : " ", out);
                         print_scalar(out, json_object_array_get_idx(v, i));
@@ -142,7 +175,9 @@ static unsigned print_nonzero(FILE *out, struct json_object *obj, bool (*pick)(c
                 if (!json_object_is_type(val, json_type_int) || !json_object_get_uint64(val) ||
                     (pick && !pick(key)))
                         continue;
-                fprintf(out, "%s%s %" PRIu64, n++ ? ", " : " ", key, json_object_get_uint64(val));
+                fputs(n++ ? ", " : " ", out);
+                pv_escape_fputs(key, out);
+                fprintf(out, " %" PRIu64, json_object_get_uint64(val));
         }
         return n;
 }
@@ -164,21 +199,31 @@ static void print_lro(FILE *out, struct json_object *lro)
                 " packets of 2+ segments, %" PRIu64 " left alone, longest hold %" PRIu64 " us\n",
                 num(lro, "frames"), num(lro, "merged"), num(lro, "gso_out"), num(lro, "single_out"),
                 num(lro, "hold_ns_max") / 1000);
-        struct json_object *flush = member(lro, "flush"), *pass = member(lro, "pass");
+        struct json_object *flush = member_obj(lro, "flush"), *pass = member_obj(lro, "pass");
         if (!num(lro, "frames"))
                 return;
-        if (flush && json_object_object_length(flush)) {
+        if (obj_len(flush)) {
                 fprintf(out, "      flushed by:");
                 if (!print_nonzero(out, flush, NULL))
                         fprintf(out, " nothing yet");
                 fprintf(out, "\n");
         }
-        if (pass && json_object_object_length(pass)) {
+        if (obj_len(pass)) {
                 fprintf(out, "      passed through:");
                 if (!print_nonzero(out, pass, NULL))
                         fprintf(out, " nothing yet");
                 fprintf(out, "\n");
         }
+}
+
+/* "N of SIZE", or what a guest's nonsense ring index leaves to say. */
+static void print_occupancy(FILE *out, struct json_object *ring, const char *key, const char *size)
+{
+        struct json_object *v = member(ring, key);
+        if (flag(ring, "bogus") && (!v || !json_object_is_type(v, json_type_int)))
+                fprintf(out, "n/a (guest index out of range) of %" PRIu64, num(ring, size));
+        else
+                fprintf(out, "%" PRIu64 " of %" PRIu64, num(ring, key), num(ring, size));
 }
 
 /* The counters the first lines show; the rest follows when non-zero. */
@@ -201,18 +246,19 @@ static bool is_other(const char *key)
 
 static void print_vif_queue(FILE *out, struct json_object *q)
 {
-        struct json_object *s = member(q, "stats"), *w = member(q, "worker");
+        struct json_object *s = member_obj(q, "stats");
         fprintf(out, "  queue %" PRIu64, num(q, "index"));
-        if (w)
-                fprintf(out, " (worker %" PRIu64 ")", json_object_get_uint64(w));
+        if (member(q, "worker"))
+                fprintf(out, " (worker %" PRIu64 ")", num(q, "worker"));
         fprintf(out, "%s\n", flag(q, "failed") ? ": FAILED, the guest broke the ring" : "");
         struct json_object *ring = member(q, "ring"), *rates = member(q, "rates");
-        if (ring)
-                fprintf(out,
-                        "    ring: tx %" PRIu64 " of %" PRIu64 " requests pending, rx %" PRIu64
-                        " of %" PRIu64 " slots posted\n",
-                        num(ring, "tx_pending"), num(ring, "tx_size"), num(ring, "rx_posted"),
-                        num(ring, "rx_size"));
+        if (ring) {
+                fputs("    ring: tx ", out);
+                print_occupancy(out, ring, "tx_pending", "tx_size");
+                fputs(" requests pending, rx ", out);
+                print_occupancy(out, ring, "rx_posted", "rx_size");
+                fputs(" slots posted\n", out);
+        }
         if (rates)
                 fprintf(out,
                         "    rate: tx %.0f packets/s %.2f MiB/s, rx %.0f packets/s %.2f MiB/s\n",
@@ -272,8 +318,8 @@ static void print_vif(FILE *out, struct json_object *dev)
                         num(rate, "usec"));
         else
                 fprintf(out, "rate unlimited\n");
-        struct json_object *queues = member(dev, "queues");
-        for (size_t i = 0; queues && i < json_object_array_length(queues); i++)
+        struct json_object *queues = member_arr(dev, "queues");
+        for (size_t i = 0; i < arr_len(queues); i++)
                 print_vif_queue(out, json_object_array_get_idx(queues, i));
 }
 
@@ -301,10 +347,10 @@ static void print_vbd(FILE *out, struct json_object *dev)
                 str(n, "abi"), num(n, "queues"), num(n, "backend_max_queues"), num(n, "ring_order"),
                 num(n, "ring_pages"), num(n, "ring_pages") == 1 ? "" : "s",
                 on(n, "persistent_grants"), num(n, "max_indirect_segments"), on(n, "large_sector"));
-        struct json_object *queues = member(dev, "queues");
-        for (size_t i = 0; queues && i < json_object_array_length(queues); i++) {
+        struct json_object *queues = member_arr(dev, "queues");
+        for (size_t i = 0; i < arr_len(queues); i++) {
                 struct json_object *q = json_object_array_get_idx(queues, i);
-                struct json_object *s = member(q, "stats");
+                struct json_object *s = member_obj(q, "stats");
                 fprintf(out,
                         "  queue %" PRIu64 " (worker %" PRIu64 ", %s): %" PRIu64
                         " requests (%" PRIu64 " failed), %" PRIu64 " segments; grant copy %" PRIu64
@@ -317,12 +363,14 @@ static void print_vbd(FILE *out, struct json_object *dev)
                         num(s, "maps"), num(s, "unmaps"), num(s, "notifies"), num(s, "io_submits"),
                         num(s, "io_ops"));
                 struct json_object *ring = member(q, "ring"), *rates = member(q, "rates");
-                if (ring)
+                if (ring) {
+                        fputs("    ring: ", out);
+                        print_occupancy(out, ring, "pending", "size");
                         fprintf(out,
-                                "    ring: %" PRIu64 " of %" PRIu64 " requests pending, %" PRIu64
-                                " in flight (%" PRIu64 " at the I/O engine)\n",
-                                num(ring, "pending"), num(ring, "size"), num(ring, "inflight"),
-                                num(ring, "io_inflight"));
+                                " requests pending, %" PRIu64 " in flight (%" PRIu64
+                                " at the I/O engine)\n",
+                                num(ring, "inflight"), num(ring, "io_inflight"));
+                }
                 if (rates)
                         fprintf(out, "    rate: %.0f requests/s, %.0f segments/s\n",
                                 dnum(rates, "requests"), dnum(rates, "segments"));
@@ -353,14 +401,14 @@ static void print_device(FILE *out, struct json_object *dev)
 /* The backend facility: what each class is, how full, and its uplinks. */
 static void print_classes(FILE *out, struct json_object *classes)
 {
-        size_t n = classes ? json_object_array_length(classes) : 0;
+        size_t n = arr_len(classes);
         for (size_t i = 0; i < n; i++) {
                 struct json_object *c = json_object_array_get_idx(classes, i);
-                struct json_object *ups = member(c, "uplinks");
+                struct json_object *ups = member_arr(c, "uplinks");
                 fprintf(out, "  %s: %s; %" PRIu64 " of at most %" PRIu64 " devices assigned\n",
                         str(c, "kind"), str(c, "virtualization"), num(c, "assigned"),
                         num(c, "max_devices"));
-                for (size_t j = 0; ups && j < json_object_array_length(ups); j++) {
+                for (size_t j = 0; j < arr_len(ups); j++) {
                         struct json_object *u = json_object_array_get_idx(ups, j);
                         struct json_object *br = member(u, "bridge");
                         fprintf(out, "    uplink of %s: %s netdev %s, %s%s, tx offloads %s\n",
@@ -374,11 +422,49 @@ static void print_classes(FILE *out, struct json_object *classes)
         }
 }
 
-void inspect_print_show(FILE *out, struct json_object *show)
+/* ---- strings a guest may have written ---------------------------------------- */
+
+/* Every string value of v with its control bytes escaped, in place; keys
+ * are escaped where they are printed. */
+static void escape_strings(struct json_object *v)
 {
-        struct json_object *d = member(show, "daemon"), *devs = member(show, "devices");
+        if (json_object_is_type(v, json_type_string)) {
+                const char *raw = json_object_get_string(v);
+                if (pv_escape_clean(raw))
+                        return;
+                size_t len = (size_t)json_object_get_string_len(v) * 4 + 1;
+                char *e = malloc(len);
+                if (e)
+                        pv_escape(raw, e, len);
+                json_object_set_string(v, e ? e : "?");
+                free(e);
+        } else if (json_object_is_type(v, json_type_object)) {
+                json_object_object_foreach(v, key, val)
+                {
+                        (void)key;
+                        escape_strings(val);
+                }
+        } else if (json_object_is_type(v, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(v); i++)
+                        escape_strings(json_object_array_get_idx(v, i));
+        }
+}
+
+/* A copy of the answer safe to print, or NULL. */
+static struct json_object *printable_copy(struct json_object *obj)
+{
+        struct json_object *copy = NULL;
+        if (json_object_deep_copy(obj, &copy, NULL) < 0)
+                return NULL;
+        escape_strings(copy);
+        return copy;
+}
+
+static void print_show(FILE *out, struct json_object *show)
+{
+        struct json_object *d = member_obj(show, "daemon"), *devs = member_arr(show, "devices");
         uint64_t up = num(d, "uptime_s");
-        size_t n = devs ? json_object_array_length(devs) : 0;
+        size_t n = arr_len(devs);
         fprintf(out,
                 "pvbackd %s (pid %" PRIu64 "), hypervisor %s, domain %" PRIu64 ", %" PRIu64
                 " workers, up %" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ", %" PRIu64 " device(s)\n",
@@ -387,12 +473,36 @@ void inspect_print_show(FILE *out, struct json_object *show)
         static const char *const known[] = {"version", "protocol", "pid",     "hypervisor", "domid",
                                             "workers", "uptime_s", "devices", "classes",    NULL};
         print_unknown(out, 2, d, known);
-        if (member(d, "classes")) {
+        if (member_arr(d, "classes")) {
                 fprintf(out, "backend facility:\n");
-                print_classes(out, member(d, "classes"));
+                print_classes(out, member_arr(d, "classes"));
         }
         for (size_t i = 0; i < n; i++)
                 print_device(out, json_object_array_get_idx(devs, i));
+}
+
+void inspect_print_show(FILE *out, struct json_object *show)
+{
+        struct json_object *safe = printable_copy(show);
+        if (!safe) {
+                fprintf(out, "pvback-inspect: out of memory\n");
+                return;
+        }
+        print_show(out, safe);
+        json_object_put(safe);
+}
+
+static bool absent_or(struct json_object *obj, const char *key, enum json_type type)
+{
+        struct json_object *v = member(obj, key);
+        return !v || json_object_is_type(v, type);
+}
+
+bool inspect_answer_shape_ok(struct json_object *answer)
+{
+        return absent_or(answer, "daemon", json_type_object) &&
+               absent_or(answer, "devices", json_type_array) &&
+               absent_or(answer, "error", json_type_object);
 }
 
 int inspect_print_show_text(FILE *out, const char *text)
@@ -401,6 +511,10 @@ int inspect_print_show_text(FILE *out, const char *text)
         if (!obj || !json_object_is_type(obj, json_type_object)) {
                 json_object_put(obj);
                 return -EINVAL;
+        }
+        if (!inspect_answer_shape_ok(obj)) {
+                json_object_put(obj);
+                return -EPROTO;
         }
         inspect_print_show(out, obj);
         json_object_put(obj);
@@ -424,26 +538,39 @@ static void print_xs_device(FILE *out, struct json_object *dev)
         fprintf(out, "\n  frontend %s\n", str(fe, "path"));
         if (member(dev, "error"))
                 fprintf(out, "  error: %s\n", str(dev, "error"));
-        if (!neg || !json_object_object_length(neg)) {
+        if (!obj_len(neg)) {
                 fprintf(out, "  negotiated: nothing the frontend wrote\n");
                 return;
         }
         fprintf(out, "  negotiated (frontend keys):");
         json_object_object_foreach(neg, key, val)
         {
-                fprintf(out, " %s=", key);
+                fputc(' ', out);
+                pv_escape_fputs(key, out);
+                fputc('=', out);
                 print_scalar(out, val);
         }
         fputc('\n', out);
 }
 
-void inspect_print_xs(FILE *out, struct json_object *snap)
+static void print_xs(FILE *out, struct json_object *snap)
 {
-        struct json_object *devs = member(snap, "devices");
-        size_t n = devs ? json_object_array_length(devs) : 0;
+        struct json_object *devs = member_arr(snap, "devices");
+        size_t n = arr_len(devs);
         fprintf(out,
                 "from xenstore (pvbackd not running): domain %" PRIu64 ", %zu backend device(s)\n",
                 num(snap, "domid"), n);
         for (size_t i = 0; i < n; i++)
                 print_xs_device(out, json_object_array_get_idx(devs, i));
+}
+
+void inspect_print_xs(FILE *out, struct json_object *snap)
+{
+        struct json_object *safe = printable_copy(snap);
+        if (!safe) {
+                fprintf(out, "pvback-inspect: out of memory\n");
+                return;
+        }
+        print_xs(out, safe);
+        json_object_put(safe);
 }

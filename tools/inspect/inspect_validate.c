@@ -10,6 +10,7 @@
 #include <xenstore.h>
 
 #include "inspect.h"
+#include "pv_escape.h"
 #include "schema.h"
 #include "xh.h"
 
@@ -73,8 +74,13 @@ static void print_findings(FILE *out, bool json, uint16_t self, size_t nodes,
                            const struct schema_findings *f)
 {
         if (!json) {
-                for (size_t i = 0; i < f->n; i++)
-                        fprintf(out, "%s: %s\n", f->v[i].path, f->v[i].msg);
+                for (size_t i = 0; i < f->n; i++) {
+                        /* A finding quotes the value a guest wrote. */
+                        pv_escape_fputs(f->v[i].path, out);
+                        fputs(": ", out);
+                        pv_escape_fputs(f->v[i].msg, out);
+                        fputc('\n', out);
+                }
                 fprintf(out, "domain %u's backend tree: %zu nodes checked, %zu findings\n", self,
                         nodes, f->n);
                 return;
@@ -121,7 +127,8 @@ int inspect_validate(const char *schema_dir, bool json, FILE *out)
                 goto out;
         }
         collect_paths(xs, self, &p);
-        if ((rc = schema_read_xs(xs, (const char *const *)p.v, p.n, &nodes, &n)) < 0) {
+        /* A subtree we may not read is a finding; the rest is checked. */
+        if ((rc = schema_read_xs_partial(xs, (const char *const *)p.v, p.n, &nodes, &n, &f)) < 0) {
                 fprintf(stderr, "pvback-inspect: reading xenstore: %s\n", strerror(-rc));
                 goto out;
         }

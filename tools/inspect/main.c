@@ -17,6 +17,7 @@
 
 #include "ctl_proto.h"
 #include "inspect.h"
+#include "pv_escape.h"
 #include "xh.h"
 
 #ifndef PVBACK_SCHEMA_DIR
@@ -286,6 +287,8 @@ static int fetch(const char *path, const char *request, struct json_object **obj
         int rc = *ask_rc = inspect_ask(path, request, INSPECT_TIMEOUT_MS, &answer);
         if (unreachable(rc))
                 return INSPECT_NOT_RUNNING;
+        if (rc == -EINTR && inspect_interrupted)
+                return INSPECT_BAD_ANSWER; /* told to stop: nothing to say */
         if (rc < 0) {
                 fprintf(stderr, "pvback-inspect: no answer from pvbackd at %s: %s\n", path,
                         rc == -EPROTO ? "the connection ended before a whole answer"
@@ -294,11 +297,12 @@ static int fetch(const char *path, const char *request, struct json_object **obj
         }
         *obj = json_tokener_parse(answer);
         free(answer);
-        if (!*obj || !json_object_is_type(*obj, json_type_object)) {
+        if (!*obj || !json_object_is_type(*obj, json_type_object) ||
+            !inspect_answer_shape_ok(*obj)) {
                 fprintf(stderr,
-                        "pvback-inspect: %s answered something that is not a JSON "
-                        "object; is it pvbackd's control socket?\n",
-                        path);
+                        "pvback-inspect: %s answered something that is not %s; is it "
+                        "pvbackd's control socket?\n",
+                        path, *obj ? "pvbackd's protocol" : "a JSON object");
                 json_object_put(*obj);
                 *obj = NULL;
                 return INSPECT_BAD_ANSWER;
@@ -311,8 +315,9 @@ static void print_daemon_error(struct json_object *obj)
         struct json_object *err = NULL, *msg = NULL;
         json_object_object_get_ex(obj, "error", &err);
         json_object_object_get_ex(err, "message", &msg);
-        fprintf(stderr, "pvback-inspect: pvbackd: %s\n",
-                msg ? json_object_get_string(msg) : "an error without a message");
+        fputs("pvback-inspect: pvbackd: ", stderr);
+        pv_escape_fputs(msg ? json_object_get_string(msg) : "an error without a message", stderr);
+        fputc('\n', stderr);
 }
 
 /* pvbackd is down: what xenstore knows, on stdout. */
@@ -374,8 +379,12 @@ static int run_set(const struct options *o, const char *path)
                 json_object_object_get_ex(obj, "target", &t);
                 json_object_object_get_ex(obj, "key", &k);
                 json_object_object_get_ex(obj, "value", &v);
-                printf("%s: %s set to %s\n", t ? json_object_get_string(t) : "?",
-                       k ? json_object_get_string(k) : "?", v ? json_object_get_string(v) : "?");
+                pv_escape_fputs(t ? json_object_get_string(t) : "?", stdout);
+                fputs(": ", stdout);
+                pv_escape_fputs(k ? json_object_get_string(k) : "?", stdout);
+                fputs(" set to ", stdout);
+                pv_escape_fputs(v ? json_object_get_string(v) : "?", stdout);
+                fputc('\n', stdout);
         }
         json_object_put(obj);
         return flush_stdout(status);
@@ -389,6 +398,7 @@ static void on_stop_signal(int sig)
 {
         (void)sig;
         stop_watch = 1;
+        inspect_interrupted = 1;
 }
 
 static double now_s(void)

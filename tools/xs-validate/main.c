@@ -59,7 +59,7 @@ static int nodes_add(struct nodes *ns, const struct schema_node *node)
         return 0;
 }
 
-static int read_live(char **paths, int npaths, struct nodes *ns)
+static int read_live(char **paths, int npaths, struct nodes *ns, struct schema_findings *f)
 {
         struct xs_handle *xs = xs_open(0);
         if (!xs) {
@@ -68,7 +68,8 @@ static int read_live(char **paths, int npaths, struct nodes *ns)
                         strerror(errno));
                 return -errno;
         }
-        int rc = schema_read_xs(xs, (const char *const *)paths, (size_t)npaths, &ns->v, &ns->n);
+        int rc = schema_read_xs_partial(xs, (const char *const *)paths, (size_t)npaths, &ns->v,
+                                        &ns->n, f);
         if (rc < 0)
                 fprintf(stderr, "pvback-xs-validate: reading xenstore: %s\n", strerror(-rc));
         xs_close(xs);
@@ -185,9 +186,9 @@ int main(int argc, char **argv)
         }
         struct nodes ns = {0};
         char *text = NULL;
-        int rc =
-            input ? read_input(input, paths, npaths, &text, &ns) : read_live(paths, npaths, &ns);
         struct schema_findings f = {0};
+        int rc = input ? read_input(input, paths, npaths, &text, &ns)
+                       : read_live(paths, npaths, &ns, &f);
         if (rc == 0)
                 rc = schema_validate(s, ns.v, ns.n, &f);
         if (rc == 0) {
