@@ -22,6 +22,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "pv_escape.h"
 #include "worker.h"
 #include "xb.h"
 
@@ -104,11 +105,15 @@ static void clear_error_node(struct be_dev *dev)
 
 void be_dev_fatal(struct be_dev *dev, int err, const char *fmt, ...)
 {
-        char msg[512];
+        char raw[512], msg[512];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
+        /* Messages quote what a frontend wrote; the log, the error node the
+         * toolstack shows and pvback-inspect get it with control bytes
+         * escaped. */
+        pv_escape(raw, msg, sizeof(msg));
         pv_err(dev->name, "%s: %s", msg, strerror(err < 0 ? -err : err));
         /* For pvback-inspect: the message cut to leave room for the errno
          * text (the log line above has it whole). */
@@ -642,7 +647,7 @@ void be_dev_report_guest_error(struct be_dev *dev, const char *reason)
                 return;
         ge->dev = dev;
         ge->gen = md_of(dev)->gen;
-        snprintf(ge->reason, sizeof(ge->reason), "%s", reason);
+        pv_escape(reason, ge->reason, sizeof(ge->reason)); /* may quote the guest */
         pthread_mutex_lock(&m->mail_lock);
         ge->next = m->mail;
         m->mail = ge;

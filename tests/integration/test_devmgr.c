@@ -59,7 +59,11 @@ static int fake_connect(struct be_dev *dev)
         uint64_t ref;
         int rc = xb_read_uint(dev->xs, XBT_NULL, dev->fe_path, "ring-ref", UINT32_MAX, &ref);
         if (rc < 0) {
-                be_dev_fatal(dev, rc, "reading %s/ring-ref", dev->fe_path);
+                /* Quotes what the guest wrote, as the real classes do. */
+                char *raw = NULL;
+                xb_read_str(dev->xs, XBT_NULL, dev->fe_path, "ring-ref", &raw);
+                be_dev_fatal(dev, rc, "%s/ring-ref = \"%s\"", dev->fe_path, raw ? raw : "");
+                free(raw);
                 return rc;
         }
         mark(dev, "connect");
@@ -248,11 +252,12 @@ START_TEST(handshake_reconnect_errors_and_removal)
         fe_state(fe, XenbusStateInitialising);
         ck_assert(wait_value(xs, BE, "state", "2", 2000));
         ck_assert(wait_value(xs, "/local/domain/0/error/backend/vif/1/0", "error", NULL, 1000));
-        ck_assert_int_eq(xb_printf(fe, XBT_NULL, FE, "ring-ref", "0x8"), 0);
+        /* Control bytes in it reach the error node escaped, never raw. */
+        ck_assert_int_eq(xb_printf(fe, XBT_NULL, FE, "ring-ref", "0x8\x1b[2J"), 0);
         fe_state(fe, XenbusStateConnected);
         ck_assert(wait_value(xs, BE, "state", "5", 2000));
         ck_assert(wait_value(xs, "/local/domain/0/error/backend/vif/1/0", "error",
-                             "22 reading /local/domain/1/device/vif/0/ring-ref", 1000));
+                             "22 /local/domain/1/device/vif/0/ring-ref = \"0x8\\x1b[2J\"", 1000));
 
         /* libxl's detach: online=0 + state=5, the frontend closes, the
          * backend reaches Closed, the class is removed, directories go. */
