@@ -16,6 +16,7 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -910,6 +911,288 @@ static void kill_fake(pid_t pid)
         simhost_wait(pid, timeout_ms);
 }
 
+/* ---- coalescing and QoS ------------------------------------------------------ */
+
+/* Echo bursts in a thread until told to stop, so show can be asked while
+ * frames move. */
+struct burst {
+        int stop, rc; /* atomics: the test sets stop, the thread rc */
+        uint64_t rounds;
+};
+
+static void *burst_loop(void *arg)
+{
+        struct burst *b = arg;
+        const struct nbecho_pace p = {.frames = BURST, .window = WINDOW, .stall_ms = timeout_ms};
+        const struct nbecho_flow f = {.domid = FRONT_DOMID, .flows = 4, .seed = 7};
+        int rc = 0;
+        while (!rc && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+                struct nbecho_result r;
+                rc = nbecho_run_on(VIF_NAME, &f, &p, &r);
+                if (!rc && r.back.frames != r.sent_frames)
+                        rc = -EIO;
+                b->rounds++;
+                __atomic_store_n(&b->rc, rc, __ATOMIC_RELEASE);
+        }
+        return NULL;
+}
+
+/* A rate as the text writes it ("298.3M", "1G", "950") back in bits/s,
+ * and the most the text's rounding may take off or add. */
+static double text_rate(const char *text, const char *after, double *slack)
+{
+        const char *p = strstr(text, after);
+        ck_assert_msg(p, "no \"%s\" in:\n%s", after, text);
+        char *end;
+        double v = strtod(p + strlen(after), &end);
+        double unit = 1;
+        switch (*end) {
+        case 'k':
+                unit = 1e3;
+                break;
+        case 'M':
+                unit = 1e6;
+                break;
+        case 'G':
+                unit = 1e9;
+                break;
+        case 'T':
+                unit = 1e12;
+                break;
+        }
+        ck_assert_msg(end != p + strlen(after), "no rate after \"%s\" in:\n%s", after, text);
+        *slack = unit > 1 ? unit * 0.05 : 0;
+        return v * unit;
+}
+
+static void assert_rate_shown(const char *text, const char *after, uint64_t bps)
+{
+        double slack, shown = text_rate(text, after, &slack);
+        ck_assert_msg(shown >= (double)bps - slack && shown <= (double)bps + slack,
+                      "\"%s\" %.0f in the text, %llu in the JSON", after, shown,
+                      (unsigned long long)bps);
+}
+
+static size_t count(const char *text, const char *what)
+{
+        size_t n = 0;
+        for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+                n++;
+        return n;
+}
+
+/* The text and --json of one answer pvbackd gave while frames moved,
+ * replayed to pvback-inspect by a stand-in so both render the same
+ * figures. */
+static void replayed(const char *answer, const char *fake, bool json, char **out)
+{
+        char *err;
+        pid_t d = fake_daemon_serving(fake, answer, 1);
+        const char *text_args[] = {"--socket", fake, VIF_NAME, NULL};
+        const char *json_args[] = {"--socket", fake, "--json", VIF_NAME, NULL};
+        int rc = inspect(json ? json_args : text_args, out, &err);
+        ck_assert_msg(rc == 0, "pvback-inspect on the replayed answer: %d, %s", rc, err);
+        free(err);
+        ck_assert_int_eq(simhost_wait(d, timeout_ms), 0);
+}
+
+/* Counters of one answer in its text: the QoS line's, and per queue the
+ * L2 polls and L3 holds. */
+static void assert_same_answer(struct json_object *vif, const char *text)
+{
+        char want[256];
+        assert_rate_shown(text, "achieved tx ", jnum(vif, "qos.achieved_tx_bps"));
+        const char *achieved = strstr(text, "; achieved tx ");
+        ck_assert_msg(achieved, "no achieved rates in:\n%s", text);
+        const char *rx = strstr(achieved, " rx ");
+        ck_assert_ptr_nonnull(rx);
+        assert_rate_shown(rx, " rx ", jnum(vif, "qos.achieved_rx_bps"));
+        snprintf(want, sizeof(want), "; early drops %llu (",
+                 (unsigned long long)jnum(vif, "qos.rx_drop_qos"));
+        ck_assert_msg(strstr(text, want), "no \"%s\" in:\n%s", want, text);
+        snprintf(want, sizeof(want), "tx credit waits %llu\n",
+                 (unsigned long long)jnum(vif, "qos.tx_credit_waits"));
+        ck_assert_msg(strstr(text, want), "no \"%s\" in:\n%s", want, text);
+        for (int q = 0; q < 2; q++) {
+                char p[64];
+                /* Each queue's block from its header on. */
+                snprintf(want, sizeof(want), "  queue %d (worker", q);
+                const char *from = strstr(text, want), *to;
+                ck_assert_msg(from, "no \"%s\" in:\n%s", want, text);
+                to = strstr(from + 1, "  queue ");
+                char *block = strndup(from, to ? (size_t)(to - from) : strlen(from));
+                ck_assert_ptr_nonnull(block);
+                snprintf(p, sizeof(p), "queues.%d.coalesce.l2.polls", q);
+                uint64_t polls = jnum(vif, p);
+                if (polls) {
+                        snprintf(want, sizeof(want), " of %llu polls)", (unsigned long long)polls);
+                        ck_assert_msg(strstr(block, want), "no \"%s\" in:\n%s", want, block);
+                }
+                snprintf(p, sizeof(p), "queues.%d.coalesce.l3.rx.held", q);
+                uint64_t held = jnum(vif, p);
+                snprintf(p, sizeof(p), "queues.%d.coalesce.l3.rx.released", q);
+                snprintf(want, sizeof(want), " held %llu, released %llu,", (unsigned long long)held,
+                         (unsigned long long)jnum(vif, p));
+                ck_assert_msg(strstr(block, want), "no \"%s\" in:\n%s", want, block);
+                free(block);
+        }
+}
+
+/* What pvback-inspect shows of coalescing and QoS is the daemon's state:
+ * figures of one answer in text and JSON, settings changed with `set`
+ * read back through both and straight from the socket, refusals with the
+ * daemon's reason. */
+START_TEST(coalesce_and_qos_shown)
+{
+        make_world(false);
+        vif_attach();
+        netfront_start();
+        char fake[PATH_MAX + 32], want[256], *out, *err;
+        snprintf(fake, sizeof(fake), "%s/fake.sock", world.host.dir);
+
+        /* While frames move: one answer with traffic on both ways. */
+        struct burst b = {0};
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, burst_loop, &b), 0);
+        char *answer = NULL;
+        struct json_object *busy = NULL;
+        for (uint64_t end = now_ms() + (uint64_t)timeout_ms; !answer; sleep_ms(50)) {
+                char *text = ask_raw_at(sock_path, "show " VIF_NAME "\n", strlen(VIF_NAME) + 6);
+                struct json_object *a = json_tokener_parse(text);
+                struct json_object *d = a ? device(a, VIF_NAME) : NULL;
+                if (d && jnum(d, "qos.achieved_tx_bps") && jnum(d, "qos.achieved_rx_bps")) {
+                        answer = text;
+                        busy = a;
+                        break;
+                }
+                json_object_put(a);
+                free(text);
+                if (now_ms() > end || __atomic_load_n(&b.rc, __ATOMIC_ACQUIRE))
+                        break;
+        }
+        __atomic_store_n(&b.stop, 1, __ATOMIC_RELEASE);
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+        ck_assert_msg(b.rc == 0, "echo bursts: %s after %llu", strerror(-b.rc),
+                      (unsigned long long)b.rounds);
+        ck_assert_msg(answer, "no achieved rate either way in %d ms", timeout_ms);
+        struct json_object *vif = device(busy, VIF_NAME);
+        ck_assert_int_gt(sum_queues(vif, "stats.tx_packets"), 0);
+        replayed(answer, fake, false, &out);
+        assert_same_answer(vif, out);
+        /* The layout, not the generic lines. */
+        ck_assert_msg(strstr(out, "\n  qos: min 0, max unlimited, weight 1, default 0 (group "
+                                  "xenbr0, capacity unlimited); allocated tx "),
+                      "qos line:\n%s", out);
+        ck_assert_msg(count(out, "    coalesce: l1 n/a (tap); l2 adaptive poll ") == 2,
+                      "coalesce lines:\n%s", out);
+        ck_assert_msg(count(out, "    coalesce l3: adaptive up to 128 frames/512 us; rx ") == 2,
+                      "l3 lines:\n%s", out);
+        ck_assert_msg(!strstr(out, "achieved_tx_bps") && !strstr(out, "max_frames"),
+                      "generic lines:\n%s", out);
+        free(out);
+        replayed(answer, fake, true, &out);
+        struct json_object *j = json_tokener_parse(out);
+        ck_assert_msg(j, "--json printed no JSON: %s", out);
+        ck_assert_int_eq(jnum(device(j, VIF_NAME), "qos.achieved_tx_bps"),
+                         jnum(vif, "qos.achieved_tx_bps"));
+        ck_assert_int_eq(jnum(device(j, VIF_NAME), "qos.achieved_rx_bps"),
+                         jnum(vif, "qos.achieved_rx_bps"));
+        ck_assert_int_eq(jnum(device(j, VIF_NAME), "queues.1.coalesce.l2.polls"),
+                         jnum(vif, "queues.1.coalesce.l2.polls"));
+        json_object_put(j);
+        free(out);
+        json_object_put(busy);
+        free(answer);
+
+        /* qos.max: confirmed, then in the text, --json and the socket. */
+        const char *const set_max[] = {"set", VIF_NAME, "qos.max=100M", NULL};
+        expect_inspect(set_max, 0, "vif5.0: qos.max set to 100M\n", NULL);
+        const char *const text_args[] = {VIF_NAME, NULL};
+        const char *const json_args[] = {"--json", VIF_NAME, NULL};
+        ck_assert_msg(inspect(text_args, &out, &err) == 0, "pvback-inspect: %s", err);
+        ck_assert_msg(strstr(out, "\n  qos: min 0, max 100M, weight 1,"), "qos:\n%s", out);
+        free(out);
+        free(err);
+        ck_assert_msg(inspect(json_args, &out, &err) == 0, "pvback-inspect --json: %s", err);
+        j = json_tokener_parse(out);
+        ck_assert_msg(j, "--json printed no JSON: %s", out);
+        ck_assert_int_eq(jnum(device(j, VIF_NAME), "qos.max"), 100000000);
+        json_object_put(j);
+        free(out);
+        free(err);
+        struct json_object *a = ask("show " VIF_NAME);
+        ck_assert_int_eq(jnum(device(a, VIF_NAME), "qos.max"), 100000000);
+        json_object_put(a);
+
+        /* L3 fixed at 300 us. */
+        const char *const l3_fixed[] = {"set", VIF_NAME, "coalesce.l3", "fixed", NULL};
+        expect_inspect(l3_fixed, 0, "vif5.0: coalesce.l3 set to fixed\n", NULL);
+        const char *const l3_usecs[] = {"set", VIF_NAME, "coalesce.l3.usecs=300", NULL};
+        expect_inspect(l3_usecs, 0, "vif5.0: coalesce.l3.usecs set to 300\n", NULL);
+        a = ask("show " VIF_NAME);
+        vif = device(a, VIF_NAME);
+        for (int q = 0; q < 2; q++) {
+                char p[64];
+                snprintf(p, sizeof(p), "queues.%d.coalesce.l3.mode", q);
+                ck_assert_str_eq(jstr(vif, p), "fixed");
+                snprintf(p, sizeof(p), "queues.%d.coalesce.l3.max_usecs", q);
+                ck_assert_int_eq(jnum(vif, p), 300);
+                snprintf(p, sizeof(p), "queues.%d.coalesce.l3.usecs", q);
+                ck_assert_int_eq(jnum(vif, p), 300);
+        }
+        ck_assert_msg(inspect(text_args, &out, &err) == 0, "pvback-inspect: %s", err);
+        snprintf(want, sizeof(want), "    coalesce l3: fixed %llu frames/300 us; rx held ",
+                 (unsigned long long)jnum(vif, "queues.0.coalesce.l3.max_frames"));
+        ck_assert_msg(count(out, want) == 2, "no 2 \"%s\" in:\n%s", want, out);
+        free(out);
+        free(err);
+        json_object_put(a);
+        ck_assert_msg(inspect(json_args, &out, &err) == 0, "pvback-inspect --json: %s", err);
+        j = json_tokener_parse(out);
+        ck_assert_msg(j, "--json printed no JSON: %s", out);
+        ck_assert_str_eq(jstr(device(j, VIF_NAME), "queues.1.coalesce.l3.mode"), "fixed");
+        ck_assert_int_eq(jnum(device(j, VIF_NAME), "queues.1.coalesce.l3.max_usecs"), 300);
+        json_object_put(j);
+        free(out);
+        free(err);
+
+        /* A value out of range: exit 1 and the daemon's own reason. */
+        a = ask("set " VIF_NAME " coalesce.l3.usecs 99999");
+        ck_assert_str_eq(jstr(a, "error.code"), CTL_ERR_BAD_VALUE);
+        snprintf(want, sizeof(want), "pvbackd: %s", jstr(a, "error.message"));
+        const char *const bad_usecs[] = {"set", VIF_NAME, "coalesce.l3.usecs=99999", NULL};
+        expect_inspect(bad_usecs, 1, NULL, want);
+        const char *const bad_json[] = {"--json", "set", VIF_NAME, "coalesce.l3.usecs=99999", NULL};
+        expect_inspect(bad_json, 1, "\"bad-value\"", NULL);
+        json_object_put(a);
+        a = ask("set " VIF_NAME " qos.max fast");
+        ck_assert_str_eq(jstr(a, "error.code"), CTL_ERR_BAD_VALUE);
+        snprintf(want, sizeof(want), "pvbackd: %s", jstr(a, "error.message"));
+        const char *const bad_max[] = {"set", VIF_NAME, "qos.max=fast", NULL};
+        expect_inspect(bad_max, 1, NULL, want);
+        json_object_put(a);
+        /* Refused settings changed nothing. */
+        a = ask("show " VIF_NAME);
+        ck_assert_int_eq(jnum(device(a, VIF_NAME), "queues.0.coalesce.l3.max_usecs"), 300);
+        ck_assert_int_eq(jnum(device(a, VIF_NAME), "qos.max"), 100000000);
+        json_object_put(a);
+
+        /* The vif's bridge (xenbr0, as the toolstack wrote it) is its QoS
+         * group: the uplink's capacity shows on the vif. */
+        const char *const cap[] = {"set", "uplink:xenbr0", "capacity", "1G", NULL};
+        expect_inspect(cap, 0, "uplink:xenbr0: capacity set to 1G\n", NULL);
+        a = ask("show " VIF_NAME);
+        ck_assert_str_eq(jstr(device(a, VIF_NAME), "qos.group"), "xenbr0");
+        ck_assert_int_eq(jnum(device(a, VIF_NAME), "qos.group_capacity"), 1000000000);
+        json_object_put(a);
+        ck_assert_msg(inspect(text_args, &out, &err) == 0, "pvback-inspect: %s", err);
+        ck_assert_msg(strstr(out, "(group xenbr0, capacity 1G); allocated tx "), "qos:\n%s", out);
+        free(out);
+        free(err);
+        teardown();
+}
+END_TEST
+
 /* Well-formed JSON of the wrong shape never aborts pvback-inspect: a
  * wrong top level is "not the protocol" (exit 4), deeper members of
  * unexpected types print as missing; what a guest wrote is escaped. */
@@ -1088,14 +1371,19 @@ START_TEST(watch_redraws_with_rates)
         ck_assert_int_eq(simhost_wait(w, timeout_ms), 0);
         char *text = nbw_slurp(o);
 
-        unsigned frames = 0, rate_lines = 0;
+        unsigned frames = 0, rate_lines = 0, qos_lines = 0, achieving = 0;
         double interval = 0, rx_frames = 0, tx_frames = 0;
         char *save = NULL;
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 double txp, txm, rxp, rxm;
+                const char *achieved = strstr(l, "; achieved tx ");
                 if (!strncmp(l, "--- ", 4)) {
                         frames++;
                         interval = frame_interval(l);
+                } else if (!strncmp(l, "  qos: ", 7) && achieved) {
+                        /* The achieved rates as they change, per frame. */
+                        qos_lines++;
+                        achieving += strtod(achieved + strlen("; achieved tx "), NULL) > 0;
                 } else if (sscanf(l, "    rate: tx %lf packets/s %lf MiB/s, rx %lf packets/s %lf",
                                   &txp, &txm, &rxp, &rxm) == 4) {
                         rate_lines++;
@@ -1106,6 +1394,9 @@ START_TEST(watch_redraws_with_rates)
         fprintf(stderr, "watch: %u frames, %u rate lines, %.1f frames in, %.1f out\n", frames,
                 rate_lines, rx_frames, tx_frames);
         ck_assert_msg(frames >= 5, "%u frames in 2.5 s at 0.3 s", frames);
+        ck_assert_uint_eq(qos_lines, frames);
+        ck_assert_msg(achieving >= 1 && achieving < frames,
+                      "achieved tx above 0 in %u of %u frames", achieving, frames);
         /* Two queues, rates from the second frame on. */
         ck_assert_uint_ge(rate_lines, 2 * (frames - 1));
         /* Every frame sent in was counted at the rate it went, once; each
@@ -1558,6 +1849,7 @@ static Suite *inspect_suite(void)
         tcase_add_test(tc, show_reports_the_real_state);
         tcase_add_test(tc, errors_are_actionable);
         tcase_add_test(tc, set_request_and_errors);
+        tcase_add_test(tc, coalesce_and_qos_shown);
         tcase_add_test(tc, odd_answers_are_survived);
         tcase_add_test(tc, watch_stops_on_sigint_while_daemon_hangs);
         tcase_add_test(tc, validate_reports_unreadable_subtrees);

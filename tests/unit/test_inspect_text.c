@@ -1,6 +1,7 @@
 /* pvback-inspect's renderer on JSON fixtures: the backend facility, ring
- * occupancy, the sections it has no layout for (coalesce, qos,
- * capabilities) as indented key-value lines whether present or not, the
+ * occupancy, a vif's qos and its queues' coalesce levels (unlimited,
+ * missing and mistyped values included), the sections it has no layout for
+ * (capabilities) as indented key-value lines whether present or not, the
  * rates --watch computes between two answers, and the xenstore-only view. */
 #include <check.h>
 #include <errno.h>
@@ -41,14 +42,28 @@ static const char fixture_fmt[] =
     "256, \"tx_pending\": 12, \"rx_size\": 256, \"rx_posted\": 200} %s, \"stats\": "
     "{\"tx_packets\": %s, \"tx_bytes\": %s, \"rx_packets\": 50, \"rx_bytes\": 1048576}}]}]}";
 
+/* As pvbackd writes them (backend/netback/nb_dump.c, nb_qos.c), with a
+ * member of each the layout does not know. */
 static const char coalesce[] =
-    ", \"coalesce\": {\"l1\": {\"mode\": \"adaptive\", \"usecs\": 20, \"frames\": 8},"
-    " \"l2\": {\"mode\": \"static\", \"usecs\": 50}, \"l3\": {\"mode\": \"off\"},"
-    " \"l4\": {\"mode\": \"adaptive\", \"current\": 1.5}}";
+    ", \"coalesce\": {\"l1\": {\"mode\": \"n/a\", \"why\": \"tap\"},"
+    " \"l2\": {\"mode\": \"adaptive\", \"poll_us\": 12, \"budget\": 256, \"polls\": 1000,"
+    "   \"poll_hits\": 800, \"spins\": 9},"
+    " \"l3\": {\"mode\": \"adaptive\", \"max_frames\": 128, \"max_usecs\": 512,"
+    "   \"rx\": {\"frames\": 32, \"usecs\": 256, \"profile\": 3, \"held\": 1200, \"released\": 40,"
+    "     \"expired\": 3, \"hold_max_us\": 800, \"steps_up\": 5, \"steps_down\": 2,"
+    "     \"idle_resets\": 1},"
+    "   \"tx\": {\"frames\": 8, \"usecs\": 64, \"profile\": 1, \"held\": 10, \"released\": 9,"
+    "     \"expired\": 1, \"hold_max_us\": 60, \"steps_up\": 1, \"steps_down\": 0,"
+    "     \"idle_resets\": 0},"
+    "   \"frames\": 32, \"usecs\": 256, \"held\": 1210, \"profile\": 3},"
+    " \"l4\": {\"mode\": \"on\"}, \"l5\": {\"tx_kick_batch\": 8, \"rx_poll_us\": 20},"
+    " \"l6\": {\"mode\": \"new\"}}";
 static const char qos_caps[] =
-    ", \"qos\": {\"min\": 1000000, \"max\": 5000000, \"weight\": 2, \"group\": \"gold\","
-    " \"allocations\": [{\"level\": \"uplink\", \"bps\": 4000000}], \"drops\": 0,"
-    " \"achieved\": {\"tx_bps\": 3999000}},"
+    ", \"qos\": {\"min\": 100000000, \"default\": 0, \"max\": 1000000000, \"max_tx_effective\":"
+    " 500000000, \"weight\": 2, \"group\": \"xenbr0\", \"group_capacity\": 1000000000,"
+    " \"allocation_tx\": 300000000, \"allocation_rx\": null, \"achieved_tx_bps\": 298300000,"
+    " \"achieved_rx_bps\": 120000000, \"rx_drop_qos\": 1234, \"tx_credit_waits\": 7,"
+    " \"burst\": 5},"
     " \"capabilities\": {\"generation\": 3, \"acked\": true, \"preference\": \"hw\","
     " \"sections\": [\"offload\", \"qos\"]}";
 
@@ -97,36 +112,138 @@ START_TEST(facility_and_occupancy)
 }
 END_TEST
 
-/* Absent now, present later: the same renderer prints them as they come. */
+/* Absent now, present later: the same renderer prints them as they come;
+ * coalesce and qos in their layout, the rest generically. */
 START_TEST(generic_sections)
 {
         struct json_object *bare = fixture("", "", "100", "1000", "10");
         char *text = render(bare);
         assert_lacks(text, "coalesce");
-        assert_lacks(text, "qos:");
+        assert_lacks(text, "qos");
         assert_lacks(text, "capabilities:");
         free(text);
         json_object_put(bare);
 
-        struct json_object *full = fixture(qos_caps, coalesce, "100", "1000", "10");
+        struct json_object *full =
+            fixture(qos_caps, coalesce, "100", "1000, \"rx_drop_qos_bytes\": 5600000", "10");
         json_object_object_add(json_object_object_get(full, "daemon"), "qos_groups",
                                json_tokener_parse("{\"gold\": {\"rate\": 1000}}"));
         text = render(full);
         assert_has(text, " 2 device(s)\n  qos_groups:\n    gold:\n      rate 1000\nbackend "
                          "facility:\n");
-        assert_has(text, "    coalesce:\n      l1:\n        mode adaptive\n        usecs 20\n"
-                         "        frames 8\n      l2:\n        mode static\n        usecs 50\n"
-                         "      l3:\n        mode off\n      l4:\n        mode adaptive\n"
-                         "        current 1.5\n");
-        assert_has(text, "  qos:\n    min 1000000\n    max 5000000\n    weight 2\n"
-                         "    group gold\n    allocations 0:\n      level uplink\n"
-                         "      bps 4000000\n    drops 0\n    achieved:\n      tx_bps 3999000\n");
+        assert_has(text, "\n  qos: min 100M, max 1G (tx 500M with the rate key), weight 2, "
+                         "default 0 (group xenbr0, capacity 1G); allocated tx 300M rx "
+                         "unlimited; achieved tx 298.3M rx 120M; early drops 1234 (5.6 MB), tx "
+                         "credit waits 7\n    qos burst 5\n  negotiated: ");
+        assert_has(text, "\n    coalesce: l1 n/a (tap); l2 adaptive poll 12 us now (hits 80% of "
+                         "1000 polls), budget 256; l4 lro on; l5 hints tx kick 8, rx poll 20 us\n"
+                         "    coalesce l3: adaptive up to 128 frames/512 us; rx 32 frames/256 us "
+                         "(profile 3), held 1200, released 40, expired 3, longest hold 800 us, "
+                         "steps up 5 down 2, idle resets 1; tx 8 frames/64 us (profile 1), held "
+                         "10, released 9, expired 1, longest hold 60 us, steps up 1 down 0, idle "
+                         "resets 0\n    coalesce l6:\n      mode new\n    coalesce l2 spins 9\n");
+        assert_lacks(text, "max_frames");
+        assert_lacks(text, "achieved_tx_bps");
         assert_has(text, "  capabilities:\n    generation 3\n    acked on\n    preference hw\n"
                          "    sections offload, qos\n");
         /* After the vif's own lines, not instead of them. */
         assert_has(text, "    tx (from the guest): 100 packets, 1000 bytes;");
         free(text);
         json_object_put(full);
+}
+END_TEST
+
+/* The vif's qos object, rendered alone. */
+static char *render_qos(const char *qos)
+{
+        char extra[2048];
+        snprintf(extra, sizeof(extra), ", \"qos\": %s", qos);
+        struct json_object *obj = fixture(extra, "", "1", "1", "1");
+        char *text = render(obj);
+        json_object_put(obj);
+        return text;
+}
+
+static char *render_coalesce(const char *co)
+{
+        char extra[2048];
+        snprintf(extra, sizeof(extra), ", \"coalesce\": %s", co);
+        struct json_object *obj = fixture("", extra, "1", "1", "1");
+        char *text = render(obj);
+        json_object_put(obj);
+        return text;
+}
+
+/* null is unlimited; a missing or mistyped rate is "?", never 0. */
+START_TEST(qos_unlimited_and_missing)
+{
+        char *text = render_qos("{\"min\": 0, \"default\": 1500, \"max\": null, "
+                                "\"max_tx_effective\": null, \"weight\": 1, \"group\": null, "
+                                "\"group_capacity\": null, \"allocation_tx\": null, "
+                                "\"allocation_rx\": null, \"achieved_tx_bps\": 950, "
+                                "\"achieved_rx_bps\": 0, \"rx_drop_qos\": 0, "
+                                "\"tx_credit_waits\": 0}");
+        assert_has(text, "  qos: min 0, max unlimited, weight 1, default 1.5k (no group, "
+                         "capacity unlimited); allocated tx unlimited rx unlimited; achieved tx "
+                         "950 rx 0; early drops 0 (0 bytes), tx credit waits 0\n");
+        free(text);
+        /* max_tx_effective below max: the rate key. */
+        text = render_qos("{\"max\": null, \"max_tx_effective\": 8000000}");
+        assert_has(text, "max unlimited (tx 8M with the rate key),");
+        free(text);
+        text = render_qos("{}");
+        assert_has(text, "  qos: min ?, max ?, weight 0, default ? (no group, capacity ?); "
+                         "allocated tx ? rx ?; achieved tx ? rx ?; early drops 0 (0 bytes), "
+                         "tx credit waits 0\n");
+        free(text);
+        text = render_qos("{\"min\": \"a lot\", \"max\": -5, \"group\": 7, \"weight\": [],"
+                          " \"achieved_tx_bps\": 1.5e9, \"group_capacity\": {}}");
+        assert_has(text, "  qos: min ?, max ?, weight 0, default ? (group ?, "
+                         "capacity ?); allocated tx ? rx ?; achieved tx ? rx ?;");
+        free(text);
+        text = render_qos("null");
+        assert_has(text, "\n  qos none\n");
+        free(text);
+        text = render_qos("\"fast\"");
+        assert_has(text, "\n  qos fast\n");
+        free(text);
+}
+END_TEST
+
+/* L1 of a NIC, L2 off, L3 fixed with one direction; odd levels never
+ * stop the rest. */
+START_TEST(coalesce_modes_and_odd_levels)
+{
+        char *text = render_coalesce(
+            "{\"l1\": {\"mode\": \"adaptive\", \"rx_usecs\": 8, \"rx_frames\": 32, "
+            "\"tx_usecs\": 16, \"tx_frames\": 64}, \"l2\": {\"mode\": \"off\", \"poll_us\": 0, "
+            "\"budget\": 64, \"polls\": 0, \"poll_hits\": 0}, \"l3\": {\"mode\": \"fixed\", "
+            "\"max_frames\": 32, \"max_usecs\": 300, \"rx\": {\"frames\": 32, \"usecs\": 300, "
+            "\"held\": 5, \"released\": 4, \"expired\": 1, \"hold_max_us\": 300}}, \"l4\": "
+            "{\"mode\": \"off\"}}");
+        assert_has(text, "    coalesce: l1 adaptive rx 8 us/32 frames, tx 16 us/64 frames; l2 "
+                         "off, budget 64; l4 lro off\n    coalesce l3: fixed 32 frames/300 us; rx "
+                         "held 5, released 4, expired 1, longest hold 300 us\n");
+        free(text);
+        text = render_coalesce("{\"l2\": {\"mode\": \"fixed\", \"poll_us\": 20, \"budget\": 8, "
+                               "\"polls\": 3, \"poll_hits\": 9}, \"l3\": {\"mode\": \"off\"}}");
+        assert_has(text, "    coalesce: l2 fixed poll 20 us (hits 100% of 3 polls), budget 8\n"
+                         "    coalesce l3: off\n");
+        free(text);
+        text = render_coalesce("{\"l1\": 5, \"l2\": \"x\", \"l3\": {\"mode\": 1, \"rx\": 7, "
+                               "\"tx\": null}, \"l4\": [], \"l5\": null}");
+        assert_has(text, "    coalesce l1 5\n    coalesce l2 x\n    coalesce l4 none\n"
+                         "    coalesce l5 none\n    coalesce l3: ? 0 frames/0 us\n");
+        free(text);
+        text = render_coalesce("{}");
+        assert_lacks(text, "coalesce");
+        free(text);
+        text = render_coalesce("null");
+        assert_has(text, "\n    coalesce none\n");
+        free(text);
+        text = render_coalesce("[1, {\"l1\": 2}]");
+        assert_has(text, "\n    coalesce 0 1\n    coalesce 1:\n      l1 2\n");
+        free(text);
 }
 END_TEST
 
@@ -223,6 +340,14 @@ START_TEST(unexpected_types)
             "{\"devices\": [{\"class\": \"vbd\", \"negotiated\": {}, \"queues\": {\"0\": 1}},"
             " {\"class\": \"vbd\", \"negotiated\": {}, \"queues\": [[], {\"stats\": 5}]}]}",
             "{\"devices\": [{\"name\": 5, \"class\": [], \"frontend\": 1, \"error\": {}}]}",
+            "{\"devices\": [{\"class\": \"vif\", \"qos\": {\"max\": {}, \"group\": [1]}, "
+            "\"negotiated\": {}, \"queues\": [{\"coalesce\": {\"l1\": {\"mode\": \"n/a\", "
+            "\"why\": 3}, \"l2\": {\"polls\": \"x\", \"poll_hits\": -1}, \"l3\": {\"mode\": "
+            "\"adaptive\", \"rx\": {\"frames\": []}}, \"l5\": {\"rx_poll_us\": 1e400}}}]}]}",
+            "{\"devices\": [{\"class\": \"vbd\", \"qos\": {\"max\": 1}, \"queues\": "
+            "[{\"coalesce\": 1}]}, {\"class\": \"vif\", \"qos\": [], \"queues\": [{\"coalesce\":"
+            " {\"l2\": {\"mode\": \"adaptive\", \"polls\": 1, \"poll_hits\": "
+            "18446744073709551615}}}]}]}",
         };
         FILE *f = fopen("/dev/null", "w");
         ck_assert_ptr_nonnull(f);
@@ -360,6 +485,8 @@ static Suite *inspect_text_suite(void)
         TCase *tc = tcase_create("render");
         tcase_add_test(tc, facility_and_occupancy);
         tcase_add_test(tc, generic_sections);
+        tcase_add_test(tc, qos_unlimited_and_missing);
+        tcase_add_test(tc, coalesce_modes_and_odd_levels);
         tcase_add_test(tc, rates_between_answers);
         tcase_add_test(tc, xenstore_view);
         tcase_add_test(tc, not_json);

@@ -34,8 +34,9 @@ extern volatile sig_atomic_t inspect_interrupted;
 
 /* The readable summary of a `show` answer: the daemon and its backend
  * facility, then every device; queue rates when inspect_add_rates put them
- * in. Sections it has no layout for (coalesce, qos, capabilities, and any
- * object a newer daemon adds) are printed as indented "key value" lines. */
+ * in; a vif's qos and each queue's coalesce levels on a line of their own.
+ * Sections it has no layout for (capabilities, and any member a newer
+ * daemon adds) are printed as indented "key value" lines. */
 void inspect_print_show(FILE *out, struct json_object *show);
 /* The same for the answer as JSON text (for tests): 0, -EINVAL when text
  * is not a JSON object, -EPROTO when it fails inspect_answer_shape_ok. */

@@ -1,11 +1,12 @@
 /* pvback-inspect's text: a `show` answer as an operator reads it, a few
- * lines per device (what was negotiated, then each queue's traffic and
- * offload paths), and the xenstore-only view for when pvbackd is down.
- * Everything the daemon sends is in --json; this picks. Members it has no
- * layout for (coalescing, QoS, capabilities, whatever a newer daemon adds)
- * are printed generically as indented "key value" lines; missing ones read
- * as zero. A member of an unexpected type reads as missing; every string
- * is printed with its control bytes escaped (a guest wrote some of them). */
+ * lines per device (what was negotiated, its QoS, then each queue's
+ * traffic, offload paths and coalescing levels), and the xenstore-only
+ * view for when pvbackd is down. Everything the daemon sends is in --json;
+ * this picks. Members it has no layout for (capabilities, whatever a newer
+ * daemon adds) are printed generically as indented "key value" lines.
+ * Missing numbers read as zero, rates as "?" (null: "unlimited"); a member
+ * of an unexpected type reads as missing; every string is printed with its
+ * control bytes escaped (a guest wrote some of them). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -216,6 +217,273 @@ static void print_lro(FILE *out, struct json_object *lro)
         }
 }
 
+/* ---- coalescing and QoS ------------------------------------------------------ */
+
+/* Whether obj has key at all, null included (member() cannot tell). */
+static bool has(struct json_object *obj, const char *key)
+{
+        return obj && json_object_is_type(obj, json_type_object) &&
+               json_object_object_get_ex(obj, key, NULL);
+}
+
+/* Bits per second as the README writes them (tc's units, powers of 1000):
+ * 0, 950, 500k, 1.5M, 100M, 1G. */
+static const char *human_rate(uint64_t bps, char *buf, size_t len)
+{
+        static const char units[] = "kMGTPE";
+        uint64_t scale = 1;
+        int u = -1;
+        while (u < 5 && bps / scale >= 1000) {
+                scale *= 1000;
+                u++;
+        }
+        if (u < 0)
+                snprintf(buf, len, "%" PRIu64, bps);
+        else if (bps % scale == 0)
+                snprintf(buf, len, "%" PRIu64 "%c", bps / scale, units[u]);
+        else
+                snprintf(buf, len, "%.1f%c", (double)bps / (double)scale, units[u]);
+        return buf;
+}
+
+/* A rate member: null is unlimited; missing, negative or not a number "?". */
+static const char *rate(struct json_object *obj, const char *key, char *buf, size_t len)
+{
+        struct json_object *v = member(obj, key);
+        if (has(obj, key) && !v)
+                return "unlimited";
+        if (!v || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                return "?";
+        return human_rate(json_object_get_uint64(v), buf, len);
+}
+
+/* Bytes in powers of 1000, one decimal from kB on. */
+static const char *human_bytes(uint64_t b, char *buf, size_t len)
+{
+        static const char *const units[] = {"kB", "MB", "GB", "TB", "PB", "EB"};
+        double v = (double)b;
+        int u = -1;
+        while (u < 5 && v >= 1000) {
+                v /= 1000;
+                u++;
+        }
+        if (u < 0)
+                snprintf(buf, len, "%" PRIu64 " bytes", b);
+        else
+                snprintf(buf, len, "%.1f %s", v, units[u]);
+        return buf;
+}
+
+/* A counter summed over a vif's queues' stats. */
+static uint64_t queues_sum(struct json_object *dev, const char *key)
+{
+        struct json_object *queues = member_arr(dev, "queues");
+        uint64_t sum = 0;
+        for (size_t i = 0; i < arr_len(queues); i++)
+                sum += num(member_obj(json_object_array_get_idx(queues, i), "stats"), key);
+        return sum;
+}
+
+/* What the daemon added to a section beyond what its line shows. */
+static void print_unknown_prefixed(FILE *out, int indent, const char *prefix,
+                                   struct json_object *obj, const char *const *known)
+{
+        if (!obj || !json_object_is_type(obj, json_type_object))
+                return;
+        json_object_object_foreach(obj, key, val)
+        {
+                char k[96];
+                if (listed(known, key))
+                        continue;
+                snprintf(k, sizeof(k), "%s%s", prefix, key);
+                print_generic(out, indent, k, val);
+        }
+}
+
+/* "qos: min 100M, max 1G, weight 2, default 0 (group xenbr0, capacity 1G);
+ * allocated tx 300M rx 250M; achieved tx 298.3M rx 120M; early drops 1234
+ * (5.6 MB), tx credit waits 5": the settings, then what the scheduler
+ * gave and what got through, each way. */
+static void print_qos(FILE *out, struct json_object *dev)
+{
+        struct json_object *q = member(dev, "qos");
+        char buf[9][32];
+        if (!has(dev, "qos"))
+                return;
+        if (!q || !json_object_is_type(q, json_type_object)) {
+                print_generic(out, 2, "qos", q);
+                return;
+        }
+        const char *max = rate(q, "max", buf[0], sizeof(buf[0]));
+        const char *tx_max = rate(q, "max_tx_effective", buf[1], sizeof(buf[1]));
+        fprintf(out, "  qos: min %s, max %s", rate(q, "min", buf[2], sizeof(buf[2])), max);
+        /* The rate key lowers the TX max below qos.max. */
+        if (has(q, "max_tx_effective") && strcmp(tx_max, max))
+                fprintf(out, " (tx %s with the rate key)", tx_max);
+        fprintf(out, ", weight %" PRIu64 ", default %s (", num(q, "weight"),
+                rate(q, "default", buf[3], sizeof(buf[3])));
+        if (member(q, "group"))
+                fprintf(out, "group %s", str(q, "group"));
+        else
+                fputs("no group", out);
+        fprintf(out,
+                ", capacity %s); allocated tx %s rx %s; achieved tx %s rx %s; early drops %" PRIu64
+                " (%s), tx credit waits %" PRIu64 "\n",
+                rate(q, "group_capacity", buf[4], sizeof(buf[4])),
+                rate(q, "allocation_tx", buf[5], sizeof(buf[5])),
+                rate(q, "allocation_rx", buf[6], sizeof(buf[6])),
+                rate(q, "achieved_tx_bps", buf[7], sizeof(buf[7])),
+                rate(q, "achieved_rx_bps", buf[8], sizeof(buf[8])), num(q, "rx_drop_qos"),
+                human_bytes(queues_sum(dev, "rx_drop_qos_bytes"), buf[0], sizeof(buf[0])),
+                num(q, "tx_credit_waits"));
+        static const char *const known[] = {"min",
+                                            "default",
+                                            "max",
+                                            "max_tx_effective",
+                                            "weight",
+                                            "group",
+                                            "group_capacity",
+                                            "allocation_tx",
+                                            "allocation_rx",
+                                            "achieved_tx_bps",
+                                            "achieved_rx_bps",
+                                            "rx_drop_qos",
+                                            "tx_credit_waits",
+                                            NULL};
+        print_unknown_prefixed(out, 4, "qos ", q, known);
+}
+
+static void print_l1(FILE *out, struct json_object *l1)
+{
+        if (!strcmp(str(l1, "mode"), "n/a")) {
+                fprintf(out, "l1 n/a (%s)", str(l1, "why"));
+                return;
+        }
+        fprintf(out,
+                "l1 %s rx %" PRIu64 " us/%" PRIu64 " frames, tx %" PRIu64 " us/%" PRIu64 " frames",
+                str(l1, "mode"), num(l1, "rx_usecs"), num(l1, "rx_frames"), num(l1, "tx_usecs"),
+                num(l1, "tx_frames"));
+}
+
+static void print_l2(FILE *out, struct json_object *l2)
+{
+        const char *mode = str(l2, "mode");
+        uint64_t polls = num(l2, "polls"), hits = num(l2, "poll_hits");
+        fprintf(out, "l2 %s", mode);
+        if (strcmp(mode, "off"))
+                fprintf(out, " poll %" PRIu64 " us%s", num(l2, "poll_us"),
+                        strcmp(mode, "adaptive") ? "" : " now");
+        if (polls)
+                fprintf(out, " (hits %.0f%% of %" PRIu64 " polls)",
+                        hits <= polls ? 100.0 * (double)hits / (double)polls : 100.0, polls);
+        else if (strcmp(mode, "off"))
+                fputs(" (no polls yet)", out);
+        fprintf(out, ", budget %" PRIu64, num(l2, "budget"));
+}
+
+/* One direction: its bound now and what it held. */
+static void print_l3_dir(FILE *out, const char *name, struct json_object *d, bool bound)
+{
+        if (!d)
+                return;
+        fprintf(out, "; %s", name);
+        /* Profile 0 of the ladder holds nothing (the level is parked). */
+        if (bound && !num(d, "frames"))
+                fprintf(out, " no hold (profile %" PRIu64 "),", num(d, "profile"));
+        else if (bound)
+                fprintf(out, " %" PRIu64 " frames/%" PRIu64 " us (profile %" PRIu64 "),",
+                        num(d, "frames"), num(d, "usecs"), num(d, "profile"));
+        fprintf(out,
+                " held %" PRIu64 ", released %" PRIu64 ", expired %" PRIu64
+                ", longest hold %" PRIu64 " us",
+                num(d, "held"), num(d, "released"), num(d, "expired"), num(d, "hold_max_us"));
+        if (bound)
+                fprintf(out, ", steps up %" PRIu64 " down %" PRIu64 ", idle resets %" PRIu64,
+                        num(d, "steps_up"), num(d, "steps_down"), num(d, "idle_resets"));
+}
+
+/* "coalesce l3: adaptive up to 128 frames/512 us; rx 32 frames/256 us
+ * (profile 3), held ..." (per direction); fixed and off have no bound of
+ * their own to show. */
+static void print_l3(FILE *out, struct json_object *l3)
+{
+        const char *mode = str(l3, "mode");
+        bool adaptive = !strcmp(mode, "adaptive");
+        fprintf(out, "    coalesce l3: %s", mode);
+        if (strcmp(mode, "off"))
+                fprintf(out, " %s%" PRIu64 " frames/%" PRIu64 " us", adaptive ? "up to " : "",
+                        num(l3, "max_frames"), num(l3, "max_usecs"));
+        print_l3_dir(out, "rx", member_obj(l3, "rx"), adaptive);
+        print_l3_dir(out, "tx", member_obj(l3, "tx"), adaptive);
+        fputc('\n', out);
+}
+
+/* A level the layout knows as an object, or its generic line. */
+static struct json_object *level(FILE *out, struct json_object *co, const char *key)
+{
+        struct json_object *v = member(co, key);
+        char k[32];
+        if (!has(co, key) || (v && json_object_is_type(v, json_type_object)))
+                return v;
+        snprintf(k, sizeof(k), "coalesce %s", key);
+        print_generic(out, 4, k, v);
+        return NULL;
+}
+
+/* "coalesce: l1 ...; l2 ...; l4 lro on; l5 hints tx kick 8, rx poll 20 us"
+ * and the l3 line: per level its mode and the values in force now. */
+static void print_coalesce(FILE *out, struct json_object *q)
+{
+        struct json_object *co = member(q, "coalesce");
+        if (!has(q, "coalesce"))
+                return;
+        if (!co || !json_object_is_type(co, json_type_object)) {
+                print_generic(out, 4, "coalesce", co);
+                return;
+        }
+        struct json_object *l1 = level(out, co, "l1"), *l2 = level(out, co, "l2"),
+                           *l3 = level(out, co, "l3"), *l4 = level(out, co, "l4"),
+                           *l5 = level(out, co, "l5");
+        const char *sep = "    coalesce: ";
+        if (l1) {
+                fputs(sep, out);
+                print_l1(out, l1);
+                sep = "; ";
+        }
+        if (l2) {
+                fputs(sep, out);
+                print_l2(out, l2);
+                sep = "; ";
+        }
+        if (l4) {
+                fprintf(out, "%sl4 lro %s", sep, str(l4, "mode"));
+                sep = "; ";
+        }
+        if (l5) {
+                fprintf(out, "%sl5 hints tx kick %" PRIu64 ", rx poll %" PRIu64 " us", sep,
+                        num(l5, "tx_kick_batch"), num(l5, "rx_poll_us"));
+                sep = "; ";
+        }
+        if (strcmp(sep, "; ") == 0)
+                fputc('\n', out);
+        if (l3)
+                print_l3(out, l3);
+        static const char *const levels[] = {"l1", "l2", "l3", "l4", "l5", NULL};
+        print_unknown_prefixed(out, 4, "coalesce ", co, levels);
+        static const char *const k1[] = {"mode",     "why",       "rx_usecs", "rx_frames",
+                                         "tx_usecs", "tx_frames", NULL};
+        static const char *const k2[] = {"mode", "poll_us", "budget", "polls", "poll_hits", NULL};
+        static const char *const k3[] = {"mode",   "max_frames", "max_usecs", "rx",      "tx",
+                                         "frames", "usecs",      "held",      "profile", NULL};
+        static const char *const k4[] = {"mode", NULL};
+        static const char *const k5[] = {"tx_kick_batch", "rx_poll_us", NULL};
+        print_unknown_prefixed(out, 4, "coalesce l1 ", l1, k1);
+        print_unknown_prefixed(out, 4, "coalesce l2 ", l2, k2);
+        print_unknown_prefixed(out, 4, "coalesce l3 ", l3, k3);
+        print_unknown_prefixed(out, 4, "coalesce l4 ", l4, k4);
+        print_unknown_prefixed(out, 4, "coalesce l5 ", l5, k5);
+}
+
 /* "N of SIZE", or what a guest's nonsense ring index leaves to say. */
 static void print_occupancy(FILE *out, struct json_object *ring, const char *key, const char *size)
 {
@@ -288,8 +556,9 @@ static void print_vif_queue(FILE *out, struct json_object *q)
         if (!print_nonzero(out, s, is_other))
                 fprintf(out, " nothing counted");
         fprintf(out, "\n");
-        static const char *const known[] = {"index", "worker", "failed", "stats",
-                                            "ring",  "rates",  NULL};
+        print_coalesce(out, q);
+        static const char *const known[] = {"index", "worker", "failed",   "stats",
+                                            "ring",  "rates",  "coalesce", NULL};
         print_unknown(out, 4, q, known);
 }
 
@@ -299,6 +568,7 @@ static void print_vif(FILE *out, struct json_object *dev)
         if (u)
                 fprintf(out, "  uplink: %s netdev %s, finishes %s itself; lro %s\n", str(u, "kind"),
                         str(u, "netdev"), str(u, "tx_caps"), on(dev, "lro"));
+        print_qos(out, dev);
         if (!n) {
                 fprintf(out, "  negotiated: nothing, the frontend is not connected\n");
                 return;
@@ -395,7 +665,10 @@ static void print_device(FILE *out, struct json_object *dev)
         static const char *const known[] = {
             "name", "class",  "frontend",   "backend", "disabled", "error", "connected",
             "lro",  "uplink", "negotiated", "queues",  "backing",  NULL};
-        print_unknown(out, 2, dev, known);
+        static const char *const known_vif[] = {
+            "name", "class",  "frontend",   "backend", "disabled", "error", "connected",
+            "lro",  "uplink", "negotiated", "queues",  "qos",      NULL};
+        print_unknown(out, 2, dev, strcmp(str(dev, "class"), "vif") ? known : known_vif);
 }
 
 /* The backend facility: what each class is, how full, and its uplinks. */
