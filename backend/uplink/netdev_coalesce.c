@@ -4,13 +4,12 @@
 
 #include <errno.h>
 #include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
+
+#include "uplink/netdev_ethtool.h"
 
 void netdev_coalesce_from_ethtool(const struct ethtool_coalesce *ec, struct netdev_coalesce *out)
 {
@@ -42,23 +41,10 @@ void netdev_coalesce_format(const struct netdev_coalesce *c, char *buf, size_t l
 /* One ETHTOOL_[GS]COALESCE on netdev @ifname. */
 static int coalesce_ioctl(const char *ifname, struct ethtool_coalesce *ec)
 {
-        struct ifreq ifr;
-        int fd, rc = 0;
-
-        if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
-                return -EINVAL;
-        /* Any socket reaches the ethtool ioctl; AF_UNIX where IPv4 is
-         * compiled out (as netdev_features.c). */
-        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        int fd = netdev_ethtool_open(ifname), rc;
         if (fd < 0)
-                fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        memset(&ifr, 0, sizeof(ifr));
-        strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-        ifr.ifr_data = (void *)ec;
-        if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
-                rc = -errno;
+                return fd;
+        rc = netdev_ethtool_call(fd, ifname, ec);
         close(fd);
         return rc;
 }

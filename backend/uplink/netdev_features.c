@@ -7,15 +7,13 @@
 
 #include <errno.h>
 #include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "offload/off_caps.h"
+#include "uplink/netdev_ethtool.h"
 
 _Static_assert(NETDEV_FEATURE_NAME_LEN == ETH_GSTRING_LEN, "ethtool string length");
 
@@ -54,15 +52,6 @@ unsigned netdev_features_caps(const char *names, const uint32_t *active, uint32_
         return caps;
 }
 
-static int ethtool_ioctl(int fd, const char *ifname, void *cmd)
-{
-        struct ifreq ifr;
-        memset(&ifr, 0, sizeof(ifr));
-        strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-        ifr.ifr_data = cmd;
-        return ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
-}
-
 static int feature_count(int fd, const char *ifname, uint32_t *count)
 {
         struct {
@@ -74,7 +63,7 @@ static int feature_count(int fd, const char *ifname, uint32_t *count)
         memset(&ss, 0, sizeof(ss));
         ss.hdr.cmd = ETHTOOL_GSSET_INFO;
         ss.hdr.sset_mask = 1ull << ETH_SS_FEATURES;
-        if ((rc = ethtool_ioctl(fd, ifname, &ss)) < 0)
+        if ((rc = netdev_ethtool_call(fd, ifname, &ss)) < 0)
                 return rc;
         if (!(ss.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || ss.hdr.data[0] == 0 ||
             ss.hdr.data[0] > NETDEV_FEATURES_MAX)
@@ -106,8 +95,8 @@ static int read_features(int fd, const char *ifname, unsigned *caps)
         strs->len = count;
         feats->cmd = ETHTOOL_GFEATURES;
         feats->size = blocks;
-        if ((rc = ethtool_ioctl(fd, ifname, strs)) < 0 ||
-            (rc = ethtool_ioctl(fd, ifname, feats)) < 0)
+        if ((rc = netdev_ethtool_call(fd, ifname, strs)) < 0 ||
+            (rc = netdev_ethtool_call(fd, ifname, feats)) < 0)
                 goto out;
         /* The kernel answers with its own sizes; trust neither beyond ours. */
         if (strs->len < count)
@@ -126,17 +115,9 @@ out:
 
 int netdev_features_read(const char *ifname, unsigned *caps)
 {
-        int fd, rc;
-
-        if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
-                return -EINVAL;
-        /* Any socket reaches the ethtool ioctl (dev_ioctl) in its network
-         * namespace; AF_UNIX where IPv4 is compiled out. */
-        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        int fd = netdev_ethtool_open(ifname), rc;
         if (fd < 0)
-                fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
+                return fd;
         rc = read_features(fd, ifname, caps);
         close(fd);
         return rc;

@@ -13,18 +13,11 @@
 #include <unistd.h>
 
 #include "ctl_proto.h"
+#include "proc.h"
 
 #define NBCTL_TIMEOUT_MS 10000
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The whole answer text (malloc'd, NUL-ended): pvbackd closes after it. */
-static int ask_text(const char *sock, const char *line, char **answer, char *why, size_t whylen)
+int nbctl_ask_text(const char *sock, const char *line, char **answer, char *why, size_t whylen)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         size_t cap = 1 << 16, len = 0;
@@ -89,7 +82,7 @@ int nbctl_ask(const char *sock, const char *line, struct json_object **answer, c
               size_t whylen)
 {
         char *text = NULL;
-        int rc = ask_text(sock, line, &text, why, whylen);
+        int rc = nbctl_ask_text(sock, line, &text, why, whylen);
         if (rc < 0)
                 return rc;
         *answer = json_tokener_parse(text);

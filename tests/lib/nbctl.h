@@ -8,6 +8,9 @@
 
 struct json_object;
 
+/* Sends @line on @sock and returns the whole answer text (malloc'd,
+ * NUL-ended; pvbackd closes after it). 0, or -errno with @why filled. */
+int nbctl_ask_text(const char *sock, const char *line, char **answer, char *why, size_t whylen);
 /* Sends @line on @sock and returns the parsed answer (json_object_put it).
  * 0, or -errno with @why filled. */
 int nbctl_ask(const char *sock, const char *line, struct json_object **answer, char *why,

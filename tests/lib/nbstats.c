@@ -4,20 +4,13 @@
 
 #include <errno.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "proc.h"
 #include "ctl_proto.h"
-
-#define NBSTATS_TIMEOUT_MS 10000
+#include "nbctl.h"
 
 struct field {
         const char *path; /* under a queue's "stats" */
@@ -73,81 +66,10 @@ const char *nbstats_sock(const struct simhost *h, char *buf, size_t len)
         return buf;
 }
 
-/* The whole answer to one request line (malloc'd, NUL-ended). */
-static int ask(const char *sock, const char *line, char **answer, char *why, size_t whylen)
-{
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        size_t cap = 1 << 16, len = 0;
-        char req[CTL_REQ_MAX + 1];
-        int n = snprintf(req, sizeof(req), "%s\n", line);
-        int rc = 0, fd;
-        char *buf;
-
-        if (n < 0 || (size_t)n >= sizeof(req) || strlen(sock) >= sizeof(sa.sun_path)) {
-                snprintf(why, whylen, "request or socket path too long");
-                return -ENAMETOOLONG;
-        }
-        memcpy(sa.sun_path, sock, strlen(sock) + 1);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-                rc = -errno;
-                snprintf(why, whylen, "control socket %s: %s", sock, strerror(errno));
-                if (fd >= 0)
-                        close(fd);
-                return rc;
-        }
-        buf = malloc(cap);
-        for (uint64_t end = now_ms() + NBSTATS_TIMEOUT_MS; buf;) {
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                int left = (int)(end - now_ms());
-                if (left <= 0 || poll(&p, 1, left) <= 0) {
-                        rc = -ETIMEDOUT;
-                        break;
-                }
-                if (len + 1 == cap) {
-                        char *more = realloc(buf, cap * 2);
-                        if (!more)
-                                break;
-                        buf = more;
-                        cap *= 2;
-                }
-                ssize_t r = read(fd, buf + len, cap - 1 - len);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        rc = -errno;
-                if (r <= 0)
-                        break;
-                len += (size_t)r;
-        }
-        close(fd);
-        if (!buf || rc < 0) {
-                rc = rc < 0 ? rc : -ENOMEM;
-                snprintf(why, whylen, "no answer to '%s' on %s: %s", line, sock, strerror(-rc));
-                free(buf);
-                return rc;
-        }
-        buf[len] = '\0';
-        *answer = buf;
-        return 0;
-}
-
-/* "a.b.c" under obj, or NULL. */
-static struct json_object *member(struct json_object *obj, const char *path)
-{
-        char buf[128], *save = NULL;
-        snprintf(buf, sizeof(buf), "%s", path);
-        for (char *k = strtok_r(buf, ".", &save); k && obj; k = strtok_r(NULL, ".", &save))
-                if (!json_object_object_get_ex(obj, k, &obj))
-                        obj = NULL;
-        return obj;
-}
-
 static int add_counter(struct json_object *stats, const char *path, uint64_t *sum, char *why,
                        size_t whylen)
 {
-        struct json_object *v = member(stats, path);
+        struct json_object *v = nbctl_member(stats, path);
         if (!v || !json_object_is_type(v, json_type_int)) {
                 snprintf(why, whylen, "counter %s missing from pvbackd's answer", path);
                 return -EPROTO;
@@ -158,7 +80,7 @@ static int add_counter(struct json_object *stats, const char *path, uint64_t *su
 
 static int add_queue(struct json_object *q, struct nb_queue_stats *sum, char *why, size_t whylen)
 {
-        struct json_object *stats = member(q, "stats");
+        struct json_object *stats = nbctl_member(q, "stats");
         uint8_t *base = (uint8_t *)sum;
         int rc = 0;
 
@@ -184,7 +106,7 @@ int nbstats_read(const char *sock, const char *dev, struct nbstats *out, char *w
 
         memset(out, 0, sizeof(*out));
         snprintf(line, sizeof(line), "show %s", dev);
-        if ((rc = ask(sock, line, &text, why, whylen)) < 0)
+        if ((rc = nbctl_ask_text(sock, line, &text, why, whylen)) < 0)
                 return rc;
         root = json_tokener_parse(text);
         if (!root) {
@@ -193,7 +115,7 @@ int nbstats_read(const char *sock, const char *dev, struct nbstats *out, char *w
                 return -EPROTO;
         }
         rc = -EPROTO;
-        if ((v = member(root, "error.message"))) {
+        if ((v = nbctl_member(root, "error.message"))) {
                 snprintf(why, whylen, "pvbackd: %s", json_object_get_string(v));
                 goto out;
         }
@@ -203,9 +125,9 @@ int nbstats_read(const char *sock, const char *dev, struct nbstats *out, char *w
                 goto out;
         }
         d = json_object_array_get_idx(d, 0);
-        if ((v = member(d, "connected")))
+        if ((v = nbctl_member(d, "connected")))
                 out->connected = json_object_get_boolean(v);
-        if ((v = member(d, "uplink.tx_caps")))
+        if ((v = nbctl_member(d, "uplink.tx_caps")))
                 snprintf(out->tx_caps, sizeof(out->tx_caps), "%s", json_object_get_string(v));
         if (out->connected) {
                 static const struct {
@@ -219,7 +141,7 @@ int nbstats_read(const char *sock, const char *dev, struct nbstats *out, char *w
                     {"negotiated.csum_ipv6", offsetof(struct nbstats, neg.csum_ipv6)},
                 };
                 for (size_t i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
-                        if (!(v = member(d, neg[i].path)) ||
+                        if (!(v = nbctl_member(d, neg[i].path)) ||
                             !json_object_is_type(v, json_type_boolean)) {
                                 snprintf(why, whylen, "%s missing from pvbackd's answer",
                                          neg[i].path);
