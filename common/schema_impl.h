@@ -44,4 +44,8 @@ int schema_values_check(const struct schema_key *k, char *msg, size_t len);
 int schema_value_check(const struct schema_key *k, const char *value, const struct schema_binds *b,
                        char *msg, size_t len);
 
+/* Appends a finding (path and message copied). 0 or -ENOMEM. */
+int schema_finding_add(struct schema_findings *f, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

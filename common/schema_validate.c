@@ -343,9 +343,7 @@ int schema_value_check(const struct schema_key *k, const char *value, const stru
 
 /* ---- validation ------------------------------------------------------- */
 
-static int add_finding(struct schema_findings *f, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int add_finding(struct schema_findings *f, const char *path, const char *fmt, ...)
+int schema_finding_add(struct schema_findings *f, const char *path, const char *fmt, ...)
 {
         if (f->n == f->cap) {
                 size_t ncap = f->cap ? f->cap * 2 : 16;
@@ -477,8 +475,8 @@ static int check_perms(const char *pattern, const struct schema_binds *b,
         if (!pattern || !n->perms || schema_pattern_equals(pattern, b, n->perms))
                 return 0;
         subst_partial(pattern, b, want, sizeof(want));
-        return add_finding(out, n->path, "permissions (%s) differ from the schema's (%s)", n->perms,
-                           want);
+        return schema_finding_add(out, n->path, "permissions (%s) differ from the schema's (%s)",
+                                  n->perms, want);
 }
 
 static const char *writer_names(unsigned w, char *buf, size_t len)
@@ -508,8 +506,8 @@ static int check_required(const struct schema *s, const struct node_index *ix, s
                 snprintf(path, sizeof(path), "%s/%s", dirpath, k->rel);
                 if (index_find(ix, path))
                         continue;
-                int rc = add_finding(out, path, "missing required key (written by %s; %s)",
-                                     writer_names(k->writers, w, sizeof(w)), k->where);
+                int rc = schema_finding_add(out, path, "missing required key (written by %s; %s)",
+                                            writer_names(k->writers, w, sizeof(w)), k->where);
                 if (rc < 0)
                         return rc;
         }
@@ -530,7 +528,7 @@ static int check_node(const struct schema *s, const struct node_index *ix,
         if (k >= 0) {
                 const struct schema_key *key = &s->keys[k];
                 if (schema_value_check(key, n->value, &b, msg, sizeof(msg)) < 0) {
-                        int rc = add_finding(out, n->path, "%s (%s)", msg, key->where);
+                        int rc = schema_finding_add(out, n->path, "%s (%s)", msg, key->where);
                         if (rc < 0)
                                 return rc;
                 }
@@ -539,8 +537,8 @@ static int check_node(const struct schema *s, const struct node_index *ix,
         d = ancestor_dir(s, n->path);
         if (d < 0)
                 return 0;
-        return add_finding(out, n->path, "unknown key under %s (%s)", s->dirs[d].name,
-                           s->dirs[d].where);
+        return schema_finding_add(out, n->path, "unknown key under %s (%s)", s->dirs[d].name,
+                                  s->dirs[d].where);
 }
 
 int schema_validate(const struct schema *s, const struct schema_node *nodes, size_t n,

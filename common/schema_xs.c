@@ -2,6 +2,7 @@
  * every node), in one transaction so the snapshot is consistent. Used by
  * pvback-xs-validate and by tests that compare trees. */
 #include "schema.h"
+#include "schema_impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,27 +15,6 @@ struct node_vec {
         /* Where a subtree we may not read is noted; NULL: that fails the read. */
         struct schema_findings *unreadable;
 };
-
-static int note_unreadable(struct schema_findings *f, const char *path)
-{
-        if (f->n == f->cap) {
-                size_t ncap = f->cap ? f->cap * 2 : 16;
-                struct schema_finding *nv = realloc(f->v, ncap * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                f->v = nv;
-                f->cap = ncap;
-        }
-        char *p = strdup(path);
-        char *m = strdup("unreadable (permission denied): this subtree was not checked");
-        if (!p || !m) {
-                free(p);
-                free(m);
-                return -ENOMEM;
-        }
-        f->v[f->n++] = (struct schema_finding){p, m};
-        return 0;
-}
 
 /* xenstore-ls -p notation: n (none), r, w, b (both), then the domid. */
 static char *perms_string(const struct xs_permissions *p, unsigned n)
@@ -76,7 +56,9 @@ static int walk(struct xs_handle *xs, xs_transaction_t t, const char *path, stru
         if (!value) {
                 int err = errno;
                 if (err == EACCES && ns->unreadable)
-                        return note_unreadable(ns->unreadable, path);
+                        return schema_finding_add(ns->unreadable, path,
+                                                  "unreadable (permission denied): this subtree "
+                                                  "was not checked");
                 return err == ENOENT ? 0 : -err;
         }
         struct xs_permissions *p = xs_get_permissions(xs, t, path, &np);
