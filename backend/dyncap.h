@@ -53,8 +53,7 @@ bool dyncap_differs(const struct dyncap_set *cur, const struct dyncap_set *next)
 
 /* One section: the directory under capabilities/ and the builder that adds
  * its keys for a device (@dev is the class's device state). A builder that
- * adds nothing leaves the section out, which is what the coalesce/ and qos/
- * slots do until their builders exist. */
+ * adds nothing leaves the section out. */
 struct dyncap_section {
         const char *name;
         void (*build)(const void *dev, const char *section, struct dyncap_set *out);

@@ -151,9 +151,10 @@ static void report_changes(const struct fe_dyncap *c, const struct fe_dyncap_sna
         fflush(c->report);
 }
 
-/* What applies of a set. Neither frontend has a coalescing knob yet, so a
- * coalesce/ section is kept and counted; offloads, queues and limits are
- * the connection's and only change with a reconnect. */
+/* What applies of a set here: the coalesce/ section is counted (the
+ * netfront reads its hints through fe_dyncap_get, blkback publishes none);
+ * offloads, queues and limits are the connection's and only change with a
+ * reconnect. */
 static void apply(struct fe_dyncap *c)
 {
         c->coalesce_keys = 0;
@@ -161,8 +162,8 @@ static void apply(struct fe_dyncap *c)
                 if (!strncmp(c->kv[i].key, "coalesce/", 9))
                         c->coalesce_keys++;
         if (c->coalesce_keys)
-                pv_info(c->ctx, "coalescing hints in generation %" PRIu64 ": %zu keys kept",
-                        c->generation, c->coalesce_keys);
+                pv_debug(c->ctx, "coalescing hints in generation %" PRIu64 ": %zu keys kept",
+                         c->generation, c->coalesce_keys);
 }
 
 int fe_dyncap_poll(struct fe_dyncap *c, struct xs_handle *xs)
@@ -204,9 +205,30 @@ int fe_dyncap_poll(struct fe_dyncap *c, struct xs_handle *xs)
                 pv_warn(c->ctx, "writing capabilities-ack: %s", strerror(-rc));
                 return rc;
         }
-        pv_info(c->ctx, "capabilities generation %" PRIu64 " applied and acknowledged",
-                c->generation);
+        pv_debug(c->ctx, "capabilities generation %" PRIu64 " applied and acknowledged",
+                 c->generation);
         return 1;
+}
+
+static bool offered(struct xs_handle *xs, const char *be_dir)
+{
+        bool on = false;
+        if (xb_read_bool_default(xs, XBT_NULL, be_dir, "feature-dynamic-capabilities", false, &on) <
+            0)
+                return false;
+        return on;
+}
+
+int fe_dyncap_announce(struct fe_dyncap *c, struct xs_handle *xs, const char *fe_dir,
+                       const char *be_dir)
+{
+        int rc;
+        if (!c->enabled || !c->prefer || c->announced || !offered(xs, be_dir))
+                return 0;
+        if ((rc = xb_printf(xs, XBT_NULL, fe_dir, "capabilities-preference", "%s", c->prefer)) < 0)
+                return rc;
+        c->announced = true;
+        return 0;
 }
 
 int fe_dyncap_start(struct fe_dyncap *c, struct xs_handle *xs, const char *fe_dir,
@@ -224,7 +246,7 @@ int fe_dyncap_start(struct fe_dyncap *c, struct xs_handle *xs, const char *fe_di
         c->offered = on;
         if (!c->enabled || !on)
                 return 0;
-        if (c->prefer &&
+        if (c->prefer && !c->announced &&
             (rc = xb_printf(xs, XBT_NULL, fe_dir, "capabilities-preference", "%s", c->prefer)) < 0)
                 return rc;
         snprintf(path, sizeof(path), "%s/capabilities/generation", be_dir);
@@ -242,6 +264,7 @@ void fe_dyncap_stop(struct fe_dyncap *c, struct xs_handle *xs)
                 return;
         snprintf(path, sizeof(path), "%s/capabilities/generation", c->be_dir);
         xs_unwatch(xs, path, "fe-dyncap");
+        c->announced = false;
         c->watching = false;
 }
 

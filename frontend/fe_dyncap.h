@@ -32,6 +32,7 @@ struct fe_dyncap {
         /* Set by fe_dyncap_start. */
         bool offered; /* the backend wrote feature-dynamic-capabilities=1 */
         bool watching;
+        bool announced; /* the preference is written (fe_dyncap_announce) */
         char fe_dir[128], be_dir[160];
         /* The last set applied and acknowledged. */
         uint64_t generation;
@@ -46,6 +47,11 @@ struct fe_dyncap {
 void fe_dyncap_init(struct fe_dyncap *c, const char *ctx, bool enabled, const char *prefer,
                     FILE *report);
 bool fe_dyncap_pref_ok(const char *prefer);
+/* Before the frontend switches to Connected: with the feature offered
+ * (and enabled), writes the preference, so that the backend's first
+ * generation already follows it. Optional; 0 or -errno. */
+int fe_dyncap_announce(struct fe_dyncap *c, struct xs_handle *xs, const char *fe_dir,
+                       const char *be_dir);
 /* Once the backend is Connected: looks for the feature; with it (and
  * enabled) writes the preference, watches capabilities/generation and
  * applies the current set. Returns 0 (also without the feature) or -errno. */

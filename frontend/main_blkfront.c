@@ -82,6 +82,7 @@ static const char usage_text[] =
         "                       error, eopnotsupp, disconnected, silent (default\n"
         "                       error,eopnotsupp,disconnected)\n"
         "  -q, --quiet          no negotiation summary\n"
+        "  -v, --verbose        print each capabilities generation applied\n"
         "  -h, --help           this text\n"
         "\n"
         "Exit status: 0 on success; 1 on failure (the reason is printed: a mismatch, an\n"
@@ -96,7 +97,7 @@ struct cli {
         struct bf_verify_opts v;
         struct bf_load_opts l;
         enum bf_hostile_class cls;
-        bool cls_set, range_set, secure, quiet;
+        bool cls_set, range_set, secure, quiet, verbose;
         uint32_t bs;
         char expect[128];
 };
@@ -206,6 +207,7 @@ static const struct option long_opts[] = {
         {"no-dynamic-capabilities", no_argument, NULL, OPT_NO_DYNCAP},
         {"prefer", required_argument, NULL, OPT_PREFER},
         {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -344,6 +346,9 @@ static int workload_option(struct cli *c, int opt, const char *arg)
         case 'q':
                 c->quiet = true;
                 return 0;
+        case 'v':
+                c->verbose = true;
+                return 0;
         }
         return bad("an option", arg ? arg : "");
 }
@@ -366,7 +371,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
                 return -EINVAL;
         }
         optind = 2;
-        while ((opt = getopt_long(argc, argv, "qh", long_opts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "qvh", long_opts, NULL)) != -1) {
                 if (opt == 'h') {
                         fputs(usage_text, stdout);
                         exit(0);
@@ -543,7 +548,9 @@ int main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         c.o.stop = &stop_signal;
-        if (!c.quiet)
+        /* One line per generation is for a reader following changes, not
+         * for load and benchmark output: the summary says what was acked. */
+        if (c.verbose && !c.quiet)
                 c.o.dyncap_report = stdout;
         int rc = bf_open(&c.o, &d, err, sizeof(err));
         if (rc < 0) {

@@ -53,7 +53,7 @@ static const char usage[] =
         "    --hypervisor xen|sim   seam provider (default: $PVBACK_HYPERVISOR, else detect)\n"
         "    --timeout SEC          wait for the backend this long (default 30)\n"
         "    --duration SEC         stop after SEC seconds (default: mode's own end)\n"
-        "    -v, --verbose          log each step\n"
+        "    -v, --verbose          log each step, print each capabilities generation applied\n"
         "    -h, --help             this text\n"
         "\n"
         "FEATURE OPTIONS (everything the backend offers is used unless turned off)\n"
@@ -77,9 +77,11 @@ static const char usage[] =
         "                           rx-flow: hash 0xH queue Q frames N (any mode; shows\n"
         "                           which ring queue the backend steered each flow to)\n"
         "    --no-dynamic-capabilities  ignore pvbackd's capability exchange, as a standard\n"
-        "                           frontend does (default: follow it when offered: print\n"
-        "                           each capabilities generation and acknowledge it)\n"
+        "                           frontend does (default: follow it when offered: apply\n"
+        "                           and acknowledge each generation; -v prints each)\n"
         "    --prefer latency|throughput|default  capabilities-preference to state\n"
+        "    --no-coalescing-hints  follow the exchange but apply none of its coalescing\n"
+        "                           hints (tx-kick-batch, rx-poll-us), e.g. to compare\n"
         "\n"
         "GEN OPTIONS\n"
         "    --count N              frames to send (default 1000; 0 with --bytes)\n"
@@ -247,7 +249,7 @@ enum opt_id {
         O_NO_GSO4, O_NO_GSO6, O_NO_CSUM, O_NO_CSUM6, O_NO_CTRL, O_NO_MCAST, O_NO_RXN, O_NO_XDP,
         O_XDP_HR, O_HKEY, O_HFLAGS, O_HMAP, O_MJOIN, O_COUNT, O_BYTES, O_SIZE, O_FLOWS, O_RATE,
         O_TCP, O_GSO, O_IPV6, O_DMAC, O_SEED, O_VRX, O_NETNS, O_IFNAME, O_IP, O_MTU, O_CLASS,
-        O_SLOTS, O_WAIT, O_EXPECT, O_FLOWREP, O_NO_DYNCAP, O_PREFER,
+        O_SLOTS, O_WAIT, O_EXPECT, O_FLOWREP, O_NO_DYNCAP, O_PREFER, O_NO_HINTS,
 };
 
 static const struct option opts[] = {
@@ -293,6 +295,7 @@ static const struct option opts[] = {
         {"expect", required_argument, NULL, O_EXPECT},
         {"flow-report", no_argument, NULL, O_FLOWREP},
         {"no-dynamic-capabilities", no_argument, NULL, O_NO_DYNCAP},
+        {"no-coalescing-hints", no_argument, NULL, O_NO_HINTS},
         {"prefer", required_argument, NULL, O_PREFER},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -413,6 +416,7 @@ static int apply_opt(struct app *a, int c, const char *v)
                 return a->hexpect < 0 ? -EINVAL : 0;
         case O_FLOWREP: a->flow_report = true; return 0;
         case O_NO_DYNCAP: a->cfg.dyncap = false; return 0;
+        case O_NO_HINTS: a->cfg.no_hints = true; return 0;
         case O_PREFER: a->cfg.prefer = v; return fe_dyncap_pref_ok(v) ? 0 : -EINVAL;
         case 'v': a->verbose = true; return 0;
         default: return -EINVAL;
@@ -514,6 +518,12 @@ static int wait_once(struct app *a, int timeout_ms, bool want_tap)
                               {.fd = nf_xs_fd(a->dev), .events = POLLIN},
                               {.fd = nf_evtchn_fd(a->dev), .events = POLLIN},
                               {.fd = want_tap ? a->tapdev.fd : -1, .events = POLLIN}};
+        /* Nothing batched waits while we sleep; with the backend's
+         * rx-poll-us, responses about to land are caught without a
+         * sleep and a wake-up. */
+        nf_tx_flush(a->dev);
+        if (timeout_ms > 0 && nf_rx_spin(a->dev))
+                timeout_ms = 0;
         int n = poll(p, 4, timeout_ms);
         if (n < 0)
                 return errno == EINTR ? 0 : -errno;
@@ -554,6 +564,13 @@ static int run_receive(struct app *a)
         return 0;
 }
 
+/* Whether another frame waits in the TAP (asked only while batching). */
+static bool tap_more(const struct app *a)
+{
+        struct pollfd p = {.fd = a->tapdev.fd, .events = POLLIN};
+        return nf_tx_batching(a->dev) && poll(&p, 1, 0) == 1;
+}
+
 static int run_tap(struct app *a)
 {
         double t0 = now_s();
@@ -568,7 +585,7 @@ static int run_tap(struct app *a)
                                 a->tap_dropped++;
                 }
                 if (have) {
-                        int rc = nf_xmit(a->dev, NF_QUEUE_ANY, &pending);
+                        int rc = nf_xmit_more(a->dev, NF_QUEUE_ANY, &pending, tap_more(a));
                         if (rc != -EAGAIN)
                                 have = false;
                         if (rc < 0 && rc != -EAGAIN)
@@ -635,7 +652,8 @@ static int run_gen(struct app *a, struct nf_gen *g)
                 if (rc < 0)
                         return rc;
                 have = true;
-                rc = nf_xmit(a->dev, NF_QUEUE_ANY, &f);
+                /* Unpaced, the next frame follows at once: batchable. */
+                rc = nf_xmit_more(a->dev, NF_QUEUE_ANY, &f, a->rate <= 0 && gen_more(a, g));
                 if (rc == 0) {
                         have = false;
                 } else if (rc == -EAGAIN) {
@@ -777,7 +795,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         nf_set_rx_cb(a.dev, on_rx, &a);
-        nf_dyncap_report(a.dev, stdout);
+        /* Each generation's changes only on request; the summary always. */
+        nf_dyncap_report(a.dev, a.verbose ? stdout : NULL);
         a.verify.seed = a.gen.seed;
         if ((rc = nf_connect(a.dev, err, sizeof(err))) < 0) {
                 fprintf(stderr, "pvback-netfront: %s\n", err);

@@ -30,11 +30,11 @@ struct nf_stats {
 struct nf_frame {
         const uint8_t *data;
         uint32_t len;
-        bool csum_blank;     /* L4 checksum is partial (seeded with the pseudo-header) */
+        bool csum_blank; /* L4 checksum is partial (seeded with the pseudo-header) */
         bool data_validated;
-        uint8_t gso_type;    /* XEN_NETIF_GSO_TYPE_* */
+        uint8_t gso_type; /* XEN_NETIF_GSO_TYPE_* */
         uint16_t gso_size;
-        uint32_t head;       /* bytes in the first slot; 0: a full page */
+        uint32_t head; /* bytes in the first slot; 0: a full page */
 };
 
 /* A received frame, valid during the callback only. */
@@ -99,8 +99,19 @@ const uint8_t *nf_mac(const struct nf_dev *d);
 uint32_t nf_mtu(const struct nf_dev *d);
 const char *nf_fe_dir(const struct nf_dev *d);
 const char *nf_be_dir(const struct nf_dev *d);
+/* nf_xmit for a frame with @more frames already waiting behind it: with
+ * the backend's tx-kick-batch hint, up to that many are pushed with one
+ * kick; a frame with !more always goes at once. */
+int nf_xmit_more(struct nf_dev *d, uint32_t q, const struct nf_frame *f, bool more);
+/* Whether tx-kick-batch is in force (worth telling nf_xmit_more). */
+bool nf_tx_batching(const struct nf_dev *d);
+/* Pushes whatever tx-kick-batch left unpushed: before sleeping. */
+void nf_tx_flush(struct nf_dev *d);
+/* The backend's rx-poll-us hint: spins up to that long for RX responses
+ * before the caller sleeps; true when some arrived (do not sleep). */
+bool nf_rx_spin(struct nf_dev *d);
 /* The negotiation, one line per feature (the dynamic capabilities'
- * acknowledged generation last). */
+ * acknowledged generation and the coalescing hints applied last). */
 void nf_print_negotiated(const struct nf_dev *d, FILE *out);
 /* Where each capabilities generation applied is printed (one line with
  * what changed); NULL (the default) prints nothing. Before nf_connect. */

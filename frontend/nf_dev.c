@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "offload/off_parse.h"
 
@@ -60,6 +61,61 @@ int nf_handle_events(struct nf_dev *d)
         return nf_poll_queues(d);
 }
 
+void nf_tx_flush(struct nf_dev *d)
+{
+        for (uint32_t i = 0; d->connected && i < d->nqueues; i++)
+                if (d->queues[i].tx_unpushed)
+                        nf_txq_push(&d->queues[i]);
+}
+
+static uint64_t mono_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static bool rx_pending(const struct nf_dev *d)
+{
+        for (uint32_t i = 0; i < d->nqueues; i++)
+                if (RING_HAS_UNCONSUMED_RESPONSES(&d->queues[i].rx))
+                        return true;
+        return false;
+}
+
+bool nf_rx_spin(struct nf_dev *d)
+{
+        uint32_t us = d->hints.rx_poll_us;
+        if (!d->connected || !us || d->broken[0])
+                return false;
+        d->hint_rx_spins++;
+        for (uint64_t end = mono_us() + us; mono_us() < end;) {
+                if (rx_pending(d)) {
+                        d->hint_rx_spin_hits++;
+                        return true;
+                }
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+        }
+        return false;
+}
+
+bool nf_tx_batching(const struct nf_dev *d)
+{
+        return d->hints.tx_kick_batch > 1;
+}
+
+void nf_hints_update(struct nf_dev *d)
+{
+        if (d->cfg.no_hints)
+                return;
+        nf_hints_parse(fe_dyncap_get(&d->dyncap, "coalesce/tx-kick-batch"),
+                       fe_dyncap_get(&d->dyncap, "coalesce/rx-poll-us"), &d->hints);
+        /* A smaller batch (or none) takes effect now, not at the next frame. */
+        nf_tx_flush(d);
+}
+
 /* Waits for a kick and processes it (used while a queue's ring is full). */
 static int wait_room(struct nf_dev *d, int timeout_ms)
 {
@@ -75,8 +131,7 @@ static int wait_room(struct nf_dev *d, int timeout_ms)
 static uint32_t pick_queue(const struct nf_dev *d, const struct nf_frame *f)
 {
         struct off_pkt_info pi;
-        if (d->nqueues == 1 ||
-            off_parse(f->data, f->len, f->gso_type ? OFF_PARSE_GSO : 0, &pi) < 0)
+        if (d->nqueues == 1 || off_parse(f->data, f->len, f->gso_type ? OFF_PARSE_GSO : 0, &pi) < 0)
                 return 0;
         uint32_t h = 2166136261u;
         size_t alen = pi.ethertype == OFF_ETH_P_IPV6 ? 32 : 8;
@@ -98,12 +153,23 @@ int nf_xmit(struct nf_dev *d, uint32_t q, const struct nf_frame *f)
         if (q >= d->nqueues)
                 return -EINVAL;
         int rc = nf_txq_send(&d->queues[q], f);
+        /* Refused or not, nothing of a last frame may stay unpushed. */
+        if (rc < 0 && !d->tx_more)
+                nf_tx_flush(d);
         /* A software-segmented frame can need more slots than one wait frees. */
         for (int tries = 0; rc == -EAGAIN && f->gso_type && tries < 500; tries++) {
                 if ((rc = wait_room(d, 10)) < 0)
                         return rc;
                 rc = nf_txq_send(&d->queues[q], f);
         }
+        return rc;
+}
+
+int nf_xmit_more(struct nf_dev *d, uint32_t q, const struct nf_frame *f, bool more)
+{
+        d->tx_more = more && nf_tx_batching(d);
+        int rc = nf_xmit(d, q, f);
+        d->tx_more = false;
         return rc;
 }
 
@@ -192,10 +258,31 @@ const char *nf_be_dir(const struct nf_dev *d)
         return d->be_dir;
 }
 
+/* Which hints the netfront applied and what they did. */
+static void nf_hints_print(const struct nf_dev *d, FILE *out)
+{
+        const struct nf_hints *h = &d->hints;
+        if (!h->tx_applied && !h->rx_applied) {
+                fprintf(out, "coalescing-hints: none applied\n");
+                return;
+        }
+        fprintf(out, "coalescing-hints:");
+        if (h->tx_applied)
+                fprintf(out, " tx-kick-batch %u (%llu pushes deferred)", h->tx_kick_batch,
+                        (unsigned long long)d->hint_tx_deferred);
+        if (h->rx_applied)
+                fprintf(out, "%s rx-poll-us %u (%llu spins, %llu found responses)",
+                        h->tx_applied ? "," : "", h->rx_poll_us,
+                        (unsigned long long)d->hint_rx_spins,
+                        (unsigned long long)d->hint_rx_spin_hits);
+        fputc('\n', out);
+}
+
 void nf_print_negotiated(const struct nf_dev *d, FILE *out)
 {
         nf_negotiated_print(out, &d->cfg, &d->bf, &d->neg, d->split_in_use);
         fe_dyncap_print(&d->dyncap, out);
+        nf_hints_print(d, out);
 }
 
 void nf_dyncap_report(struct nf_dev *d, FILE *out)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "fe_dyncap.h"
+#include "nf_hints.h"
 #include "netfront.h"
 #include "nf_keys.h"
 #include "nf_proto.h"
@@ -28,6 +29,7 @@ struct nf_queue {
         uint16_t tx_free[NF_TX_RING_SIZE]; /* stack of free ids */
         uint32_t tx_nfree;
         bool tx_inflight[NF_TX_RING_SIZE];
+        uint32_t tx_unpushed; /* frames on the ring not pushed yet (tx-kick-batch) */
 
         netif_rx_front_ring_t rx;
         void *rx_sring;
@@ -77,9 +79,16 @@ struct nf_dev {
         struct nf_ctrl ctrl;
         nf_rx_cb rx_cb;
         void *rx_arg;
-        uint8_t *scratch;   /* RX reassembly and software offload fallbacks */
+        uint8_t *scratch; /* RX reassembly and software offload fallbacks */
         uint8_t *scratch2;
         struct fe_dyncap dyncap; /* pvback's dynamic capabilities */
+        /* The backend's L5 coalescing hints as last applied, whether the
+         * frame being sent has another queued behind it, and what the
+         * hints did. */
+        struct nf_hints hints;
+        bool tx_more;
+        uint64_t hint_tx_deferred; /* pushes left for a later frame */
+        uint64_t hint_rx_spins, hint_rx_spin_hits;
 };
 
 /* nf_queue.c: rings, buffers and channels of one queue. */
@@ -99,7 +108,14 @@ int nf_txq_id_get(struct nf_queue *q, uint16_t *id);
 /* Copies prepared slots to the ring, marks their ids in flight, pushes and
  * notifies as the event index asks. */
 void nf_txq_post(struct nf_queue *q, const union nf_tx_slot *slots, uint32_t n);
+/* Pushes what tx-kick-batch left unpushed, and kicks as the event index
+ * asks. */
+void nf_txq_push(struct nf_queue *q);
 int nf_txq_send(struct nf_queue *q, const struct nf_frame *f);
+
+/* nf_dev.c: the backend's coalescing hints (re)read from the applied
+ * capabilities. */
+void nf_hints_update(struct nf_dev *d);
 
 /* nf_rxq.c */
 void nf_rxq_refill(struct nf_queue *q);

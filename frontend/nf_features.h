@@ -31,20 +31,21 @@ struct nf_config {
         bool sg;
         bool gso_tcpv4;
         bool gso_tcpv6;
-        bool csum;      /* off: writes feature-no-csum-offload=1, fills own sums */
+        bool csum; /* off: writes feature-no-csum-offload=1, fills own sums */
         bool ipv6_csum;
         bool ctrl_ring; /* needs hash to be useful; see nf_config_default */
         bool mcast_ctrl;
         bool rx_notify;
-        bool xdp;            /* write xdp-headroom when the backend offers it */
+        bool xdp;              /* write xdp-headroom when the backend offers it */
         uint16_t xdp_headroom; /* value written (Linux: 0 until a program loads) */
-        bool hash_set;       /* apply `hash` over the ctrl ring after connecting */
+        bool hash_set;         /* apply `hash` over the ctrl ring after connecting */
         struct nf_hash_cfg hash;
-        int timeout_ms;      /* for the backend's InitWait / Connected */
+        int timeout_ms; /* for the backend's InitWait / Connected */
         /* pvback's dynamic capability exchange (fe_dyncap.h): follow it when
          * the backend offers it; off behaves as a standard frontend. */
         bool dyncap;
         const char *prefer; /* capabilities-preference to write, or NULL */
+        bool no_hints;      /* follow the exchange, but apply no coalescing hint */
 };
 
 /* What the backend wrote in its directory before InitWait. */
@@ -88,8 +89,8 @@ int nf_backend_features_read(struct xs_handle *xs, const char *be_dir,
 /* Pure. ncpus caps the default queue count. -ENODEV when the backend cannot
  * copy on RX (Linux xennet_connect refuses it), -EINVAL for a bad config;
  * err then says why. */
-int nf_negotiate(const struct nf_config *cfg, const struct nf_backend_features *bf,
-                 uint32_t ncpus, struct nf_negotiated *neg, char *err, size_t errlen);
+int nf_negotiate(const struct nf_config *cfg, const struct nf_backend_features *bf, uint32_t ncpus,
+                 struct nf_negotiated *neg, char *err, size_t errlen);
 
 /* One line per feature ("sg: on", "gso-tcpv4: off (backend lacks it)"). */
 void nf_negotiated_print(FILE *out, const struct nf_config *cfg,

@@ -93,17 +93,30 @@ int nf_txq_gc(struct nf_queue *q)
         return 0;
 }
 
-void nf_txq_post(struct nf_queue *q, const union nf_tx_slot *slots, uint32_t n)
+void nf_txq_push(struct nf_queue *q)
 {
         int notify;
-        for (uint32_t i = 0; i < n; i++)
-                memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++), &slots[i], sizeof(slots[i]));
-        q->st.tx_slots += n;
+        q->tx_unpushed = 0;
         RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
         if (notify) {
                 xh_evtchn_notify(q->dev->ev, q->port_tx);
                 q->st.notify_tx++;
         }
+}
+
+void nf_txq_post(struct nf_queue *q, const union nf_tx_slot *slots, uint32_t n)
+{
+        struct nf_dev *d = q->dev;
+        for (uint32_t i = 0; i < n; i++)
+                memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++), &slots[i], sizeof(slots[i]));
+        q->st.tx_slots += n;
+        /* tx-kick-batch: while more frames wait behind this one, up to N
+         * go out with one push (and at most one kick). */
+        if (!nf_hints_tx_push_now(d->hints.tx_kick_batch, ++q->tx_unpushed, d->tx_more)) {
+                d->hint_tx_deferred++;
+                return;
+        }
+        nf_txq_push(q);
 }
 
 /* Copies the frame into one buffer page per data slot and posts it. */
@@ -119,6 +132,9 @@ static int send_one(struct nf_queue *q, const struct nf_frame *f)
                 return rc;
         uint32_t need = n + (f->gso_type != XEN_NETIF_GSO_TYPE_NONE);
         if (nf_txq_ring_space(q) < need || q->tx_nfree < n) {
+                /* What waits unpushed must reach the backend to free room. */
+                if (q->tx_unpushed)
+                        nf_txq_push(q);
                 if ((rc = nf_txq_gc(q)) < 0)
                         return rc;
                 if (nf_txq_ring_space(q) < need || q->tx_nfree < n) {
@@ -132,7 +148,7 @@ static int send_one(struct nf_queue *q, const struct nf_frame *f)
                 nf_txq_id_get(q, &id); /* cannot fail: tx_nfree >= n checked */
                 memcpy(q->tx_bufs + (size_t)id * NF_PAGE_SIZE, f->data + off, lens[i]);
                 frags[i] = (struct nf_tx_frag){
-                        .gref = q->tx_buf_refs[id], .offset = 0, .len = lens[i], .id = id};
+                    .gref = q->tx_buf_refs[id], .offset = 0, .len = lens[i], .id = id};
                 off += lens[i];
         }
         struct nf_tx_meta m = {.len = f->len,
@@ -165,8 +181,7 @@ static bool gso_offloaded(const struct nf_negotiated *neg, uint8_t gso_type)
 }
 
 /* skb_gso_segment in software: each segment leaves with full checksums. */
-static int send_sw_gso(struct nf_queue *q, const struct nf_frame *f,
-                       const struct off_pkt_info *pi)
+static int send_sw_gso(struct nf_queue *q, const struct nf_frame *f, const struct off_pkt_info *pi)
 {
         static struct off_gso_seg segs[NF_GSO_MAX_SEGS];
         struct off_gso_out out = {.mem = q->dev->scratch2,
@@ -202,8 +217,7 @@ static int send_sw_gso(struct nf_queue *q, const struct nf_frame *f,
 }
 
 /* skb_checksum_help: fill the partial checksum before sending. */
-static int send_sw_csum(struct nf_queue *q, const struct nf_frame *f,
-                        const struct off_pkt_info *pi)
+static int send_sw_csum(struct nf_queue *q, const struct nf_frame *f, const struct off_pkt_info *pi)
 {
         uint8_t *buf = q->dev->scratch2;
         memcpy(buf, f->data, f->len);

@@ -32,8 +32,8 @@ static int read_device(struct nf_dev *d, char *err, size_t errlen)
                          d->fe_dir, d->cfg.devid, d->self);
                 return -ENODEV;
         }
-        int rc = xb_read_uint(d->xs, XBT_NULL, d->fe_dir, "backend-id", DOMID_FIRST_RESERVED - 1,
-                              &beid);
+        int rc =
+            xb_read_uint(d->xs, XBT_NULL, d->fe_dir, "backend-id", DOMID_FIRST_RESERVED - 1, &beid);
         if (rc == 0 && strlen(be) >= sizeof(d->be_dir))
                 rc = -ENAMETOOLONG;
         if (rc == 0)
@@ -197,8 +197,8 @@ static int negotiate(struct nf_dev *d, char *err, size_t errlen)
 
 static int wait_connected(struct nf_dev *d, char *err, size_t errlen)
 {
-        unsigned mask = 1u << XenbusStateConnected | 1u << XenbusStateClosing |
-                        1u << XenbusStateClosed;
+        unsigned mask =
+            1u << XenbusStateConnected | 1u << XenbusStateClosing | 1u << XenbusStateClosed;
         int rc = wait_backend(d, mask, d->cfg.timeout_ms);
         if (rc == XenbusStateConnected)
                 return 0;
@@ -230,7 +230,13 @@ int nf_connect(struct nf_dev *d, char *err, size_t errlen)
                 return rc;
         }
         if ((rc = wait_initwait(d, err, errlen)) < 0 || (rc = negotiate(d, err, errlen)) < 0 ||
-            (rc = setup_queues(d, err, errlen)) < 0 || (rc = publish(d, err, errlen)) < 0)
+            (rc = setup_queues(d, err, errlen)) < 0)
+                return rc;
+        /* The preference before Connected: the backend's first generation
+         * is then already tuned for it. */
+        if ((rc = fe_dyncap_announce(&d->dyncap, d->xs, d->fe_dir, d->be_dir)) < 0)
+                pv_warn(d->name, "writing capabilities-preference: %s", strerror(-rc));
+        if ((rc = publish(d, err, errlen)) < 0)
                 return rc;
         /* xennet_connect: post RX buffers and kick every channel once. */
         for (uint32_t i = 0; i < d->nqueues; i++) {
@@ -249,8 +255,9 @@ int nf_connect(struct nf_dev *d, char *err, size_t errlen)
         if ((rc = fe_dyncap_start(&d->dyncap, d->xs, d->fe_dir, d->be_dir)) < 0)
                 pv_warn(d->name, "following the dynamic capabilities: %s", strerror(-rc));
         d->connected = true;
-        pv_info(d->name, "connected to %s (%u queue%s, %s event channels)", d->be_dir,
-                d->nqueues, d->nqueues == 1 ? "" : "s", d->split_in_use ? "split" : "shared");
+        nf_hints_update(d);
+        pv_info(d->name, "connected to %s (%u queue%s, %s event channels)", d->be_dir, d->nqueues,
+                d->nqueues == 1 ? "" : "s", d->split_in_use ? "split" : "shared");
         return nf_poll_queues(d);
 }
 
@@ -258,8 +265,8 @@ void nf_disconnect(struct nf_dev *d)
 {
         if (!d || !d->xs)
                 return;
-        unsigned gone = 1u << XenbusStateClosing | 1u << XenbusStateClosed |
-                        1u << XenbusStateUnknown;
+        unsigned gone =
+            1u << XenbusStateClosing | 1u << XenbusStateClosed | 1u << XenbusStateUnknown;
         int tmo = d->cfg.timeout_ms < NF_CLOSE_TIMEOUT_MS ? d->cfg.timeout_ms : NF_CLOSE_TIMEOUT_MS;
         /* xennet_bus_close: Closing, wait for the backend to follow, Closed. */
         if (xb_exists(d->xs, XBT_NULL, d->fe_dir, "state")) {
@@ -310,7 +317,7 @@ int nf_handle_xenstore(struct nf_dev *d)
                 pv_warn(d->name, "backend %s is now %s", d->be_dir, xb_state_name(d->be_state));
                 return -ECONNRESET;
         }
-        if (d->connected)
-                fe_dyncap_poll(&d->dyncap, d->xs);
+        if (d->connected && fe_dyncap_poll(&d->dyncap, d->xs) > 0)
+                nf_hints_update(d);
         return 0;
 }

@@ -38,12 +38,12 @@ static void build_io(const void *dev, const char *sec, struct dyncap_set *out)
         dyncap_add(out, sec, "discard", "%d", v->lim.discard ? 1 : 0);
 }
 
-/* The vbd's sections, in publishing order; coalescing and QoS append theirs
- * (xenstore-schema/vbd.schema documents the slots). */
+/* The vbd's sections, in publishing order. No coalesce/ (blkback notifies
+ * every completion batch as the ring's event index asks: nothing to tune or
+ * hint) and no qos/ (vbds have no QoS settings); vbd.schema says so. */
 static const struct dyncap_section bb_sections[] = {
-    {"queues", build_queues}, {"io", build_io},
-    /* {"coalesce", ...}: per-level coalescing parameters. */
-    /* {"qos", ...}: the vbd's I/O limits. */
+    {"queues", build_queues},
+    {"io", build_io},
 };
 
 void bb_dyncap_init(struct bb_vbd *v)

@@ -345,6 +345,38 @@ void nb_coal_hints_from(const struct nb_coal_dir *rx, const struct nb_coal_dir *
         out->rx_poll_us = brx.usecs / 4;
 }
 
+void nb_coal_hints_cfg(const struct nb_coal_cfg *c, struct nb_coal_hints *out)
+{
+        struct nb_coal_dir top;
+        memset(&top, 0, sizeof(top));
+        top.profile = NB_COAL_PROFILES - 1;
+        nb_coal_hints_from(&top, &top, c, out);
+}
+
+static const char *const src_names[] = {"default", "admin", "guest"};
+
+const char *nb_coal_src_str(unsigned s)
+{
+        return s < sizeof(src_names) / sizeof(src_names[0]) ? src_names[s] : "?";
+}
+
+enum nb_coal_mode nb_coal_l3_resolve(enum nb_coal_mode configured, bool admin,
+                                     enum nb_coal_pref pref, enum nb_coal_src *src)
+{
+        enum nb_coal_src from = admin ? NB_COAL_SRC_ADMIN : NB_COAL_SRC_DEFAULT;
+        enum nb_coal_mode m = configured;
+        if (!admin && pref == NB_COAL_PREF_LATENCY) {
+                m = NB_COAL_OFF;
+                from = NB_COAL_SRC_GUEST;
+        } else if (!admin && pref == NB_COAL_PREF_THROUGHPUT) {
+                m = NB_COAL_ADAPTIVE;
+                from = NB_COAL_SRC_GUEST;
+        }
+        if (src)
+                *src = from;
+        return m;
+}
+
 void nb_coal_hints(const struct nb_queue *q, struct nb_coal_hints *out)
 {
         nb_coal_hints_from(&q->coal_rx, &q->coal_tx, &q->coal, out);

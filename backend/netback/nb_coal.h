@@ -169,6 +169,29 @@ void nb_coal_hints(const struct nb_queue *q, struct nb_coal_hints *out);
 void nb_coal_hints_from(const struct nb_coal_dir *rx, const struct nb_coal_dir *tx,
                         const struct nb_coal_cfg *c, struct nb_coal_hints *out);
 
+/* The L5 hints a frontend is told (the capability exchange's coalesce/
+ * section): from the settings alone, as the most the controller may hold
+ * (fixed: N/T; adaptive: the top of the ladder within N/T; off: nothing),
+ * never from the adaptive state, which moves every sample and would
+ * republish every few milliseconds. */
+void nb_coal_hints_cfg(const struct nb_coal_cfg *c, struct nb_coal_hints *out);
+
+/* Who decided a level's mode: the class default (-o vif.coalesce, `set
+ * vif ...`), the administrator on this vif, or the guest's stated
+ * preference. */
+enum nb_coal_src { NB_COAL_SRC_DEFAULT, NB_COAL_SRC_ADMIN, NB_COAL_SRC_GUEST };
+const char *nb_coal_src_str(unsigned s);
+/* The guest's preference as the controller sees it (the values of enum
+ * dyncap_pref). */
+enum nb_coal_pref { NB_COAL_PREF_DEFAULT, NB_COAL_PREF_LATENCY, NB_COAL_PREF_THROUGHPUT };
+/* L3's mode in force. Precedence: the administrator's explicit coalesce.l3
+ * (or coalesce) on the vif, whenever set, over the guest's preference
+ * (latency: off, nothing held; throughput: adaptive within the configured
+ * N/T), over the default. @configured is what the administrator or the
+ * default set; @admin whether the administrator set it on this vif. */
+enum nb_coal_mode nb_coal_l3_resolve(enum nb_coal_mode configured, bool admin,
+                                     enum nb_coal_pref pref, enum nb_coal_src *src);
+
 /* /proc/stat's first line: idle (idle + iowait) and total jiffies. 0 or
  * -EINVAL. */
 int nb_coal_parse_stat(const char *text, uint64_t *idle, uint64_t *total);

@@ -17,6 +17,7 @@
 #include "ctl_json.h"
 #include "devmgr.h"
 #include "netback/nb.h"
+#include "dyncap.h"
 #include "netback/nb_dyncap.h"
 #include "netback/nb_qos.h"
 #include "netback/nb_vif.h"
@@ -239,6 +240,10 @@ static int add_coalesce(struct json_object *obj, const struct nb_queue *q,
         rc = rc ?: ctl_json_u64(l2, "polls", word(&q->poll.polls));
         rc = rc ?: ctl_json_u64(l2, "poll_hits", word(&q->poll.hits));
         rc = rc ?: ctl_json_str(l3, "mode", nb_coal_mode_str(c->l3));
+        rc = rc ?: ctl_json_str(l3, "source", nb_coal_src_str(nb_dyncap_coal_source(q->vif)));
+        rc = rc
+                 ?: ctl_json_str(co, "preference",
+                                 dyncap_pref_name((enum dyncap_pref)nb_dyncap_preference(q->vif)));
         rc = rc ?: ctl_json_u64(l3, "max_frames", c->l3_frames);
         rc = rc ?: ctl_json_u64(l3, "max_usecs", c->l3_usecs);
         rc = rc ?: add_l3_dir(l3, "rx", &q->coal_rx, c);

@@ -6,6 +6,7 @@
 #include "netback/nb_dyncap.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,6 +17,9 @@
 #include "dyncap.h"
 #include "evloop.h"
 #include "log.h"
+#include "netback/nb_coal.h"
+#include "netback/nb_qos.h"
+#include "netback/nb_qos_alloc.h"
 #include "netback/nb_vif.h"
 #include "offload/off_caps.h"
 #include "xb.h"
@@ -27,6 +31,13 @@ struct nb_dyncap {
         struct dyncap dc;
         /* BE/bridge as the toolstack wrote it at probe; "" when absent. */
         char bridge[NB_DYNCAP_BRIDGE_MAX];
+        /* L3 as the administrator or the default set it (vif->coal.l3 is
+         * what is in force, the guest's preference applied), whether the
+         * administrator set it on this vif, and where the mode in force
+         * comes from (enum nb_coal_src). */
+        uint8_t l3_conf;
+        bool l3_admin;
+        uint8_t l3_src;
 };
 
 struct nb_dyncap_list {
@@ -123,13 +134,58 @@ static void build_uplink(const void *dev, const char *sec, struct dyncap_set *ou
         dyncap_add(out, sec, "shared", "%u", bridge_shared(vif) ? 1u : 0u);
 }
 
-/* The vif's sections, in publishing order. Coalescing and QoS append their
- * builders here (xenstore-schema/vif.schema documents their slots): until
- * then coalesce/ and qos/ are not published at all. */
+/* The settings of every level and the L5 hints they imply: only what an
+ * administrator's `set` or the guest's preference changes, never the
+ * controller's adaptive state (pvback-inspect shows that), which moves
+ * every few milliseconds. */
+static void build_coalesce(const void *dev, const char *sec, struct dyncap_set *out)
+{
+        const struct nb_vif *vif = dev;
+        const struct nb_coal_cfg *c = &vif->coal;
+        struct nb_coal_hints h;
+
+        /* A TAP has no interrupts to coalesce; a NIC's are its own. */
+        dyncap_add(out, sec, "l1", "%s",
+                   vif->up && vif->up->ops && !strcmp(vif->up->ops->kind, "tap") ? "n/a"
+                                                                                 : "uplink");
+        dyncap_add(out, sec, "l2", "%s", nb_coal_mode_str(c->l2));
+        dyncap_add(out, sec, "l2-budget", "%" PRIu32, c->l2_budget);
+        dyncap_add(out, sec, "l2-poll-us", "%" PRIu32, c->l2_poll_us);
+        dyncap_add(out, sec, "l3", "%s", nb_coal_mode_str(c->l3));
+        dyncap_add(out, sec, "l3-source", "%s", nb_coal_src_str(vif->dyncap->l3_src));
+        dyncap_add(out, sec, "l3-frames", "%" PRIu32, c->l3_frames);
+        dyncap_add(out, sec, "l3-usecs", "%" PRIu32, c->l3_usecs);
+        dyncap_add(out, sec, "l4", "%s", c->l4 ? "on" : "off");
+        nb_coal_hints_cfg(c, &h);
+        dyncap_add(out, sec, "tx-kick-batch", "%" PRIu32, h.tx_kick_batch);
+        dyncap_add(out, sec, "rx-poll-us", "%" PRIu32, h.rx_poll_us);
+}
+
+/* 0 for none, as `set ... qos.max 0` says it. */
+static void add_rate(struct dyncap_set *out, const char *sec, const char *key, uint64_t bps)
+{
+        dyncap_add(out, sec, key, "%" PRIu64, bps == NB_QOS_UNLIMITED ? 0 : bps);
+}
+
+/* The vif's QoS settings in bits/s; capacity only when its uplink has one. */
+static void build_qos(const void *dev, const char *sec, struct dyncap_set *out)
+{
+        struct nb_qos_settings q;
+        if (nb_qos_settings(dev, &q) < 0)
+                return;
+        dyncap_add(out, sec, "min", "%" PRIu64, q.min);
+        dyncap_add(out, sec, "default", "%" PRIu64, q.dflt);
+        add_rate(out, sec, "max", q.max_tx);
+        add_rate(out, sec, "max-rx", q.max_rx);
+        dyncap_add(out, sec, "weight", "%" PRIu32, q.weight);
+        if (q.capacity != NB_QOS_UNLIMITED)
+                dyncap_add(out, sec, "capacity", "%" PRIu64, q.capacity);
+}
+
+/* The vif's sections, in publishing order (xenstore-schema/vif.schema). */
 static const struct dyncap_section nb_sections[] = {
-    {"offload", build_offload}, {"queues", build_queues}, {"uplink", build_uplink},
-    /* {"coalesce", ...}: per-level coalescing parameters (nb_coal_hints()). */
-    /* {"qos", ...}: min/default/max/weight and the uplink group. */
+    {"offload", build_offload},   {"queues", build_queues}, {"uplink", build_uplink},
+    {"coalesce", build_coalesce}, {"qos", build_qos},
 };
 
 /* ---- lifecycle and triggers ------------------------------------------------- */
@@ -145,6 +201,7 @@ void nb_dyncap_init(struct nb_vif *vif)
                 return;
         }
         dyncap_init(&d->dc, dev->name, dev->be_path, dev->fe_path);
+        d->l3_conf = vif->coal.l3;
         if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "bridge", &bridge) == 0) {
                 if (strlen(bridge) < sizeof(d->bridge))
                         memcpy(d->bridge, bridge, strlen(bridge) + 1);
@@ -319,6 +376,48 @@ static void republish_bridge(const struct nb_vif *vif)
         b->armed = true;
 }
 
+uint8_t nb_dyncap_coal_l3(struct nb_vif *vif, uint8_t fallback)
+{
+        struct nb_dyncap *d = vif->dyncap;
+        enum nb_coal_src src;
+        if (!d)
+                return fallback;
+        uint8_t m = (uint8_t)nb_coal_l3_resolve(d->l3_conf, d->l3_admin,
+                                                (enum nb_coal_pref)d->dc.pref, &src);
+        d->l3_src = (uint8_t)src;
+        return m;
+}
+
+void nb_dyncap_coal_admin(struct nb_vif *vif, uint8_t l3)
+{
+        if (!vif->dyncap)
+                return;
+        vif->dyncap->l3_conf = l3;
+        vif->dyncap->l3_admin = true;
+}
+
+int nb_dyncap_coal_source(const struct nb_vif *vif)
+{
+        return vif->dyncap ? vif->dyncap->l3_src : NB_COAL_SRC_DEFAULT;
+}
+
+/* The guest's preference (or the administrator) may have changed the L3
+ * mode in force: the running queues get it through the same worker_call
+ * as `set`. The caller publishes. */
+static void steer(struct nb_vif *vif)
+{
+        struct nb_coal_cfg c = vif->coal;
+        char err[160] = "";
+        c.l3 = nb_dyncap_coal_l3(vif, c.l3);
+        if (c.l3 == vif->coal.l3)
+                return;
+        if (nb_set_coal_push(vif, &c, err, sizeof(err)) < 0)
+                pv_warn(vif->dev->name, "coalescing for the guest's preference: %s", err);
+        else if (dyncap_ratelimit_ok(&vif->dyncap->dc.rl, mono_ns()))
+                pv_info(vif->dev->name, "coalescing l3 %s (%s)", nb_coal_mode_str(c.l3),
+                        nb_coal_src_str(vif->dyncap->l3_src));
+}
+
 void nb_dyncap_connected(struct nb_vif *vif)
 {
         if (!publishing(vif))
@@ -326,6 +425,9 @@ void nb_dyncap_connected(struct nb_vif *vif)
         list_del(vif); /* listed once, whatever called us before */
         if (list_add(vif) < 0)
                 pv_warn(vif->dev->name, "no memory: uplink/vifs leaves this vif out");
+        /* This connection's preference, before its first set goes out. */
+        dyncap_frontend_key(&vif->dyncap->dc, vif->dev->xs, "capabilities-preference");
+        steer(vif);
         publish(vif);
         republish_bridge(vif);
 }
@@ -349,7 +451,23 @@ bool nb_dyncap_frontend_key(struct nb_vif *vif, const char *key)
 {
         if (!vif->dyncap)
                 return false;
-        return dyncap_frontend_key(&vif->dyncap->dc, vif->dev->xs, key);
+        enum dyncap_pref before = vif->dyncap->dc.pref;
+        if (!dyncap_frontend_key(&vif->dyncap->dc, vif->dev->xs, key))
+                return false;
+        if (vif->dyncap->dc.pref != before && publishing(vif)) {
+                steer(vif);
+                publish(vif);
+        }
+        return true;
+}
+
+void nb_dyncap_uplink_changed(const char *bridge)
+{
+        for (size_t i = 0; i < nb_dc_connected.n; i++) {
+                struct nb_vif *o = nb_dc_connected.v[i];
+                if (o->dyncap && !strcmp(o->dyncap->bridge, bridge) && publishing(o))
+                        publish(o);
+        }
 }
 
 int nb_dyncap_dump(const struct nb_vif *vif, struct json_object *obj)

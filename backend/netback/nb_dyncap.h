@@ -23,10 +23,22 @@ void nb_dyncap_connected(struct nb_vif *vif);
 /* Disconnect: capabilities/ goes; the bridge's other vifs republish, as on
  * connect. */
 void nb_dyncap_disconnected(struct nb_vif *vif);
-/* Something a section shows may have changed (the uplink's offloads; not
- * called from `set` yet): rebuilds and publishes a new generation if the
- * keys differ. No-op while the vif is not connected. */
+/* Something a section shows may have changed (the uplink's offloads, a
+ * `set` of a coalesce.* or qos.* key): rebuilds and publishes a new
+ * generation if the keys differ. No-op while the vif is not connected. */
 void nb_dyncap_changed(struct nb_vif *vif);
+/* `set uplink:BRIDGE capacity`: every connected vif on BRIDGE republishes
+ * at once (an administrator's change, not a guest's: no debounce). */
+void nb_dyncap_uplink_changed(const char *bridge);
+
+/* Coalescing steered by the guest's preference (nb_coal_l3_resolve):
+ * the administrator set coalesce.l3 (or coalesce) on this vif to @l3. */
+void nb_dyncap_coal_admin(struct nb_vif *vif, uint8_t l3);
+/* The L3 mode in force for the vif now (@fallback without the exchange);
+ * records where it comes from for nb_dyncap_coal_source. */
+uint8_t nb_dyncap_coal_l3(struct nb_vif *vif, uint8_t fallback);
+/* enum nb_coal_src of the L3 mode in force. */
+int nb_dyncap_coal_source(const struct nb_vif *vif);
 /* A frontend key changed: true when it was capabilities-ack or
  * capabilities-preference (handled). */
 bool nb_dyncap_frontend_key(struct nb_vif *vif, const char *key);

@@ -548,6 +548,20 @@ int nb_qos_set(struct be_dev *dev, const char *target, const char *key, const ch
         return set_uplink(target, key, value, err, errlen);
 }
 
+int nb_qos_settings(const struct nb_vif *vif, struct nb_qos_settings *out)
+{
+        const struct nb_qos_vif *v = vif->qos;
+        if (!v)
+                return -ENOENT;
+        *out = (struct nb_qos_settings){.min = v->min,
+                                        .dflt = v->dflt,
+                                        .max_tx = vif_max(v, NB_QOS_TX),
+                                        .max_rx = vif_max(v, NB_QOS_RX),
+                                        .capacity = uplink_capacity(v->group),
+                                        .weight = v->weight};
+        return 0;
+}
+
 /* ---- show ----------------------------------------------------------------------- */
 
 static int json_rate(struct json_object *obj, const char *key, uint64_t bps)

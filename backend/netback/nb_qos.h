@@ -7,6 +7,7 @@
 #define PVBACK_NB_QOS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "be_dev.h"
 
@@ -36,6 +37,16 @@ void nb_qos_vif_del(struct nb_vif *vif);
  * a capacity (-ENODEV for other targets). */
 int nb_qos_set(struct be_dev *dev, const char *target, const char *key, const char *value,
                char *err, size_t errlen);
+
+/* What the capability exchange publishes of a vif's QoS (bits/s,
+ * NB_QOS_UNLIMITED: none): qos.min, qos.default, the maximum of guest TX
+ * (qos.max and the `rate` key, the lower), of guest RX (qos.max), the
+ * weight and the uplink's capacity. -ENOENT when the vif has no QoS. */
+struct nb_qos_settings {
+        uint64_t min, dflt, max_tx, max_rx, capacity;
+        uint32_t weight;
+};
+int nb_qos_settings(const struct nb_vif *vif, struct nb_qos_settings *out);
 
 /* The vif's "qos" object for `show`. 0 or -ENOMEM. */
 int nb_qos_dump(const struct nb_vif *vif, struct json_object *obj);

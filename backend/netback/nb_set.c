@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netback/nb_dyncap.h"
 #include "netback/nb_qos.h"
 #include "netback/nb_vif.h"
 #include "worker.h"
@@ -116,20 +117,11 @@ static void edit_l4(struct nb_coal_cfg *c, const union nb_set_val *v)
         c->l4 = v->on;
 }
 
-static int apply_coal(const struct nb_set_key *k, struct nb_vif *vif, const union nb_set_val *v,
-                      char *err, size_t errlen)
+int nb_set_coal_push(struct nb_vif *vif, const struct nb_coal_cfg *cfg, char *err, size_t errlen)
 {
-        struct nb_coal_update u;
+        struct nb_coal_update u = {.cfg = *cfg};
         int rc = 0;
 
-        if (!vif) {
-                nb_coal_default_cfg(&u.cfg);
-                k->edit(&u.cfg, v);
-                nb_coal_defaults = u.cfg;
-                return 0;
-        }
-        u.cfg = vif->coal;
-        k->edit(&u.cfg, v);
         vif->coal = u.cfg;
         vif->lro = u.cfg.l4;
         for (uint32_t i = 0; vif->connected && i < vif->nr_queues; i++) {
@@ -140,6 +132,31 @@ static int apply_coal(const struct nb_set_key *k, struct nb_vif *vif, const unio
                                  u.q->ctx);
                 }
         }
+        return rc;
+}
+
+static int apply_coal(const struct nb_set_key *k, struct nb_vif *vif, const union nb_set_val *v,
+                      char *err, size_t errlen)
+{
+        struct nb_coal_update u;
+        int rc;
+
+        if (!vif) {
+                /* The default of vifs to come: nothing running changes, so
+                 * nothing republishes. */
+                nb_coal_default_cfg(&u.cfg);
+                k->edit(&u.cfg, v);
+                nb_coal_defaults = u.cfg;
+                return 0;
+        }
+        u.cfg = vif->coal;
+        k->edit(&u.cfg, v);
+        /* An explicit L3 on the vif outranks the guest's preference; the
+         * other keys keep the mode in force. */
+        if (k->edit == edit_all || k->edit == edit_l3)
+                nb_dyncap_coal_admin(vif, u.cfg.l3);
+        u.cfg.l3 = nb_dyncap_coal_l3(vif, u.cfg.l3);
+        rc = nb_set_coal_push(vif, &u.cfg, err, errlen);
         if (rc == 0)
                 pv_info(vif->dev->name,
                         "coalescing: l2 %s (poll %" PRIu32 " us, budget %" PRIu32
@@ -147,6 +164,10 @@ static int apply_coal(const struct nb_set_key *k, struct nb_vif *vif, const unio
                         nb_coal_mode_str(u.cfg.l2), u.cfg.l2_poll_us, u.cfg.l2_budget,
                         nb_coal_mode_str(u.cfg.l3), u.cfg.l3_frames, u.cfg.l3_usecs,
                         u.cfg.l4 ? "on" : "off");
+        /* The frontend sees vif->coal as it now is, also after a queue
+         * failed to start LRO (nothing when it did not change: the
+         * publisher skips an unchanged set). */
+        nb_dyncap_changed(vif);
         return rc;
 }
 
@@ -192,9 +213,16 @@ int nb_set(struct be_dev *dev, const char *target, const char *key, const char *
         union nb_set_val v;
         int rc;
 
-        /* QoS owns its keys and the uplinks' (nb_qos.c). */
-        if ((dev && !strncmp(key, "qos.", 4)) || (!dev && !strncmp(target, "uplink:", 7)))
-                return nb_qos_set(dev, target, key, value, err, errlen);
+        /* QoS owns its keys and the uplinks' (nb_qos.c); what it changed
+         * is republished to the vif, or to every vif on the uplink. */
+        if ((dev && !strncmp(key, "qos.", 4)) || (!dev && !strncmp(target, "uplink:", 7))) {
+                rc = nb_qos_set(dev, target, key, value, err, errlen);
+                if (rc == 0 && dev && dev->priv)
+                        nb_dyncap_changed(dev->priv);
+                else if (rc == 0 && !dev)
+                        nb_dyncap_uplink_changed(target + strlen("uplink:"));
+                return rc;
+        }
         if (!dev && strcmp(target, "vif"))
                 return -ENODEV;
         if (dev && !dev->priv) {

@@ -222,6 +222,9 @@ int nb_set(struct be_dev *dev, const char *target, const char *key, const char *
            size_t errlen);
 int nb_set_option(const char *key, const char *value);
 void nb_coal_default_cfg(struct nb_coal_cfg *out);
+/* nb_set.c: @cfg becomes the vif's coalescing, handed to its running
+ * queues through worker_call. 0 or -ENOMEM (LRO could not start; @err). */
+int nb_set_coal_push(struct nb_vif *vif, const struct nb_coal_cfg *cfg, char *err, size_t errlen);
 
 /* nb_ctrl.c: the control ring, served on queue 0's worker. */
 int nb_ctrl_start(struct nb_vif *vif, struct worker *w);

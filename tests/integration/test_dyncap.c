@@ -11,8 +11,14 @@
  *    count of the bridge's vifs;
  *  - hostile acks (above the generation, garbage) are refused and counted,
  *    the device stays Connected;
+ *  - each change of the guest's preference republishes coalesce/l3;
  *  - a netfront that ignores the extension still connects and passes
  *    verified traffic;
+ *  - `set` of qos.* and coalesce.* keys and of an uplink's capacity
+ *    republishes (an unchanged value does not, nor a class default); a
+ *    netfront preferring latency gets no L3 hold unless the administrator
+ *    sets L3 on the vif; the netfront applies the L5 hints (an unpaced
+ *    burst with and without them: kicks compared, pushes deferred);
  *  - a vbd publishes its sections and pvback-blkfront acknowledges them,
  *    counting on from the generation an earlier pvbackd left. */
 #include <check.h>
@@ -40,6 +46,9 @@
 #else
 #define STREAM_BYTES (768ull << 20)
 #endif
+
+/* Each of the two streams that compare TX kicks without and with hints. */
+#define HINT_STREAM (32ull << 20)
 
 #define VIF     "vif1.0"
 #define VIF_BE  "/local/domain/0/backend/vif/1/0"
@@ -140,6 +149,34 @@ static void check_key(const char *path, const char *want)
 
 /* ---- the control socket ---------------------------------------------------- */
 
+/* One control-socket request; the answer (free it). */
+static char *ctl(const char *line)
+{
+        char path[PATH_MAX + 32], buf[65536];
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        size_t n = 0;
+        snprintf(path, sizeof(path), "%s/pvbackd-dom0.sock", world.host.dir);
+        ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s", path);
+        ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+        ck_assert_int_eq(write(fd, "\n", 1), 1);
+        for (ssize_t r; n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0;)
+                n += (size_t)r;
+        close(fd);
+        buf[n] = '\0';
+        return strdup(buf);
+}
+
+static void ctl_ok(const char *line)
+{
+        char *a = ctl(line);
+        ck_assert_msg(a && strstr(a, "\"ok\":true"), "%s: %s", line, a ? a : "(null)");
+        free(a);
+}
+
 /* `show DEV`'s capabilities object (json_object_put the returned root). */
 static struct json_object *show_caps(const char *dev, struct json_object **root)
 {
@@ -185,8 +222,8 @@ static const char *caps_section(struct json_object *caps, const char *sec, const
         return json_object_get_string(v);
 }
 
-/* Guest packets pvbackd moved on the vif so far (every queue). */
-static uint64_t vif_tx_packets(void)
+/* A counter of the vif's queues' stats, summed. */
+static uint64_t vif_stat(const char *name)
 {
         struct json_object *root, *devs, *qs, *st, *v;
         uint64_t n = 0;
@@ -196,10 +233,16 @@ static uint64_t vif_tx_packets(void)
                 for (size_t i = 0; i < json_object_array_length(qs); i++)
                         if (json_object_object_get_ex(json_object_array_get_idx(qs, i), "stats",
                                                       &st) &&
-                            json_object_object_get_ex(st, "tx_packets", &v))
+                            json_object_object_get_ex(st, name, &v))
                                 n += json_object_get_uint64(v);
         json_object_put(root);
         return n;
+}
+
+/* Guest packets pvbackd moved on the vif so far (every queue). */
+static uint64_t vif_tx_packets(void)
+{
+        return vif_stat("tx_packets");
 }
 
 /* ---- pieces of the world ---------------------------------------------------- */
@@ -349,7 +392,7 @@ START_TEST(vif_follows_changes)
         check_key(VIF_BE "/feature-dynamic-capabilities", "1");
 
         /* (a) published at connect, acknowledged by the netfront. */
-        const char *prefer[] = {"--prefer", "throughput", NULL};
+        const char *prefer[] = {"--prefer", "throughput", "-v", NULL};
         netfront_tap(prefer);
         ck_assert_msg(wait_u64(VIF_BE "/capabilities/generation", 1, 5000), "no generation 1");
         ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 1, 5000), "generation 1 not acked");
@@ -502,6 +545,21 @@ START_TEST(vif_follows_changes)
         free(after);
         printf("dyncap: 12 preference changes, %u log lines\n", flood);
         ck_assert_msg(flood <= 5, "%u lines for 12 preference changes", flood);
+        /* Each change moved L3 (latency: off, throughput: adaptive), so
+         * each was a generation; it ends where it began. */
+        uint64_t gen = xs_u64(VIF_BE "/capabilities/generation");
+        ck_assert_uint_eq(gen, 5 + 12);
+        check_key(VIF_BE "/capabilities/coalesce/l3", "adaptive");
+        check_key(VIF_BE "/capabilities/coalesce/l3-source", "guest");
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen, 5000), "generation %llu not acked",
+                      (unsigned long long)gen);
+        for (double end = now_s() + 5;; usleep(20000)) {
+                caps = show_caps(VIF, &root);
+                uint64_t a = caps_u64(caps, "acked");
+                json_object_put(root);
+                if (a == gen || now_s() > end)
+                        break;
+        }
 
         /* A value with an embedded NUL is refused and counted like the rest. */
         struct xs_handle *raw = simhost_xs_open(&world.host, 0);
@@ -515,7 +573,7 @@ START_TEST(vif_follows_changes)
                 json_object_put(root);
         }
         ck_assert_uint_eq(caps_u64(caps, "rejected_acks"), 4);
-        ck_assert_uint_eq(caps_u64(caps, "acked"), 5);
+        ck_assert_uint_eq(caps_u64(caps, "acked"), gen);
         json_object_put(root);
         ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
 
@@ -524,13 +582,16 @@ START_TEST(vif_follows_changes)
         ck_assert_int_eq(simhost_wait(nf2, 20000), 0);
         ck_assert_msg(wait_is(VIF_BE "/capabilities/uplink/shared", "0", 10000),
                       "vif1.0 did not see the second vif leave");
-        ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), 6);
-        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", 6, 5000), "generation 6 not acked");
+        ck_assert_uint_eq(xs_u64(VIF_BE "/capabilities/generation"), gen + 1);
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen + 1, 5000),
+                      "generation %llu not acked", (unsigned long long)gen + 1);
 
         char *log = netfront_stop_log();
         print_caps_lines(log);
-        ck_assert_msg(strstr(log, "dynamic-capabilities: on, generation 6 acknowledged"),
-                      "netfront summary: %s", log);
+        char summary[96];
+        snprintf(summary, sizeof(summary), "dynamic-capabilities: on, generation %llu acknowledged",
+                 (unsigned long long)gen + 1);
+        ck_assert_msg(strstr(log, summary), "netfront summary: %s", log);
         ck_assert_msg(strstr(log, "capabilities: generation 2 ") &&
                           strstr(log, "offload/tso4 hw->sw"),
                       "netfront did not report the tso change: %s", log);
@@ -541,7 +602,7 @@ START_TEST(vif_follows_changes)
         /* (d) a frontend that ignores the extension. */
         const char *plain[] = {"--no-dynamic-capabilities", NULL};
         netfront_tap(plain);
-        ck_assert_msg(wait_u64(VIF_BE "/capabilities/generation", 7, 5000),
+        ck_assert_msg(wait_u64(VIF_BE "/capabilities/generation", gen + 2, 5000),
                       "no generation for the new connection");
         ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
         struct nbw_stream s;
@@ -556,6 +617,200 @@ START_TEST(vif_follows_changes)
         ck_assert_msg(strstr(log, "dynamic-capabilities: off (not implemented by request)"),
                       "netfront summary: %s", log);
         free(log);
+
+        pvbackd_exits_cleanly();
+        nbw_down(&world);
+}
+END_TEST
+
+/* ---- vif: the administrator's settings and the guest's preference --------- */
+
+/* Queue 0's coalesce.l3.mode and .source and coalesce.preference in `show`,
+ * "mode/source/preference". */
+static void show_l3(char *out, size_t len)
+{
+        struct json_object *root, *devs, *qs, *co, *l3, *m, *src, *pref;
+        show_caps(VIF, &root);
+        ck_assert(json_object_object_get_ex(root, "devices", &devs));
+        ck_assert(json_object_object_get_ex(json_object_array_get_idx(devs, 0), "queues", &qs));
+        ck_assert(json_object_object_get_ex(json_object_array_get_idx(qs, 0), "coalesce", &co));
+        ck_assert(json_object_object_get_ex(co, "l3", &l3));
+        ck_assert(json_object_object_get_ex(l3, "mode", &m));
+        ck_assert_msg(json_object_object_get_ex(l3, "source", &src), "no coalesce.l3.source");
+        ck_assert_msg(json_object_object_get_ex(co, "preference", &pref), "no coalesce.preference");
+        snprintf(out, len, "%s/%s/%s", json_object_get_string(m), json_object_get_string(src),
+                 json_object_get_string(pref));
+        json_object_put(root);
+}
+
+/* The generation after @gen went out and the netfront acknowledged it. */
+static void next_gen(uint64_t *gen, const char *why)
+{
+        ck_assert_msg(wait_u64(VIF_BE "/capabilities/generation", *gen + 1, 5000),
+                      "%s: generation %llu, expected %llu", why,
+                      (unsigned long long)xs_u64(VIF_BE "/capabilities/generation"),
+                      (unsigned long long)*gen + 1);
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", *gen + 1, 5000), "%s: not acked", why);
+        (*gen)++;
+}
+
+/* No new generation for a while after something that must not publish. */
+static void same_gen(uint64_t gen, const char *why)
+{
+        usleep(300000);
+        ck_assert_msg(xs_u64(VIF_BE "/capabilities/generation") == gen,
+                      "%s published generation %llu (was %llu)", why,
+                      (unsigned long long)xs_u64(VIF_BE "/capabilities/generation"),
+                      (unsigned long long)gen);
+}
+
+/* A number from "KEY N" in the netfront's output, or -1. */
+static long long log_number(const char *log, const char *key)
+{
+        const char *p = log ? strstr(log, key) : NULL;
+        return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* One unpaced burst of the netfront's generator under the backend's
+ * current settings, with or without the hints: frames sent, kicks, pushes
+ * tx-kick-batch left for a later frame (-1: hint not applied). */
+struct gen_burst {
+        long long frames, kicks, deferred;
+};
+
+static void gen_burst(bool hints, struct gen_burst *out)
+{
+        char why[4096];
+        const char *args[] = {"--count", "20000", hints ? NULL : "--no-coalescing-hints", NULL};
+        ck_assert_msg(nbw_netfront_start(&world, "gen", args, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_int_eq(simhost_wait(world.netfront, 60000), 0);
+        world.netfront = 0;
+        ck_assert_msg(nbw_be_wait(&world, "state", "6", 10000), "backend not Closed");
+        char *log = nbw_slurp(world.nf_log);
+        out->frames = log_number(log, "tx: ");
+        out->kicks = log_number(log, "notifications: sent tx ");
+        out->deferred = log_number(log, "tx-kick-batch 32 (");
+        free(log);
+}
+
+START_TEST(vif_settings_and_preference)
+{
+        char why[4096], l3[96];
+        if (skip())
+                return;
+        ck_assert_msg(nbw_up(&world, NULL, why, sizeof(why)) == 0, "%s", why);
+
+        /* (c) A guest preferring latency: L3 holds nothing for it from the
+         * first generation on, and `show` says why. No -v: the netfront
+         * prints no line per generation. */
+        const char *latency[] = {"--prefer", "latency", NULL};
+        netfront_tap(latency);
+        uint64_t gen = 0;
+        next_gen(&gen, "connect");
+        check_key(VIF_BE "/capabilities/coalesce/l3", "off");
+        check_key(VIF_BE "/capabilities/coalesce/l3-source", "guest");
+        check_key(VIF_BE "/capabilities/coalesce/l2", "adaptive");
+        check_key(VIF_BE "/capabilities/coalesce/l1", "n/a");
+        check_key(VIF_BE "/capabilities/coalesce/tx-kick-batch", "1");
+        check_key(VIF_BE "/capabilities/coalesce/rx-poll-us", "0");
+        check_key(VIF_BE "/capabilities/qos/max", "0");
+        check_key(VIF_BE "/capabilities/qos/weight", "1");
+        char *cap = xs_get(VIF_BE "/capabilities/qos/capacity");
+        ck_assert_msg(!cap, "qos/capacity without one set: %s", cap);
+        show_l3(l3, sizeof(l3));
+        ck_assert_str_eq(l3, "off/guest/latency");
+        /* A guest->host stream without TX batching (tx-kick-batch 1), to
+         * compare with the one under the hints below. */
+        struct nbw_stream st;
+        uint64_t pk0 = vif_stat("tx_packets"), ev0 = vif_stat("tx_events");
+        int rc = nbw_tcp_stream(&world, true, HINT_STREAM, 7310, 7310, &st);
+        stream_ok(7310, HINT_STREAM, &st, rc);
+        uint64_t pk1 = vif_stat("tx_packets"), ev1 = vif_stat("tx_events");
+
+        /* (a) qos.max: a new generation with it, acknowledged. */
+        ctl_ok("set " VIF " qos.max 100M");
+        next_gen(&gen, "qos.max 100M");
+        check_key(VIF_BE "/capabilities/qos/max", "100000000");
+        check_key(VIF_BE "/capabilities/qos/max-rx", "100000000");
+        ctl_ok("set " VIF " qos.max 100M");
+        same_gen(gen, "qos.max 100M again");
+
+        /* (b) the administrator's L3 outranks the guest's preference; the
+         * same value again, or a class default, publishes nothing. */
+        ctl_ok("set " VIF " coalesce.l3 fixed");
+        next_gen(&gen, "coalesce.l3 fixed");
+        check_key(VIF_BE "/capabilities/coalesce/l3", "fixed");
+        check_key(VIF_BE "/capabilities/coalesce/l3-source", "admin");
+        ctl_ok("set " VIF " coalesce.l3 fixed");
+        same_gen(gen, "coalesce.l3 fixed again");
+        ctl_ok("set vif coalesce.l3 off");
+        same_gen(gen, "a class default");
+        ctl_ok("set " VIF " coalesce.l3 adaptive");
+        next_gen(&gen, "coalesce.l3 adaptive");
+        check_key(VIF_BE "/capabilities/coalesce/l3", "adaptive");
+        check_key(VIF_BE "/capabilities/coalesce/tx-kick-batch", "32");
+        check_key(VIF_BE "/capabilities/coalesce/rx-poll-us", "128");
+        show_l3(l3, sizeof(l3));
+        ck_assert_str_eq(l3, "adaptive/admin/latency");
+        /* The guest changing its mind does not undo the administrator's. */
+        xs_put(VIF_FE "/capabilities-preference", "throughput");
+        same_gen(gen, "a preference under an administrator's L3");
+        show_l3(l3, sizeof(l3));
+        ck_assert_str_eq(l3, "adaptive/admin/throughput");
+
+        /* (d) an uplink's capacity reaches every vif on it. */
+        ctl_ok("set uplink:xenbr0 capacity 1G");
+        next_gen(&gen, "uplink capacity 1G");
+        check_key(VIF_BE "/capabilities/qos/capacity", "1000000000");
+        const char *paths[] = {"/local/domain/0/backend/vif", "/local/domain/1/device/vif", NULL};
+        schema_valid(paths);
+
+        /* (e) traffic under the hints, then the netfront's summary. */
+        uint64_t pk2 = vif_stat("tx_packets"), ev2 = vif_stat("tx_events");
+        rc = nbw_tcp_stream(&world, true, HINT_STREAM, 7311, 7311, &st);
+        stream_ok(7311, HINT_STREAM, &st, rc);
+        uint64_t pk3 = vif_stat("tx_packets"), ev3 = vif_stat("tx_events");
+        /* L3 differs between the two as well: the netfront's "pushes
+         * deferred" is what the batch itself did. */
+        printf("dyncap: guest->host %llu MiB: L3 off, tx-kick-batch 1: %llu packets, %llu TX "
+               "wake-ups (%.1f per 1000); L3 adaptive, tx-kick-batch 32: %llu packets, %llu "
+               "(%.1f per 1000)\n",
+               (unsigned long long)(HINT_STREAM >> 20), (unsigned long long)(pk1 - pk0),
+               (unsigned long long)(ev1 - ev0),
+               pk1 > pk0 ? 1000.0 * (double)(ev1 - ev0) / (double)(pk1 - pk0) : 0.0,
+               (unsigned long long)(pk3 - pk2), (unsigned long long)(ev3 - ev2),
+               pk3 > pk2 ? 1000.0 * (double)(ev3 - ev2) / (double)(pk3 - pk2) : 0.0);
+        ck_assert_int_eq(nbw_ping(&world, true, 3), 0);
+        char *log = netfront_stop_log();
+        ck_assert_msg(!strstr(log, "capabilities: generation"),
+                      "a netfront without -v printed generations: %s", log);
+        const char *hints = log ? strstr(log, "coalescing-hints:") : NULL;
+        ck_assert_msg(hints, "no coalescing-hints line: %s", log);
+        printf("dyncap: netfront %.*s\n", (int)strcspn(hints, "\n"), hints);
+        const char *notif = strstr(log, "notifications:");
+        if (notif)
+                printf("dyncap: netfront %.*s\n", (int)strcspn(notif, "\n"), notif);
+        fflush(stdout);
+        ck_assert_msg(log_number(hints, "tx-kick-batch ") == 32, "%s", hints);
+        ck_assert_msg(log_number(hints, "rx-poll-us ") == 128, "%s", hints);
+        ck_assert_msg(log_number(hints, "us 128 (") > 0, "rx-poll-us never spun: %s", hints);
+        free(log);
+
+        /* The batch's own effect, the backend's settings unchanged: the
+         * same unpaced burst without and with the hints. */
+        struct gen_burst off, on;
+        gen_burst(false, &off);
+        gen_burst(true, &on);
+        printf("dyncap: generator 20000 frames: without hints %lld kicks (%.1f per 1000 frames), "
+               "with tx-kick-batch 32 %lld kicks (%.1f per 1000), %lld pushes deferred\n",
+               off.kicks, off.frames > 0 ? 1000.0 * (double)off.kicks / (double)off.frames : 0.0,
+               on.kicks, on.frames > 0 ? 1000.0 * (double)on.kicks / (double)on.frames : 0.0,
+               on.deferred);
+        fflush(stdout);
+        ck_assert_int_eq(off.frames, 20000);
+        ck_assert_int_eq(on.frames, 20000);
+        ck_assert_int_eq(off.deferred, -1); /* --no-coalescing-hints: none applied */
+        ck_assert_msg(on.deferred > 0, "tx-kick-batch deferred no push of an unpaced burst");
 
         pvbackd_exits_cleanly();
         nbw_down(&world);
@@ -646,6 +901,7 @@ static Suite *dyncap_suite(void)
         TCase *tc = tcase_create("sim");
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, vif_follows_changes);
+        tcase_add_test(tc, vif_settings_and_preference);
         tcase_add_test(tc, vbd_publishes_and_blkfront_acks);
         suite_add_tcase(s, tc);
         return s;

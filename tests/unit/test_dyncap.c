@@ -10,6 +10,7 @@
 
 #include "check_main.h"
 #include "dyncap.h"
+#include "netback/nb_coal.h"
 #include "netback/nb_dyncap.h"
 #include "offload/off_caps.h"
 
@@ -305,6 +306,63 @@ START_TEST(offload_paths)
 }
 END_TEST
 
+/* Administrator > guest preference > default, for every configured mode. */
+START_TEST(l3_precedence)
+{
+        enum nb_coal_src src;
+        for (unsigned m = NB_COAL_OFF; m <= NB_COAL_ADAPTIVE; m++) {
+                /* Default: the configured mode, whatever it is. */
+                ck_assert_uint_eq(nb_coal_l3_resolve(m, false, NB_COAL_PREF_DEFAULT, &src), m);
+                ck_assert_uint_eq(src, NB_COAL_SRC_DEFAULT);
+                /* Latency: nothing held; throughput: adaptive. */
+                ck_assert_uint_eq(nb_coal_l3_resolve(m, false, NB_COAL_PREF_LATENCY, &src),
+                                  NB_COAL_OFF);
+                ck_assert_uint_eq(src, NB_COAL_SRC_GUEST);
+                ck_assert_uint_eq(nb_coal_l3_resolve(m, false, NB_COAL_PREF_THROUGHPUT, &src),
+                                  NB_COAL_ADAPTIVE);
+                ck_assert_uint_eq(src, NB_COAL_SRC_GUEST);
+                /* The administrator's setting wins over any preference. */
+                for (unsigned p = NB_COAL_PREF_DEFAULT; p <= NB_COAL_PREF_THROUGHPUT; p++) {
+                        ck_assert_uint_eq(nb_coal_l3_resolve(m, true, p, &src), m);
+                        ck_assert_uint_eq(src, NB_COAL_SRC_ADMIN);
+                }
+        }
+        /* The preference's values are the capability exchange's. */
+        ck_assert_int_eq((int)NB_COAL_PREF_LATENCY, (int)DYNCAP_PREF_LATENCY);
+        ck_assert_int_eq((int)NB_COAL_PREF_THROUGHPUT, (int)DYNCAP_PREF_THROUGHPUT);
+        ck_assert_str_eq(nb_coal_src_str(NB_COAL_SRC_GUEST), "guest");
+        ck_assert_str_eq(nb_coal_src_str(NB_COAL_SRC_ADMIN), "admin");
+}
+END_TEST
+
+/* The published hints follow the settings only: the adaptive state of a
+ * queue never shows, so they cannot republish with traffic. */
+START_TEST(hints_from_settings_only)
+{
+        struct nb_coal_cfg c;
+        struct nb_coal_hints h;
+        nb_coal_cfg_default(&c);
+        nb_coal_hints_cfg(&c, &h); /* adaptive: the top of the ladder within N/T */
+        ck_assert_uint_eq(h.tx_kick_batch, 32);
+        ck_assert_uint_eq(h.rx_poll_us, nb_coal_ladder[NB_COAL_PROFILES - 1].usecs / 4);
+        c.l3_usecs = 40;
+        c.l3_frames = 8;
+        nb_coal_hints_cfg(&c, &h); /* capped by the configured N/T */
+        ck_assert_uint_eq(h.tx_kick_batch, 2);
+        ck_assert_uint_eq(h.rx_poll_us, 10);
+        c.l3 = NB_COAL_FIXED;
+        c.l3_usecs = 2000;
+        c.l3_frames = 1000;
+        nb_coal_hints_cfg(&c, &h);
+        ck_assert_uint_eq(h.tx_kick_batch, 32);
+        ck_assert_uint_eq(h.rx_poll_us, 500);
+        c.l3 = NB_COAL_OFF;
+        nb_coal_hints_cfg(&c, &h);
+        ck_assert_uint_eq(h.tx_kick_batch, 1);
+        ck_assert_uint_eq(h.rx_poll_us, 0);
+}
+END_TEST
+
 static Suite *dyncap_suite(void)
 {
         Suite *s = suite_create("dyncap");
@@ -326,6 +384,8 @@ static Suite *dyncap_suite(void)
         tcase_add_test(tc, offload_paths);
         tcase_add_test(tc, next_generation_after_restart);
         tcase_add_test(tc, bridge_republish_debounce);
+        tcase_add_test(tc, l3_precedence);
+        tcase_add_test(tc, hints_from_settings_only);
         suite_add_tcase(s, tc);
         return s;
 }
