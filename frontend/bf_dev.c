@@ -188,6 +188,12 @@ static int check_io(const struct bf_dev *d, enum bf_op op, uint64_t sector, uint
 int bf_submit(struct bf_dev *d, enum bf_op op, uint64_t sector, uint64_t nsectors, void *buf,
               bf_done_fn done, void *arg)
 {
+        return bf_submit_on(d, d->next_ring++, op, sector, nsectors, buf, done, arg);
+}
+
+int bf_submit_on(struct bf_dev *d, uint32_t queue, enum bf_op op, uint64_t sector,
+                 uint64_t nsectors, void *buf, bf_done_fn done, void *arg)
+{
         int rc = check_io(d, op, sector, nsectors);
         if (rc < 0)
                 return rc;
@@ -203,7 +209,7 @@ int bf_submit(struct bf_dev *d, enum bf_op op, uint64_t sector, uint64_t nsector
                 free(io);
                 return rc;
         }
-        struct bf_ring *r = &d->rings[d->next_ring++ % d->nr_rings];
+        struct bf_ring *r = &d->rings[queue % d->nr_rings];
         if (r->wait_tail)
                 r->wait_tail->next = io;
         else

@@ -93,7 +93,8 @@ int bf_load_run(struct bf_dev *d, const struct bf_load_opts *o, struct bf_load_r
                             .next = load_next,
                             .done = load_done,
                             .ctx = &c,
-                            .stop = o->stop};
+                            .stop = o->stop,
+                            .queue_by_cpu = true};
         int rc = bf_pump_run(&p);
         res->secs = (double)(bf_now_ns() - t0) / 1e9;
         res->ios = p.completed;

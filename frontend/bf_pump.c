@@ -3,6 +3,7 @@
 #include "bf_pump.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,8 +31,24 @@ static void slot_done(void *arg, int status)
                 p->error = rc;
 }
 
+/* Looked up once per fill pass: the thread may move to another CPU between
+ * passes, and its I/Os then follow it to that CPU's queue. */
+static uint32_t submit_queue(const struct bf_pump *p)
+{
+        int cpu = p->queue_by_cpu ? sched_getcpu() : -1;
+        return cpu < 0 ? 0 : (uint32_t)cpu;
+}
+
+static int submit(struct bf_pump *p, struct bf_pump_slot *s, uint32_t queue)
+{
+        if (p->queue_by_cpu)
+                return bf_submit_on(p->dev, queue, s->op, s->sector, s->n, s->buf, slot_done, s);
+        return bf_submit(p->dev, s->op, s->sector, s->n, s->buf, slot_done, s);
+}
+
 static int fill(struct bf_pump *p, int *more)
 {
+        uint32_t queue = submit_queue(p);
         for (uint32_t i = 0; i < p->depth && *more && !p->error; i++) {
                 struct bf_pump_slot *s = &p->slots[i];
                 if (s->busy)
@@ -42,7 +59,7 @@ static int fill(struct bf_pump *p, int *more)
                 }
                 s->busy = 1;
                 s->t_submit_ns = bf_now_ns();
-                int rc = bf_submit(p->dev, s->op, s->sector, s->n, s->buf, slot_done, s);
+                int rc = submit(p, s, queue);
                 if (rc < 0) {
                         s->busy = 0;
                         return rc;
@@ -68,7 +85,8 @@ int bf_pump_run(struct bf_pump *p)
                 return -ENOMEM;
         for (uint32_t i = 0; i < p->depth; i++) {
                 p->slots[i].pump = p;
-                if (posix_memalign((void **)&p->slots[i].buf, 4096, p->buf_bytes ? p->buf_bytes : 1)) {
+                if (posix_memalign((void **)&p->slots[i].buf, 4096,
+                                   p->buf_bytes ? p->buf_bytes : 1)) {
                         rc = -ENOMEM;
                         goto out;
                 }

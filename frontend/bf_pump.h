@@ -5,6 +5,7 @@
 #define PVBACK_BF_PUMP_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "blkfront.h"
@@ -31,6 +32,10 @@ struct bf_pump {
         int (*done)(void *ctx, struct bf_pump_slot *s, int status);
         void *ctx;
         const volatile sig_atomic_t *stop; /* set by a signal handler: drain and return */
+        /* Each I/O to the queue of the CPU submitting it (as a guest's blk-mq
+         * maps them), not to every queue in turn: one submitting thread, as
+         * one fio job, keeps to one queue. */
+        bool queue_by_cpu;
         /* filled by the run */
         uint64_t completed;
         uint64_t bytes;

@@ -119,6 +119,11 @@ const struct bf_stats *bf_stats(const struct bf_dev *d);
  * operation the backend did not offer, -ENOTCONN once disconnected. */
 int bf_submit(struct bf_dev *d, enum bf_op op, uint64_t sector, uint64_t nsectors, void *buf,
               bf_done_fn done, void *arg);
+/* bf_submit onto queue `queue` (modulo the queues negotiated) rather than
+ * the next one in turn: a guest's blk-mq sends what one CPU submits to that
+ * CPU's queue. */
+int bf_submit_on(struct bf_dev *d, uint32_t queue, enum bf_op op, uint64_t sector,
+                 uint64_t nsectors, void *buf, bf_done_fn done, void *arg);
 /* Waits up to timeout_ms (-1: forever) for the backend, handles responses and
  * xenstore changes, runs completions. Returns completions run, or -errno
  * (-ENOTCONN when the backend left Connected). */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,6 +626,30 @@ START_TEST(load_reports_figures)
 }
 END_TEST
 
+/* load sends what one CPU submits to that CPU's queue (blk-mq's mapping);
+ * pinned to one CPU, every request of a 4-queue device arrives on one. */
+START_TEST(load_keeps_to_the_cpu_queue)
+{
+        char out[8192];
+        cpu_set_t was, one;
+        int cpu = sched_getcpu();
+        ck_assert_int_ge(cpu, 0);
+        ck_assert_int_eq(sched_getaffinity(0, sizeof(was), &was), 0);
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+        const char *a[] = {"load", "--queues", "4", "--count", "2000", "--depth", "16", NULL};
+        int rc = run_cli(a, out, sizeof(out));
+        sched_setaffinity(0, sizeof(was), &was);
+        ck_assert_msg(rc == 0, "exit %d\n%s", rc, out);
+        ck_assert_uint_eq(mb.reqs, 2000);
+        for (int q = 0; q < 4; q++)
+                ck_assert_msg(mb.per_queue[q] == (q == cpu % 4 ? 2000u : 0u),
+                              "queue %d had %lu requests (the CPU's is %d)", q,
+                              (unsigned long)mb.per_queue[q], cpu % 4);
+}
+END_TEST
+
 struct hostile_case {
         const char *cls;
         const char *want; /* line fragment */
@@ -691,6 +716,7 @@ static Suite *blkfront_minibe_suite(void)
         tcase_add_test(data, verify_reports_mismatches);
         tcase_add_test(data, flush_and_discard);
         tcase_add_test(data, load_reports_figures);
+        tcase_add_test(data, load_keeps_to_the_cpu_queue);
         suite_add_tcase(s, data);
         TCase *h = tcase_create("hostile");
         tcase_add_checked_fixture(h, setup, teardown);

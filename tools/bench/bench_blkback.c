@@ -12,17 +12,22 @@
  * The 4 KiB lines are repeated on a second disk, a file on /var/tmp's real
  * file system attached with direct-io-safe so pvbackd opens it O_DIRECT, and
  * the direct loop opens it O_DIRECT too: what the path costs where device
- * latency, not page-cache copies, sets the pace. An argument picks the
+ * latency, not page-cache copies, sets the pace. For those, the requests
+ * in flight at that disk are sampled every millisecond on both sides: a
+ * path that keeps fewer at the device shows it there. An argument picks the
  * workloads whose name contains it (to profile one). */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +67,14 @@ struct be_counts {
         unsigned long long notifies, submits;
 };
 
+/* Requests in flight at the disk under DISK_DIR (its block device's
+ * inflight file, sampled every millisecond during a disk run). */
+struct depth_use {
+        double mean; /* average of the samples */
+        double idle; /* share of samples with nothing in flight */
+        unsigned samples;
+};
+
 /* CPU seconds (user + system, every thread) spent during one run. */
 struct cpu_use {
         double backend, frontend, sim, direct;
@@ -73,12 +86,14 @@ struct result {
         double fe_notifies; /* the frontend's, per request */
         struct be_counts be;
         struct cpu_use cpu;
+        struct depth_use depth;
 };
 
 static struct simhost host;
 static pid_t daemon_pid = -1;
 static char bench_dir[PATH_MAX], disk[PATH_MAX + 16], daemon_log[PATH_MAX + 16];
 static char disk_dir[PATH_MAX], real_disk[PATH_MAX + 16];
+static char inflight_path[PATH_MAX]; /* empty: not measurable here */
 
 static double now_s(void)
 {
@@ -217,6 +232,79 @@ static void start_world(void)
         attach(real_disk, "xvdb", script, true);
 }
 
+/* ---- in-flight depth at the disk ------------------------------------------ */
+
+/* The inflight file of the block device holding real_disk ("reads writes"),
+ * a partition's own when the file system is on one. */
+static void find_inflight(void)
+{
+        struct stat st;
+        if (stat(real_disk, &st) < 0)
+                return;
+        snprintf(inflight_path, sizeof(inflight_path), "/sys/dev/block/%u:%u/inflight",
+                 major(st.st_dev), minor(st.st_dev));
+        if (access(inflight_path, R_OK) < 0)
+                inflight_path[0] = '\0';
+}
+
+struct depth_sampler {
+        pthread_t thread;
+        atomic_bool stop;
+        unsigned long long sum;
+        unsigned n, zero;
+        double cpu_s; /* its own CPU time */
+};
+
+static void *depth_sample(void *arg)
+{
+        struct depth_sampler *d = arg;
+        const struct timespec ms = {0, 1000000};
+        int fd = open(inflight_path, O_RDONLY | O_CLOEXEC);
+        char buf[64];
+        while (fd >= 0 && !atomic_load(&d->stop)) {
+                unsigned r, w;
+                ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+                if (n > 0) {
+                        buf[n] = '\0';
+                        if (sscanf(buf, "%u %u", &r, &w) == 2) {
+                                d->sum += r + w;
+                                d->zero += r + w == 0;
+                                d->n++;
+                        }
+                }
+                nanosleep(&ms, NULL);
+        }
+        if (fd >= 0)
+                close(fd);
+        struct timespec cpu;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+                d->cpu_s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
+        return NULL;
+}
+
+/* Both sides of a disk workload are sampled alike: the same thread in this
+ * process, every millisecond. */
+static bool depth_start(const struct workload *w, struct depth_sampler *d)
+{
+        memset(d, 0, sizeof(*d));
+        return w->disk && inflight_path[0] &&
+               pthread_create(&d->thread, NULL, depth_sample, d) == 0;
+}
+
+static void depth_stop(bool started, struct depth_sampler *d, struct depth_use *u)
+{
+        memset(u, 0, sizeof(*u));
+        if (!started)
+                return;
+        atomic_store(&d->stop, true);
+        pthread_join(d->thread, NULL);
+        if (d->n) {
+                u->mean = (double)d->sum / d->n;
+                u->idle = (double)d->zero / d->n;
+                u->samples = d->n;
+        }
+}
+
 /* ---- CPU time ------------------------------------------------------------ */
 
 /* utime + stime of a whole process (all its threads, io_uring's workers
@@ -329,7 +417,10 @@ static void run_pvback(const struct workload *w, long *log_pos, struct result *r
                               NULL};
         double be0 = proc_cpu_s(daemon_pid), sim0 = proc_cpu_s(host.pid);
         double fe0 = rusage_cpu_s(RUSAGE_CHILDREN);
+        struct depth_sampler ds;
+        bool sampling = depth_start(w, &ds);
         int rc = blkfront_run(args, out, sizeof(out));
+        depth_stop(sampling, &ds, &r->depth);
         /* The frontend was reaped: its CPU time is in RUSAGE_CHILDREN. */
         r->cpu.frontend = rusage_cpu_s(RUSAGE_CHILDREN) - fe0;
         r->cpu.backend = proc_cpu_s(daemon_pid) - be0;
@@ -394,6 +485,8 @@ static void run_direct(const struct workload *w, double secs, struct result *r)
         if (!bufs)
                 die("out of memory");
         memset(bufs, 0xa5, (size_t)w->bs * w->depth);
+        struct depth_sampler ds;
+        bool sampling = depth_start(w, &ds);
         double cpu0 = rusage_cpu_s(RUSAGE_SELF);
         for (unsigned i = 0; i < w->depth; i++)
                 queue_one(&ring, w, fd, bufs + (size_t)i * w->bs, next_off(w, &rng, &seq));
@@ -422,8 +515,11 @@ static void run_direct(const struct workload *w, double secs, struct result *r)
                         io_uring_submit(&ring);
         }
         double took = now_s() - start;
-        /* This process and its io_uring workers (threads of it). */
-        r->cpu.direct = rusage_cpu_s(RUSAGE_SELF) - cpu0;
+        /* This process and its io_uring workers (threads of it), less the
+         * sampler's share, which the pvbackd side does not count. */
+        double cpu1 = rusage_cpu_s(RUSAGE_SELF);
+        depth_stop(sampling, &ds, &r->depth);
+        r->cpu.direct = cpu1 - cpu0 - ds.cpu_s;
         r->ios = done;
         r->iops = (double)done / took;
         r->mib_s = r->iops * w->bs / (1 << 20);
@@ -474,6 +570,16 @@ static void print_cpu(const struct workload *w, const struct result *pv, const s
                io_us * io->iops / 1e6);
 }
 
+/* What the disk had in flight: a side that keeps fewer requests at the
+ * device (a wait per round trip) shows it here. */
+static void print_depth(const struct workload *w, const struct result *pv, const struct result *io)
+{
+        printf("%-28s pvbackd %5.1f average, idle %4.1f%% of %u samples  |  direct %5.1f average, "
+               "idle %4.1f%% of %u samples\n",
+               w->name, pv->depth.mean, 100 * pv->depth.idle, pv->depth.samples, io->depth.mean,
+               100 * io->depth.idle, io->depth.samples);
+}
+
 /* An optional argument picks the workloads whose name contains it (for
  * profiling one of them); `make bench` runs them all. */
 int main(int argc, char **argv)
@@ -485,6 +591,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < NLOADS; i++)
                 run[i] = argc < 2 || strstr(loads[i].name, argv[1]);
         start_world();
+        find_inflight();
         printf("blkback: pvbackd (sim) vs plain io_uring on the same %llu MiB file, %s s each: "
                "%s (buffered), disk: %s (O_DIRECT)\n",
                FILE_BYTES >> 20, SECONDS, disk, real_disk);
@@ -508,5 +615,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < NLOADS; i++)
                 if (run[i])
                         print_cpu(&loads[i], &pv[i], &io[i]);
+        if (inflight_path[0]) {
+                printf("requests in flight at the disk (%s, every ms):\n", inflight_path);
+                for (size_t i = 0; i < NLOADS; i++)
+                        if (run[i] && loads[i].disk)
+                                print_depth(&loads[i], &pv[i], &io[i]);
+        }
         return 0;
 }
