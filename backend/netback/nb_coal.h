@@ -11,8 +11,9 @@
  *     notification is held for up to N frames or T µs; the responses are on
  *     the ring at once (a polling frontend sees them), only the event is
  *     late,
- *  L4 LRO on guest RX (offload/off_lro.h), flushed at the end of every pass,
- *     so always before a held notification leaves,
+ *  L4 LRO on guest RX (offload/off_lro.h): flushed at the end of a pass
+ *     when L3 holds nothing, kept open across passes while L3 holds and
+ *     closed with the held notification (nb_rx.c, nb_notify.c),
  *  L5 hints for the frontend (nb_coal_hints).
  *
  * The controller follows Linux lib/dim (net_dim): a sample every

@@ -44,6 +44,9 @@ static void send_owed(struct nb_queue *q, bool rx, bool tx)
         bool shared = q->port_rx == q->port_tx, n_rx, n_tx;
         if (shared)
                 rx = tx = true;
+        /* LRO flows kept open during the RX hold go with its notification. */
+        if (rx && q->coal_rx.holding)
+                nb_rx_lro_close(q, true);
         n_rx = rx && rx_due(q);
         n_tx = tx && tx_due(q);
         if (n_rx) {
@@ -76,7 +79,10 @@ static void timer_update(struct nb_queue *q)
 {
         uint64_t a = nb_coal_deadline(&q->coal_rx, &q->coal);
         uint64_t b = nb_coal_deadline(&q->coal_tx, &q->coal);
+        uint64_t c = nb_rx_lro_wake(q);
         uint64_t at = a && (!b || a < b) ? a : b;
+        if (c && (!at || c < at))
+                at = c;
 
         if (!at) {
                 timer_disarm(q);
@@ -127,6 +133,9 @@ void nb_notify_timer(struct nb_queue *q)
         tx = nb_coal_timer(&q->coal_tx, &q->coal, now);
         if (rx || tx)
                 send_owed(q, rx, tx);
+        /* LRO's age bound came before the hold's end: those packets go on
+         * the ring, the notification stays held. */
+        nb_rx_lro_close(q, false);
         timer_update(q);
 }
 

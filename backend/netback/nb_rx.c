@@ -63,7 +63,7 @@ _Static_assert(NB_RX_OUT_MAX >= OFF_LRO_FLOWS_MAX + 1, "an LRO call's packets fi
 enum nb_rx_src {
         NB_RX_SRC_FRAME, /* the backlog frame's buffer */
         NB_RX_SRC_GSO,   /* the segment scratch: reused by the next segmented frame */
-        NB_RX_SRC_LRO,   /* LRO's flow buffers: reused at its next call */
+        NB_RX_SRC_LRO,   /* a buffer LRO lent: returned once its copies are issued */
 };
 
 struct nb_rx_out {
@@ -106,15 +106,28 @@ struct nb_rx_state {
 
         unsigned caps; /* the guest's (enum off_cap) */
         struct nb_rx_out out;
-        /* Copies planned but not issued read the scratch / LRO's buffers:
-         * issue them before either is written again. */
-        bool gso_refs, lro_refs;
+        /* Copies planned but not issued read the scratch: issue them
+         * before it is written again. */
+        bool gso_refs;
+        /* ... and the backlog frames' buffers: with none (everything
+         * planned came out of LRO or the segmenter), planned frames give
+         * their slots back without waiting for the copies. */
+        bool frame_refs;
+        /* LRO packets planned (or dropped) since the copies were last
+         * issued: their buffers go back to LRO once the copies are. */
+        uint32_t lro_done;
         uint8_t *gso_mem;
         struct off_gso_seg *gso_segs;
         struct off_lro *lro; /* NULL: no LRO for this guest */
         struct off_lro_pkt *lro_pkts;
         uint32_t lro_max;
 };
+
+/* Buffers LRO lends: a grant-copy batch (NB_RX_SEGS) takes about five
+ * 64 KiB packets or a few dozen small ones; past this many the batch goes
+ * out early, which costs a call, not a packet. 16 x 64 KiB of address
+ * space, of which only what is used gets touched. */
+#define NB_RX_LRO_LEND 16u
 
 /* LRO for a guest that takes GSO of a family (Linux GRO hands the same
  * guest merged packets too, when its netdev has GRO on the way in). */
@@ -125,7 +138,8 @@ static int nb_rx_lro_create(struct nb_queue *q)
 
         if (!(s->caps & (OFF_CAP_TSO4 | OFF_CAP_TSO6)))
                 return 0;
-        rc = off_lro_create(NULL, &s->lro);
+        struct off_lro_config cfg = {.lend = NB_RX_LRO_LEND};
+        rc = off_lro_create(&cfg, &s->lro);
         if (rc < 0)
                 return rc;
         s->lro_max = off_lro_out_max(s->lro);
@@ -495,6 +509,20 @@ static void nb_rx_fill(struct nb_queue *q)
         }
 }
 
+/* Reads more frames while the backlog has free slots; true if any came. */
+static bool nb_rx_fill_more(struct nb_queue *q)
+{
+        struct nb_rx_state *s = q->rxs;
+        uint32_t before = s->count;
+
+        if (s->count >= NB_RX_BACKLOG || s->bytes >= NB_RX_BACKLOG_BYTES)
+                return false;
+        nb_rx_fill(q);
+        return s->count > before;
+}
+
+static void nb_rx_free_slots(struct nb_rx_state *s, uint32_t *delivered);
+
 static void nb_rx_flush(struct nb_queue *q, uint32_t *delivered)
 {
         struct nb_rx_state *s = q->rxs;
@@ -514,8 +542,17 @@ static void nb_rx_flush(struct nb_queue *q, uint32_t *delivered)
                 }
         }
         s->n_segs = 0;
-        s->gso_refs = s->lro_refs = false;
+        s->gso_refs = s->frame_refs = false;
+        if (s->lro)
+                off_lro_release(s->lro, s->lro_done);
+        s->lro_done = 0;
         /* The frames are in the guest now: free their backlog slots. */
+        nb_rx_free_slots(s, delivered);
+}
+
+/* Backlog slots of the `delivered` frames planned, for reading more. */
+static void nb_rx_free_slots(struct nb_rx_state *s, uint32_t *delivered)
+{
         for (uint32_t i = 0; i < *delivered; i++) {
                 s->bytes -= s->frames[s->head].pkt.len;
                 s->head = (s->head + 1) % NB_RX_BACKLOG;
@@ -592,11 +629,13 @@ static int nb_rx_deliver(struct nb_queue *q, uint32_t *delivered)
                        s->plan.nr_segs * sizeof(s->seg_slot[0]));
                 s->n_segs += s->plan.nr_segs;
                 s->gso_refs |= o->src[o->next] == NB_RX_SRC_GSO;
-                s->lro_refs |= o->src[o->next] == NB_RX_SRC_LRO;
+                s->frame_refs |= o->src[o->next] == NB_RX_SRC_FRAME;
                 q->st.rx_packets++;
                 q->st.rx_bytes += pkt->len;
                 s->blocked = false;
         }
+        if (o->src[o->next] == NB_RX_SRC_LRO)
+                s->lro_done++;
         if (++o->next == o->n) {
                 /* The frame's last packet is planned: its slot is freed
                  * once the copies are issued. A frame with segments left
@@ -675,19 +714,23 @@ static void nb_rx_produce_segments(struct nb_queue *q, struct nb_rx_frame *f)
         q->st.rx_off.gso_sw_segs += (uint64_t)n;
 }
 
-static void nb_rx_produce_lro(struct nb_queue *q, struct nb_rx_frame *f)
+/* -EBUSY: every buffer LRO lends is in copies not yet issued. */
+static int nb_rx_produce_lro(struct nb_queue *q, struct nb_rx_frame *f)
 {
         struct nb_rx_state *s = q->rxs;
         struct off_lro_out lo = {.pkts = s->lro_pkts, .max = s->lro_max};
         int rc = off_lro_add(s->lro, f->pkt.data, f->pkt.len, nb_rx_lro_rx(&f->pkt.meta),
                              nb_now_ns(), &lo);
 
+        if (rc == -EBUSY)
+                return rc;
         if (rc < 0) {
                 /* Only a wrong out size fails: deliver the frame as it is. */
                 nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
-                return;
+                return 0;
         }
         nb_rx_take_lro(q, &lo, f);
+        return 0;
 }
 
 /* The packets the guest gets for backlog frame `f`, into s->out (none when
@@ -712,9 +755,8 @@ static int nb_rx_produce(struct nb_queue *q, struct nb_rx_frame *f)
                         nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
                         break;
                 }
-                if (s->lro_refs)
+                if (nb_rx_produce_lro(q, f) == -EBUSY)
                         return -EBUSY;
-                nb_rx_produce_lro(q, f);
                 break;
         default:
                 nb_rx_out_push(&s->out, &f->rx, NB_RX_SRC_FRAME);
@@ -724,23 +766,117 @@ static int nb_rx_produce(struct nb_queue *q, struct nb_rx_frame *f)
         return 0;
 }
 
-/* End of a batch (Linux: napi_gro_flush at the end of a poll): nothing read
- * stays held waiting for a next frame. This is also what bounds the hold
- * time without a timer: a pass ends with LRO holding packets only while the
- * guest ring is full (they could not leave anyway, and the guest's
- * notification resumes the pass) or when the budget ran out (the queue is
- * kicked at once); within a pass off_lro_add emits whatever aged out. */
-static int nb_rx_lro_flush(struct nb_queue *q)
+static void nb_rx_lro_hold_of(const struct nb_queue *q, uint64_t now, struct nb_rx_lro_hold *h)
+{
+        h->l3_holding = q->coal.l3 != NB_COAL_OFF && q->coal_rx.holding;
+        h->l3_deadline = nb_coal_deadline(&q->coal_rx, &q->coal);
+        h->lro_deadline = off_lro_deadline(q->rxs->lro);
+        h->now = now;
+}
+
+/* Emits held packets into s->out: all of them (@why BATCH or HOLD_END) or
+ * the expired ones (AGE). */
+static void nb_rx_lro_emit(struct nb_queue *q, enum off_lro_reason why, uint64_t now)
 {
         struct nb_rx_state *s = q->rxs;
         struct off_lro_out lo = {.pkts = s->lro_pkts, .max = s->lro_max};
+        int rc = why == OFF_LRO_R_AGE ? off_lro_flush_expired(s->lro, now, &lo)
+                                      : off_lro_flush_all_for(s->lro, now, why, &lo);
 
-        if (s->lro_refs)
-                return -EBUSY;
         nb_rx_out_reset(&s->out);
-        if (off_lro_flush_all(s->lro, nb_now_ns(), &lo) == 0)
+        if (rc == 0)
                 nb_rx_take_lro(q, &lo, NULL);
-        return 0;
+}
+
+/* End of a batch (Linux: napi_gro_flush at the end of a poll): nothing read
+ * stays held waiting for a next frame, unless L3 is holding the RX
+ * notification: then the flows stay open, to go out with it
+ * (nb_rx_lro_close), no later than LRO's own age bound (the coalescing
+ * timer wakes for whichever comes first). Without a hold, a pass ends with
+ * LRO holding packets only while the guest ring is full (they could not
+ * leave anyway, and the guest's notification resumes the pass) or when the
+ * budget ran out (the queue is kicked at once); within a pass off_lro_add
+ * emits whatever aged out. false: the flows stay open. */
+static bool nb_rx_lro_flush(struct nb_queue *q)
+{
+        uint64_t now = nb_now_ns();
+        struct nb_rx_lro_hold h;
+        enum off_lro_reason why;
+
+        nb_rx_lro_hold_of(q, now, &h);
+        why = nb_rx_lro_pass_end(&h);
+        if (why == OFF_LRO_R_NONE)
+                return false;
+        nb_rx_lro_emit(q, why, now);
+        return true;
+}
+
+/* The guest ring is full with packets waiting: the drain timer (or, for a
+ * frontend that never notifies, the poll timer) resumes the queue. */
+static void nb_rx_stall_arm(struct nb_queue *q)
+{
+        if (q->rx_timer_armed)
+                return;
+        q->st.rx_stalls++;
+        nb_timer_arm(q->rx_timer_fd,
+                     nb_now_ns() + (q->vif->cfg.rx_notify ? NB_RX_DRAIN_NS : NB_RX_POLL_NS));
+        q->rx_timer_armed = true;
+}
+
+/* Delivers what s->out holds, issues the copies and pushes the responses
+ * (outside a pass: from the coalescing side). */
+static void nb_rx_deliver_out(struct nb_queue *q)
+{
+        struct nb_rx_state *s = q->rxs;
+        uint32_t delivered = 0, next0 = s->out.next;
+        int rc = 0;
+
+        while (s->out.next < s->out.n) {
+                if (s->n_segs + NB_RX_MAX_DATA_SLOTS > NB_RX_SEGS)
+                        nb_rx_flush(q, &delivered);
+                rc = nb_rx_deliver(q, &delivered);
+                if (rc < 0)
+                        break;
+        }
+        if (rc == -EPROTO)
+                return; /* the queue failed (nb_rx_deliver flushed) */
+        nb_rx_flush(q, &delivered);
+        q->st.lro = *off_lro_get_stats(s->lro);
+        RING_PUSH_RESPONSES(&q->rx);
+        if (rc == -EAGAIN) {
+                if (s->out.next != next0)
+                        s->progress_ns = nb_now_ns();
+                nb_rx_stall_arm(q);
+        }
+}
+
+/* Flows kept open past a pass leave: all of them when the RX notification
+ * is about to be sent (@hold_end), else those LRO's age bound reached.
+ * Only when nothing else waits for the ring: packets of an earlier frame
+ * go first, and a guest ring that is full resumes a pass when it has room,
+ * whose end flushes them. */
+void nb_rx_lro_close(struct nb_queue *q, bool hold_end)
+{
+        struct nb_rx_state *s = q->rxs;
+        uint64_t now = nb_now_ns();
+
+        if (!s || !s->lro || !off_lro_held(s->lro) || s->out.next < s->out.n)
+                return;
+        if (!hold_end && now < off_lro_deadline(s->lro))
+                return;
+        nb_rx_lro_emit(q, hold_end ? OFF_LRO_R_HOLD_END : OFF_LRO_R_AGE, now);
+        nb_rx_deliver_out(q);
+}
+
+uint64_t nb_rx_lro_wake(const struct nb_queue *q)
+{
+        const struct nb_rx_state *s = q->rxs;
+        struct nb_rx_lro_hold h;
+
+        if (!s || !s->lro || !off_lro_held(s->lro) || s->out.next < s->out.n)
+                return 0;
+        nb_rx_lro_hold_of(q, nb_now_ns(), &h);
+        return nb_rx_lro_wake_at(&h);
 }
 
 /* A zero expiry disarms (nb_timer_arm(fd, 0) would fire at once, and a
@@ -792,18 +928,25 @@ bool nb_rx_run(struct nb_queue *q)
                         }
                         continue;
                 }
-                /* Backlog planned: issue its copies and read what came. */
+                /* Backlog planned: read what came into the free slots;
+                 * when there are none, free the planned frames' slots,
+                 * issuing the copies first only if they read those frames
+                 * (LRO's and the segmenter's packets live elsewhere), so
+                 * one call carries the copies of as many packets as the
+                 * batch holds. */
+                if (nb_rx_fill_more(q))
+                        continue;
                 if (s->count) {
-                        nb_rx_flush(q, &delivered);
+                        if (s->frame_refs)
+                                nb_rx_flush(q, &delivered);
+                        else
+                                nb_rx_free_slots(s, &delivered);
                         nb_rx_fill(q);
                         if (s->count)
                                 continue;
                 }
-                if (s->lro && off_lro_held(s->lro)) {
-                        if (nb_rx_lro_flush(q) == -EBUSY)
-                                nb_rx_flush(q, &delivered);
+                if (s->lro && off_lro_held(s->lro) && nb_rx_lro_flush(q))
                         continue;
-                }
                 break;
         }
         nb_rx_flush(q, &delivered);
@@ -815,20 +958,14 @@ bool nb_rx_run(struct nb_queue *q)
         if (s->blocked && waiting) {
                 if (done)
                         s->progress_ns = nb_now_ns();
-                if (!q->rx_timer_armed) {
-                        q->st.rx_stalls++;
-                        nb_timer_arm(q->rx_timer_fd,
-                                     nb_now_ns() +
-                                         (q->vif->cfg.rx_notify ? NB_RX_DRAIN_NS : NB_RX_POLL_NS));
-                        q->rx_timer_armed = true;
-                }
+                nb_rx_stall_arm(q);
         } else if (q->rx_timer_armed) {
                 nb_rx_timer_disarm(q);
         }
         if (!s->blocked && waiting && !more)
                 more = true;
-        /* LRO flushed above: what a held notification announces is all on
-         * the ring. */
+        /* LRO flushed above, or kept open while L3 holds: then the
+         * notification's release closes it first (nb_rx_lro_close). */
         nb_notify_rx(q, (uint32_t)(q->st.rx_packets - pkts0), more);
         return more;
 }
@@ -850,12 +987,14 @@ void nb_rx_drain(struct nb_queue *q)
         if (!s->out.of_frame)
                 lost += s->out.n - s->out.next;
         nb_rx_out_reset(&s->out);
-        if (s->lro && off_lro_held(s->lro)) {
+        if (s->lro) {
                 struct off_lro_out lo = {.pkts = s->lro_pkts, .max = s->lro_max};
-                if (off_lro_flush_all(s->lro, nb_now_ns(), &lo) == 0)
+                if (off_lro_held(s->lro) && off_lro_flush_all(s->lro, nb_now_ns(), &lo) == 0)
                         lost += lo.n;
+                off_lro_release(s->lro, off_lro_lent(s->lro));
                 q->st.lro = *off_lro_get_stats(s->lro);
         }
+        s->lro_done = 0;
         q->st.rx_drop_stall += lost;
         if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
                 pv_warn(q->ctx, "guest posted no receive buffers for %llu ms: dropped %u frames",
@@ -864,5 +1003,5 @@ void nb_rx_drain(struct nb_queue *q)
         s->count = 0;
         s->bytes = 0;
         s->blocked = false;
-        s->gso_refs = s->lro_refs = false;
+        s->gso_refs = s->frame_refs = false;
 }

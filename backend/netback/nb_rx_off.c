@@ -177,6 +177,24 @@ void nb_rx_pkt_from_lro(const struct off_lro_pkt *p, struct nb_rx_pkt *r)
         }
 }
 
+enum off_lro_reason nb_rx_lro_pass_end(const struct nb_rx_lro_hold *h)
+{
+        if (!h->l3_holding || !h->l3_deadline)
+                return OFF_LRO_R_BATCH;
+        if (h->now >= h->lro_deadline)
+                return OFF_LRO_R_AGE;
+        if (h->now >= h->l3_deadline)
+                return OFF_LRO_R_HOLD_END;
+        return OFF_LRO_R_NONE;
+}
+
+uint64_t nb_rx_lro_wake_at(const struct nb_rx_lro_hold *h)
+{
+        if (nb_rx_lro_pass_end(h) != OFF_LRO_R_NONE)
+                return 0;
+        return h->lro_deadline < h->l3_deadline ? h->lro_deadline : h->l3_deadline;
+}
+
 void nb_rx_off_format(const struct off_path_stats *o, const struct off_lro_stats *l, char *buf,
                       size_t len)
 {
@@ -188,10 +206,12 @@ void nb_rx_off_format(const struct off_path_stats *o, const struct off_lro_stats
                  "rx offload gso_pass %" PRIu64 " gso_sw %" PRIu64 " gso_sw_segs %" PRIu64
                  " csum_pass %" PRIu64 " csum_sw %" PRIu64 " linearized %" PRIu64
                  " dropped %" PRIu64 "; lro frames %" PRIu64 " merged %" PRIu64 " gso_out %" PRIu64
-                 " single_out %" PRIu64 " flushes %" PRIu64 " (batch %" PRIu64 " age %" PRIu64
-                 " size %" PRIu64 " psh %" PRIu64 " short %" PRIu64 ") hold_max_us %" PRIu64,
+                 " single_out %" PRIu64 " flushes %" PRIu64 " (batch %" PRIu64 " hold_end %" PRIu64
+                 " age %" PRIu64 " size %" PRIu64 " psh %" PRIu64 " short %" PRIu64
+                 ") hold_max_us %" PRIu64,
                  o->gso_pass, o->gso_sw, o->gso_sw_segs, o->csum_pass, o->csum_sw, o->linearized,
                  o->dropped, l->frames, l->merged, l->gso_out, l->single_out, flushes,
-                 l->flush[OFF_LRO_R_BATCH], l->flush[OFF_LRO_R_AGE], l->flush[OFF_LRO_R_SIZE],
-                 l->flush[OFF_LRO_R_PSH], l->flush[OFF_LRO_R_SHORT], l->hold_ns_max / 1000);
+                 l->flush[OFF_LRO_R_BATCH], l->flush[OFF_LRO_R_HOLD_END], l->flush[OFF_LRO_R_AGE],
+                 l->flush[OFF_LRO_R_SIZE], l->flush[OFF_LRO_R_PSH], l->flush[OFF_LRO_R_SHORT],
+                 l->hold_ns_max / 1000);
 }

@@ -65,6 +65,25 @@ uint32_t nb_rx_lro_rx(const struct uplink_meta *um);
  * data_validated). Hash and headroom are the caller's. */
 void nb_rx_pkt_from_lro(const struct off_lro_pkt *p, struct nb_rx_pkt *r);
 
+/* LRO and L3 (README "Coalescing"): whether the flows LRO holds at the end
+ * of a pass may stay open into later passes. Only while L3 holds the RX
+ * notification: what they hold could not be announced before the hold ends
+ * anyway, and later segments of the flow still merge into them. */
+struct nb_rx_lro_hold {
+        bool l3_holding;       /* L3 holds the queue's RX notification */
+        uint64_t l3_deadline;  /* when that hold ends at the latest (0: none) */
+        uint64_t lro_deadline; /* when LRO's oldest held packet is max_age old */
+        uint64_t now;
+};
+/* What to do with the held flows now: OFF_LRO_R_NONE keep them open,
+ * OFF_LRO_R_BATCH flush all (no hold: end of pass as ever), OFF_LRO_R_AGE
+ * flush the expired (then ask again), OFF_LRO_R_HOLD_END flush all (the
+ * hold ends now). Never keeps a packet at or past either deadline. */
+enum off_lro_reason nb_rx_lro_pass_end(const struct nb_rx_lro_hold *h);
+/* When flows kept open must be looked at again: the earlier deadline
+ * (0 when nb_rx_lro_pass_end would not keep them). */
+uint64_t nb_rx_lro_wake_at(const struct nb_rx_lro_hold *h);
+
 /* "rx offload gso_pass N ...; lro frames N ..." for the queue's counters line. */
 void nb_rx_off_format(const struct off_path_stats *o, const struct off_lro_stats *l, char *buf,
                       size_t len);

@@ -211,6 +211,12 @@ void nb_notify_flush(struct nb_queue *q);
 /* Creates the queue's LRO if the guest can take it and it has none (L4
  * switched on at run time). Worker thread. 0 or -ENOMEM. */
 int nb_rx_lro_enable(struct nb_queue *q);
+/* LRO flows kept open while L3 holds the RX notification (nb_rx.c):
+ * delivered to the ring, all (@hold_end: the notification is about to
+ * leave) or those past LRO's age bound; and when they must be looked at
+ * next (0: none kept open). Worker thread. */
+void nb_rx_lro_close(struct nb_queue *q, bool hold_end);
+uint64_t nb_rx_lro_wake(const struct nb_queue *q);
 /* L2 busy-poll: whether frames or requests wait without a syscall where
  * possible (nb_poll.c), and the machine's idle share (permille). */
 bool nb_poll_work_ready(struct nb_queue *q);

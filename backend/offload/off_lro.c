@@ -4,6 +4,7 @@
  * off_lro_tcp4.c and off_lro_tcp6.c; this file knows no IP header layout. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "offload/off_bytes.h"
@@ -20,6 +21,7 @@
 #define FW_FLAG(f)       ((uint32_t)(f) << 16)
 #define BUF_ALIGN        64u
 #define HASH_MUL         0x9E3779B1u /* golden ratio: spreads the key words over the bits */
+#define BUFS_MAX         (OFF_LRO_FLOWS_MAX + 1u + OFF_LRO_LEND_MAX)
 
 struct off_lro {
         struct off_lro_config cfg;
@@ -28,12 +30,13 @@ struct off_lro {
         uint32_t bucket_mask;
         uint8_t oldest, newest;
         uint32_t held;
-        uint32_t nfree_flows, nfree_bufs, npending;
+        uint32_t nfree_flows, nfree_bufs;
         uint8_t free_flows[OFF_LRO_FLOWS_MAX];
-        uint8_t free_bufs[OFF_LRO_FLOWS_MAX + 1];
-        /* Buffers of packets emitted by the current call: the caller reads
-         * them until its next call, so they are reused only then. */
-        uint8_t pending[OFF_LRO_FLOWS_MAX + 1];
+        uint8_t free_bufs[BUFS_MAX];
+        /* Buffers of emitted packets, oldest first: the caller reads them
+         * until its next call (lend 0) or until it releases them. */
+        uint32_t lent_head, nlent;
+        uint8_t lent[BUFS_MAX];
         uint8_t bucket[2 * OFF_LRO_FLOWS_MAX];
         struct off_lro_flow flows[OFF_LRO_FLOWS_MAX];
         struct off_lro_stats stats;
@@ -58,7 +61,7 @@ static int config_resolve(const struct off_lro_config *in, struct off_lro_config
                 c.max_age_ns = OFF_LRO_AGE_DEFAULT_NS;
         /* Below Ethernet MTU-sized L3 packets nothing could ever merge. */
         if (c.max_flows > OFF_LRO_FLOWS_MAX || c.max_size > OFF_LRO_MAX_SIZE ||
-            c.max_size < OFF_IPV4_MIN_HLEN + OFF_TCP_MIN_HLEN + 2u)
+            c.lend > OFF_LRO_LEND_MAX || c.max_size < OFF_IPV4_MIN_HLEN + OFF_TCP_MIN_HLEN + 2u)
                 return -EINVAL;
         *cfg = c;
         return 0;
@@ -74,7 +77,8 @@ int off_lro_create(const struct off_lro_config *cfg, struct off_lro **out)
                 return -ENOMEM;
         lro->cfg = c;
         lro->buf_stride = (OFF_LRO_FRAME_MAX + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN;
-        lro->mem = aligned_alloc(BUF_ALIGN, lro->buf_stride * (c.max_flows + 1));
+        uint32_t nbufs = c.max_flows + 1 + c.lend;
+        lro->mem = aligned_alloc(BUF_ALIGN, lro->buf_stride * nbufs);
         if (!lro->mem) {
                 free(lro);
                 return -ENOMEM;
@@ -87,8 +91,9 @@ int off_lro_create(const struct off_lro_config *cfg, struct off_lro **out)
         lro->oldest = lro->newest = OFF_LRO_NIL;
         for (uint32_t i = 0; i < c.max_flows; i++)
                 lro->free_flows[lro->nfree_flows++] = (uint8_t)(c.max_flows - 1 - i);
-        for (uint32_t i = 0; i <= c.max_flows; i++)
-                lro->free_bufs[lro->nfree_bufs++] = (uint8_t)i;
+        /* Lowest first out: the same few buffers (and pages) are reused. */
+        for (uint32_t i = 0; i < nbufs; i++)
+                lro->free_bufs[lro->nfree_bufs++] = (uint8_t)(nbufs - 1 - i);
         *out = lro;
         return 0;
 }
@@ -109,6 +114,25 @@ uint32_t off_lro_out_max(const struct off_lro *lro)
 uint32_t off_lro_held(const struct off_lro *lro)
 {
         return lro ? lro->held : 0;
+}
+
+uint32_t off_lro_lent(const struct off_lro *lro)
+{
+        return lro ? lro->nlent : 0;
+}
+
+uint32_t off_lro_release(struct off_lro *lro, uint32_t n)
+{
+        uint32_t done = 0;
+        if (!lro)
+                return 0;
+        while (done < n && lro->nlent) {
+                lro->free_bufs[lro->nfree_bufs++] = lro->lent[lro->lent_head];
+                lro->lent_head = (lro->lent_head + 1) % BUFS_MAX;
+                lro->nlent--;
+                done++;
+        }
+        return done;
 }
 
 const struct off_lro_stats *off_lro_get_stats(const struct off_lro *lro)
@@ -187,7 +211,7 @@ static void unlink_flow(struct off_lro *lro, uint8_t idx)
                 lro->flows[f->newer].older = f->older;
         else
                 lro->newest = f->older;
-        lro->pending[lro->npending++] = f->buf_idx;
+        lro->lent[(lro->lent_head + lro->nlent++) % BUFS_MAX] = f->buf_idx;
         lro->free_flows[lro->nfree_flows++] = idx;
         lro->held--;
 }
@@ -274,14 +298,18 @@ static void emit_pass(struct off_lro *lro, const uint8_t *frame, size_t len,
         lro->stats.pass[why]++;
 }
 
-static int begin(struct off_lro *lro, struct off_lro_out *out)
+/* @need_buf: the call may start a flow, which takes a free buffer (the
+ * emissions before it only move buffers to the caller). */
+static int begin(struct off_lro *lro, struct off_lro_out *out, bool need_buf)
 {
         if (!lro || !out || !out->pkts)
                 return -EINVAL;
         if (out->max < off_lro_out_max(lro))
                 return -ENOSPC;
-        while (lro->npending)
-                lro->free_bufs[lro->nfree_bufs++] = lro->pending[--lro->npending];
+        if (!lro->cfg.lend)
+                off_lro_release(lro, lro->nlent);
+        else if (need_buf && !lro->nfree_bufs)
+                return -EBUSY;
         out->n = 0;
         return 0;
 }
@@ -429,7 +457,7 @@ static void start_flow(struct off_lro *lro, const struct lro_key *k, const uint8
 int off_lro_add(struct off_lro *lro, const uint8_t *frame, size_t len, uint32_t rx, uint64_t now,
                 struct off_lro_out *out)
 {
-        int rc = begin(lro, out);
+        int rc = begin(lro, out, true);
         if (rc)
                 return rc;
         lro->stats.frames++;
@@ -472,19 +500,27 @@ done:
         return 0;
 }
 
-int off_lro_flush_all(struct off_lro *lro, uint64_t now, struct off_lro_out *out)
+int off_lro_flush_all_for(struct off_lro *lro, uint64_t now, enum off_lro_reason why,
+                          struct off_lro_out *out)
 {
-        int rc = begin(lro, out);
+        if ((unsigned)why >= OFF_LRO_R_COUNT)
+                return -EINVAL;
+        int rc = begin(lro, out, false);
         if (rc)
                 return rc;
         while (lro->oldest != OFF_LRO_NIL)
-                emit_held(lro, &lro->flows[lro->oldest], OFF_LRO_R_BATCH, now, out);
+                emit_held(lro, &lro->flows[lro->oldest], why, now, out);
         return 0;
+}
+
+int off_lro_flush_all(struct off_lro *lro, uint64_t now, struct off_lro_out *out)
+{
+        return off_lro_flush_all_for(lro, now, OFF_LRO_R_BATCH, out);
 }
 
 int off_lro_flush_expired(struct off_lro *lro, uint64_t now, struct off_lro_out *out)
 {
-        int rc = begin(lro, out);
+        int rc = begin(lro, out, false);
         if (rc)
                 return rc;
         expire(lro, now, out);
@@ -513,6 +549,7 @@ static const char *const reason_names[OFF_LRO_R_COUNT] = {
     [OFF_LRO_R_AGE] = "age limit",
     [OFF_LRO_R_TABLE_FULL] = "table full",
     [OFF_LRO_R_BATCH] = "batch end",
+    [OFF_LRO_R_HOLD_END] = "hold end",
     [OFF_LRO_R_NOT_TCP] = "not tcp",
     [OFF_LRO_R_BAD_CSUM] = "bad checksum",
     [OFF_LRO_R_GSO] = "gso packet",

@@ -7,6 +7,9 @@
  * Frames are copied into per-flow buffers as they are held, so the caller
  * may reuse a frame as soon as off_lro_add returns, and a merged packet is
  * one contiguous frame (fewest grant-copy operations towards the guest).
+ * An emitted packet's buffer is the caller's until its next call, or, with
+ * cfg.lend, until the caller hands it back (off_lro_release): a caller that
+ * batches the copies of many packets keeps them all readable meanwhile.
  * Each call returns, in order, the packets that must be emitted now: held
  * packets that were flushed, then (if it was not held) the frame itself.
  * A merged packet leaves as CHECKSUM_PARTIAL (pseudo-header sum in the TCP
@@ -32,6 +35,8 @@
  * below a LAN RTT, so ACK clocking barely notices, and a batch end flushes
  * earlier anyway. The coalescing layer tunes it. */
 #define OFF_LRO_AGE_DEFAULT_NS 100000ull
+/* Emitted packets a caller may keep at once beyond a call (cfg.lend). */
+#define OFF_LRO_LEND_MAX 64u
 /* Largest frame a flow buffer holds: Ethernet header + the size limit. */
 #define OFF_LRO_FRAME_MAX (OFF_ETH_HLEN + OFF_LRO_MAX_SIZE - 1u)
 
@@ -39,6 +44,11 @@ struct off_lro_config {
         uint32_t max_flows;  /* packets held at once, 1..OFF_LRO_FLOWS_MAX; 0: default */
         uint32_t max_size;   /* OFF_LRO_MAX_SIZE or less; 0: OFF_LRO_MAX_SIZE */
         uint64_t max_age_ns; /* 0: OFF_LRO_AGE_DEFAULT_NS */
+        /* 0: an emitted packet's buffer is reused at the next call. 1..
+         * OFF_LRO_LEND_MAX: emitted packets stay valid until returned with
+         * off_lro_release, oldest first; this many extra buffers are made,
+         * and off_lro_add says -EBUSY once the caller keeps them all. */
+        uint32_t lend;
 };
 
 /* What the caller knows of a received frame (one value of the low bits). */
@@ -77,6 +87,7 @@ enum off_lro_reason {
         OFF_LRO_R_AGE,        /* held for max_age_ns */
         OFF_LRO_R_TABLE_FULL, /* evicted to make room for a new flow */
         OFF_LRO_R_BATCH,      /* off_lro_flush_all at the end of an RX batch */
+        OFF_LRO_R_HOLD_END,   /* the caller's notification hold ended (off_lro_flush_all_for) */
         OFF_LRO_R_NOT_TCP,    /* not TCP over IPv4/IPv6, IP fragment, or unparsable */
         OFF_LRO_R_BAD_CSUM,   /* L4 or IPv4 header checksum bad */
         OFF_LRO_R_GSO,        /* frame was a GSO packet already */
@@ -104,7 +115,7 @@ enum off_lro_pkt_flags {
 };
 
 struct off_lro_pkt {
-        const uint8_t *data; /* PASS: the caller's frame; else valid until the next call */
+        const uint8_t *data; /* PASS: the caller's frame; else LRO's buffer (see cfg.lend) */
         size_t len;
         uint32_t flags; /* enum off_lro_pkt_flags */
         enum off_lro_reason reason;
@@ -136,7 +147,7 @@ struct off_lro_stats {
 
 struct off_lro;
 
-/* Allocates the table and (max_flows + 1) flow buffers. 0, -EINVAL, -ENOMEM. */
+/* Allocates the table and (max_flows + 1 + lend) buffers. 0, -EINVAL, -ENOMEM. */
 int off_lro_create(const struct off_lro_config *cfg, struct off_lro **lro);
 void off_lro_destroy(struct off_lro *lro);
 
@@ -145,18 +156,28 @@ uint32_t off_lro_out_max(const struct off_lro *lro);
 
 /* Offers one received frame (@rx: enum off_lro_rx). Emitted packets land in
  * @out (reset first): flushed held packets, then the frame itself when it
- * was not held; held packets older than max_age_ns follow. 0, -EINVAL or
- * -ENOSPC (out->max too small; nothing changed). */
+ * was not held; held packets older than max_age_ns follow. 0, -EINVAL,
+ * -ENOSPC (out->max too small) or, with cfg.lend, -EBUSY (every spare
+ * buffer is still the caller's: release some and call again); on an error
+ * nothing changed. */
 int off_lro_add(struct off_lro *lro, const uint8_t *frame, size_t len, uint32_t rx, uint64_t now,
                 struct off_lro_out *out);
 /* Emits every held packet, oldest first (end of an RX batch). */
 int off_lro_flush_all(struct off_lro *lro, uint64_t now, struct off_lro_out *out);
+/* The same, counted under @why (OFF_LRO_R_BATCH or OFF_LRO_R_HOLD_END). */
+int off_lro_flush_all_for(struct off_lro *lro, uint64_t now, enum off_lro_reason why,
+                          struct off_lro_out *out);
 /* Emits the held packets that are max_age_ns old at @now (for a timer). */
 int off_lro_flush_expired(struct off_lro *lro, uint64_t now, struct off_lro_out *out);
 /* When the oldest held packet expires, UINT64_MAX if none is held. */
 uint64_t off_lro_deadline(const struct off_lro *lro);
 /* Packets held now. */
 uint32_t off_lro_held(const struct off_lro *lro);
+/* With cfg.lend: hands back the buffers of the @n oldest emitted packets
+ * the caller still keeps (fewer if it keeps fewer); returns how many. */
+uint32_t off_lro_release(struct off_lro *lro, uint32_t n);
+/* Emitted packets whose buffers the caller keeps. */
+uint32_t off_lro_lent(const struct off_lro *lro);
 
 const struct off_lro_stats *off_lro_get_stats(const struct off_lro *lro);
 const char *off_lro_reason_str(enum off_lro_reason reason);

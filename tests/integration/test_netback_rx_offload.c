@@ -12,16 +12,24 @@
  *  - a guest with GSO receives a stream from a third host whose frames reach
  *    the TAP MTU-sized (its veth has TSO/GSO off, the bridge side has no
  *    GRO; the counters prove no GSO frame came from the TAP): with LRO on
- *    pvbackd merged them into GSO packets, with -o vif.lro=off it did not.
+ *    pvbackd merged them into GSO packets, with -o vif.lro=off it did not;
+ *  - the same stream with L3 fixed at 2000 µs (`set vif1.0 coalesce.l3
+ *    fixed` on the control socket) against L3 off: LRO keeps its flows open
+ *    while the notification is held, so the guest gets fewer, larger
+ *    packets, the flush counters show the hold ends, LRO's longest hold stays
+ *    within the bound, and a lone request still gets its answer at once.
  * Counters come from the per-queue line pvbackd logs when the queues stop. */
 #include <check.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check_main.h"
+#include "nbctl.h"
+#include "nbstats.h"
 #include "nbworld.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -54,6 +62,7 @@ struct rx_counts {
         uint64_t pkts, drop_size, drop_gso;
         uint64_t gso_pass, gso_sw, gso_sw_segs, csum_pass, csum_sw, linearized, dropped;
         uint64_t lro_frames, lro_merged, lro_gso_out, lro_single_out, lro_flushes;
+        uint64_t lro_batch, lro_hold_end, lro_age, lro_hold_max_us;
 };
 
 static void parse_line(const char *line, struct rx_counts *c)
@@ -88,6 +97,17 @@ static void parse_line(const char *line, struct rx_counts *c)
         c->lro_gso_out += v[9];
         c->lro_single_out += v[10];
         c->lro_flushes += v[11];
+        p = strstr(line, "(batch ");
+        ck_assert_msg(p &&
+                          sscanf(p, "(batch %llu hold_end %llu age %llu", &v[0], &v[1], &v[2]) == 3,
+                      "lro flush reasons unreadable: %s", line);
+        c->lro_batch += v[0];
+        c->lro_hold_end += v[1];
+        c->lro_age += v[2];
+        p = strstr(line, "hold_max_us ");
+        ck_assert_msg(p && sscanf(p, "hold_max_us %llu", &v[0]) == 1, "no hold_max_us: %s", line);
+        if (v[0] > c->lro_hold_max_us)
+                c->lro_hold_max_us = v[0];
         c->lines++;
 }
 
@@ -257,16 +277,37 @@ static void sender_up(void)
                       "the sender cannot ping the guest");
 }
 
-static struct rx_counts mtu_stream_to_guest(const struct nbw_opts *o, uint16_t port)
+/* `set vif1.0 key value` on pvbackd's control socket. */
+static void set_ok(const char *key, const char *value)
+{
+        char sock[PATH_MAX + 64], code[32], why[512];
+        nbstats_sock(&world.host, sock, sizeof(sock));
+        int rc = nbctl_set(sock, "vif1.0", key, value, code, sizeof(code), why, sizeof(why));
+        ck_assert_msg(rc == 0, "set %s %s: %s (%s)", key, value, why, code);
+}
+
+/* Coalescing settings applied once the vif is up: {key, value} pairs. */
+struct coal_set {
+        const char *key, *value;
+};
+
+static struct rx_counts mtu_streams_to_guest(const struct nbw_opts *o, uint16_t port,
+                                             const struct coal_set *set, size_t nset,
+                                             unsigned streams)
 {
         struct nbw_stream s;
         const char *const args[] = {"--queues", "1", NULL};
         up(o, args);
+        for (size_t i = 0; i < nset; i++)
+                set_ok(set[i].key, set[i].value);
         sender_up();
-        ck_assert_int_eq(nbw_tcp_stream_ns(&world, &sender, &world.guestns, NBW_GUEST_IP,
-                                           STREAM_BYTES, port, port, &s),
-                         0);
-        assert_stream(&s, STREAM_BYTES, "MTU-sized frames → guest with GSO");
+        for (unsigned i = 0; i < streams; i++) {
+                uint16_t p = (uint16_t)(port + 100 * i);
+                ck_assert_int_eq(nbw_tcp_stream_ns(&world, &sender, &world.guestns, NBW_GUEST_IP,
+                                                   STREAM_BYTES, p, p, &s),
+                                 0);
+                assert_stream(&s, STREAM_BYTES, "MTU-sized frames → guest with GSO");
+        }
         struct rx_counts c = stop_and_count();
         assert_negotiated("gso-tcpv4: on");
         /* The premise: the TAP handed over MTU-sized frames only. */
@@ -279,6 +320,11 @@ static struct rx_counts mtu_stream_to_guest(const struct nbw_opts *o, uint16_t p
         netns_destroy(&sender);
         nbw_down(&world);
         return c;
+}
+
+static struct rx_counts mtu_stream_to_guest(const struct nbw_opts *o, uint16_t port)
+{
+        return mtu_streams_to_guest(o, port, NULL, 0, 1);
 }
 
 START_TEST(lro_merges_mtu_stream)
@@ -314,6 +360,90 @@ START_TEST(lro_off_leaves_frames_alone)
 }
 END_TEST
 
+/* LRO's bound is 100 µs; the allowance covers a loaded machine's timer and
+ * scheduling delay, and stays below the L3 bound (2000 µs), which a hold
+ * that waited for the notification instead of LRO's bound would reach.
+ * Only where the guest ring never fills: a full ring keeps packets waiting
+ * in LRO as in the backlog, whatever the bound (a bulk stream's longest
+ * hold is printed, not checked). */
+#define LRO_HOLD_ALLOW_US 1900u
+
+/* L3 fixed at 2000 µs against L3 off, the same two MTU-sized streams each time:
+ * with the notification held, LRO's flows stay open across passes, so each
+ * held packet gathers more segments and the guest gets fewer packets. */
+static double segs_per_held(const struct rx_counts *c)
+{
+        uint64_t out = c->lro_gso_out + c->lro_single_out;
+        return out ? (double)(c->lro_merged + out) / (double)out : 0.0;
+}
+
+START_TEST(lro_stays_open_while_l3_holds)
+{
+        if (skip())
+                return;
+        const struct coal_set l3_off[] = {{"coalesce.l3", "off"}};
+        const struct coal_set l3_fixed[] = {{"coalesce.l3", "fixed"},
+                                            {"coalesce.l3.usecs", "2000"},
+                                            {"coalesce.l3.frames", "1024"}};
+        struct rx_counts off = mtu_streams_to_guest(NULL, 7313, l3_off, 1, 2);
+        struct rx_counts held = mtu_streams_to_guest(NULL, 7314, l3_fixed, 3, 2);
+        double s_off = segs_per_held(&off), s_held = segs_per_held(&held);
+
+        printf("netback_rx_offload: L3 off: %" PRIu64 " packets, %.1f segments per merged "
+               "packet (batch %" PRIu64 ", age %" PRIu64 "); L3 fixed 2000 us: %" PRIu64
+               " packets, %.1f segments (hold ends %" PRIu64 ", age %" PRIu64 ", batch %" PRIu64
+               "), longest LRO hold %" PRIu64 " us\n",
+               off.pkts, s_off, off.lro_batch, off.lro_age, held.pkts, s_held, held.lro_hold_end,
+               held.lro_age, held.lro_batch, held.lro_hold_max_us);
+        fflush(stdout);
+        /* Without a hold nothing stays open past a pass. */
+        ck_assert_uint_eq(off.lro_hold_end, 0);
+        ck_assert_msg(held.lro_hold_end + held.lro_age > 0,
+                      "no flow stayed open across passes while L3 held");
+        /* The mechanism: fewer merged packets cut short by the end of a
+         * pass or by age rather than by the stream itself (PSH, size). */
+        uint64_t cut_off = off.lro_batch + off.lro_age,
+                 cut_held = held.lro_batch + held.lro_age + held.lro_hold_end;
+        ck_assert_msg(cut_held < cut_off,
+                      "%" PRIu64
+                      " merged packets cut by a pass end or age with L3 holding, %" PRIu64
+                      " without",
+                      cut_held, cut_off);
+        /* Fewer, larger packets follow, but the sender's PSH marks end most
+         * merges, so the gain (7-9 %) is within a few runs' noise: printed
+         * above, not asserted. */
+        ck_assert_msg(held.lro_flushes == held.lro_gso_out + held.lro_single_out,
+                      "%" PRIu64 " flushes for %" PRIu64 " held packets out", held.lro_flushes,
+                      held.lro_gso_out + held.lro_single_out);
+}
+END_TEST
+
+/* A lone small message while L3 holds for 2000 µs: it arrives intact, and
+ * a few request/response rounds (each one lone segment carrying PSH, which
+ * LRO never holds) complete well within their time. */
+START_TEST(lro_lone_packet_not_delayed)
+{
+        if (skip())
+                return;
+        const char *const args[] = {"--queues", "1", NULL};
+        struct nbw_stream s;
+        up(NULL, args);
+        set_ok("coalesce.l3", "fixed");
+        set_ok("coalesce.l3.usecs", "2000");
+        for (int i = 0; i < 5; i++) {
+                ck_assert_int_eq(nbw_tcp_stream(&world, false, 100, (uint16_t)(7320 + i),
+                                                (uint32_t)(7320 + i), &s),
+                                 0);
+                assert_stream(&s, 100, "a lone 100-byte message → guest, L3 holding");
+        }
+        struct rx_counts c = stop_and_count();
+        ck_assert_msg(c.lro_hold_max_us <= LRO_HOLD_ALLOW_US, "LRO held a packet %" PRIu64 " us",
+                      c.lro_hold_max_us);
+        ck_assert_uint_eq(c.dropped, 0);
+        nbw_down(&world);
+}
+END_TEST
+
 static Suite *netback_rx_offload_suite(void)
 {
         Suite *s = suite_create("netback_rx_offload");
@@ -324,6 +454,8 @@ static Suite *netback_rx_offload_suite(void)
         tcase_add_test(tc, guest_without_gso_gets_small_mss_segments);
         tcase_add_test(tc, lro_merges_mtu_stream);
         tcase_add_test(tc, lro_off_leaves_frames_alone);
+        tcase_add_test(tc, lro_stays_open_while_l3_holds);
+        tcase_add_test(tc, lro_lone_packet_not_delayed);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -424,6 +424,7 @@ START_TEST(format_reads_back)
         unsigned long long v[12];
         char buf[512];
         l.flush[OFF_LRO_R_BATCH] = 3;
+        l.flush[OFF_LRO_R_HOLD_END] = 4;
         l.flush[OFF_LRO_R_PSH] = 7;
         nb_rx_off_format(&o, &l, buf, sizeof(buf));
         ck_assert_int_eq(sscanf(buf,
@@ -434,10 +435,65 @@ START_TEST(format_reads_back)
                                 &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
                                 &v[9], &v[10], &v[11]),
                          12);
-        const unsigned long long want[12] = {1, 2, 3, 4, 5, 6, 7, 100, 90, 8, 2, 10};
+        const unsigned long long want[12] = {1, 2, 3, 4, 5, 6, 7, 100, 90, 8, 2, 14};
         for (int i = 0; i < 12; i++)
                 ck_assert_uint_eq(v[i], want[i]);
-        ck_assert_ptr_nonnull(strstr(buf, "(batch 3 age 0 size 0 psh 7 short 0)"));
+        ck_assert_ptr_nonnull(strstr(buf, "(batch 3 hold_end 4 age 0 size 0 psh 7 short 0)"));
+}
+END_TEST
+
+/* Keeping LRO flows open past a pass: only while L3 holds, never at or
+ * past either deadline, and the wake-up never later than the earlier one. */
+static const struct {
+        const char *name;
+        struct nb_rx_lro_hold h;
+        enum off_lro_reason want;
+        uint64_t wake;
+} pass_end_cases[] = {
+    {"no hold: flush at the pass end", {false, 0, 500, 100}, OFF_LRO_R_BATCH, 0},
+    {"no hold, stale deadline ignored", {false, 900, 500, 100}, OFF_LRO_R_BATCH, 0},
+    {"holding without a deadline", {true, 0, 500, 100}, OFF_LRO_R_BATCH, 0},
+    {"holding, both ahead: keep, wake at LRO's", {true, 900, 500, 100}, OFF_LRO_R_NONE, 500},
+    {"holding, both ahead: keep, wake at L3's", {true, 300, 500, 100}, OFF_LRO_R_NONE, 300},
+    {"equal deadlines", {true, 500, 500, 499}, OFF_LRO_R_NONE, 500},
+    {"LRO bound reached", {true, 900, 500, 500}, OFF_LRO_R_AGE, 0},
+    {"LRO bound passed", {true, 900, 500, 700}, OFF_LRO_R_AGE, 0},
+    {"hold bound reached", {true, 300, 500, 300}, OFF_LRO_R_HOLD_END, 0},
+    {"hold bound passed", {true, 300, 500, 400}, OFF_LRO_R_HOLD_END, 0},
+    {"both passed: the expired first", {true, 300, 500, 600}, OFF_LRO_R_AGE, 0},
+    {"nothing held (no LRO deadline)", {true, 300, UINT64_MAX, 100}, OFF_LRO_R_NONE, 300},
+};
+
+START_TEST(lro_pass_end_table)
+{
+        const struct nb_rx_lro_hold *h = &pass_end_cases[_i].h;
+        enum off_lro_reason got = nb_rx_lro_pass_end(h);
+        uint64_t wake = nb_rx_lro_wake_at(h);
+
+        ck_assert_msg(got == pass_end_cases[_i].want, "%s: %d", pass_end_cases[_i].name, got);
+        ck_assert_msg(wake == pass_end_cases[_i].wake, "%s: wake %llu", pass_end_cases[_i].name,
+                      (unsigned long long)wake);
+}
+END_TEST
+
+/* The bound rule over a grid: a packet is kept only strictly before both
+ * deadlines, and the wake-up is then no later than either. */
+START_TEST(lro_pass_end_never_late)
+{
+        for (uint64_t l3 = 1; l3 < 12; l3++)
+                for (uint64_t lro = 1; lro < 12; lro++)
+                        for (uint64_t now = 0; now < 14; now++) {
+                                struct nb_rx_lro_hold h = {true, l3, lro, now};
+                                enum off_lro_reason r = nb_rx_lro_pass_end(&h);
+                                uint64_t w = nb_rx_lro_wake_at(&h);
+                                if (r == OFF_LRO_R_NONE) {
+                                        ck_assert(now < l3 && now < lro);
+                                        ck_assert(w > now && w <= l3 && w <= lro);
+                                } else {
+                                        ck_assert(now >= l3 || now >= lro);
+                                        ck_assert_uint_eq(w, 0);
+                                }
+                        }
 }
 END_TEST
 
@@ -458,6 +514,9 @@ static Suite *nb_rx_off_suite(void)
         tcase_add_test(tc, lro_stream_tcp6);
         tcase_add_test(tc, lro_single_and_pass);
         tcase_add_test(tc, format_reads_back);
+        tcase_add_loop_test(tc, lro_pass_end_table, 0,
+                            sizeof(pass_end_cases) / sizeof(pass_end_cases[0]));
+        tcase_add_test(tc, lro_pass_end_never_late);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -15,17 +15,17 @@
 #include "offload/off_gso.h"
 #include "offload/off_lro.h"
 
-#define FRAME_CAP (OFF_LRO_FRAME_MAX + 64)
+#define FRAME_CAP  (OFF_LRO_FRAME_MAX + 64)
 #define STREAM_LEN (256 * 1024)
-#define MAX_RECS 64
-#define MSS 1000
-#define ISN 0xFFFFF000u /* streams cross the 2^32 sequence wrap */
-#define ACK0 0x01020304u
-#define WIN0 512
-#define ID0 100
-#define SPORT 40000
-#define DPORT 5001
-#define TCP_CHECK 16
+#define MAX_RECS   64
+#define MSS        1000
+#define ISN        0xFFFFF000u /* streams cross the 2^32 sequence wrap */
+#define ACK0       0x01020304u
+#define WIN0       512
+#define ID0        100
+#define SPORT      40000
+#define DPORT      5001
+#define TCP_CHECK  16
 
 static const uint8_t opts_ts[] = {0x01, 0x01, 0x08, 0x0a, 0, 0, 0, 7, 0, 0, 0, 9};
 static const uint8_t opts_ts2[] = {0x01, 0x01, 0x08, 0x0a, 0, 0, 0, 8, 0, 0, 0, 9};
@@ -105,12 +105,23 @@ static void flush(uint64_t now)
 static struct off_build_spec seg_spec(int v6, uint32_t idx, size_t plen)
 {
         struct off_build_spec s = {
-            .ethertype = v6 ? OFF_ETH_P_IPV6 : OFF_ETH_P_IPV4, .l4_proto = IPPROTO_TCP,
-            .dst_mac = {2, 0, 0, 0, 0, 2}, .src_mac = {2, 0, 0, 0, 0, 1},
-            .saddr = {192, 0, 2, 1}, .daddr = {198, 51, 100, 7}, .sport = SPORT, .dport = DPORT,
-            .seq = ISN + idx * MSS, .ack = ACK0, .tcp_flags = OFF_TCP_ACK, .tcp_window = WIN0,
-            .ip_id = (uint16_t)(ID0 + idx), .tcp_opts = opts_ts, .tcp_opts_len = sizeof(opts_ts),
-            .payload = stream + (size_t)idx * MSS, .payload_len = plen,
+            .ethertype = v6 ? OFF_ETH_P_IPV6 : OFF_ETH_P_IPV4,
+            .l4_proto = IPPROTO_TCP,
+            .dst_mac = {2, 0, 0, 0, 0, 2},
+            .src_mac = {2, 0, 0, 0, 0, 1},
+            .saddr = {192, 0, 2, 1},
+            .daddr = {198, 51, 100, 7},
+            .sport = SPORT,
+            .dport = DPORT,
+            .seq = ISN + idx * MSS,
+            .ack = ACK0,
+            .tcp_flags = OFF_TCP_ACK,
+            .tcp_window = WIN0,
+            .ip_id = (uint16_t)(ID0 + idx),
+            .tcp_opts = opts_ts,
+            .tcp_opts_len = sizeof(opts_ts),
+            .payload = stream + (size_t)idx * MSS,
+            .payload_len = plen,
         };
         if (v6) {
                 memset(s.saddr, 0, sizeof(s.saddr));
@@ -166,8 +177,8 @@ static void check_rec_valid(const struct rec *r)
                 uint16_t seed = off_csum_fold(off_csum_pseudo(r->data, &pi, pi.l4_len));
                 ck_assert_uint_eq(off_get_raw16(r->data + pi.l4_off + TCP_CHECK), seed);
                 memcpy(tmp, r->data, r->p.len);
-                ck_assert_int_eq(off_csum_complete_partial(tmp, r->p.len, r->p.csum_start,
-                                                           r->p.csum_offset), 0);
+                ck_assert_int_eq(
+                    off_csum_complete_partial(tmp, r->p.len, r->p.csum_start, r->p.csum_offset), 0);
                 ck_assert(off_csum_l4_ok(tmp, r->p.len, &pi));
         } else {
                 ck_assert_int_eq(r->p.csum, OFF_LRO_CSUM_VALID);
@@ -186,8 +197,8 @@ static void check_rec_stream(const struct rec *r, uint32_t first, uint32_t segs,
         ck_assert_mem_eq(r->data + pi.payload_off, stream + (size_t)first * MSS, bytes);
         ck_assert_uint_eq(off_get_be32(r->data + pi.l4_off + 4), ISN + first * MSS);
         if (segs > 1) {
-                ck_assert_int_eq(r->p.gso_type, pi.ethertype == OFF_ETH_P_IPV4
-                                                    ? OFF_LRO_GSO_TCPV4 : OFF_LRO_GSO_TCPV6);
+                ck_assert_int_eq(r->p.gso_type, pi.ethertype == OFF_ETH_P_IPV4 ? OFF_LRO_GSO_TCPV4
+                                                                               : OFF_LRO_GSO_TCPV6);
                 ck_assert_uint_eq(r->p.gso_size, MSS);
                 ck_assert_int_eq(r->p.csum, OFF_LRO_CSUM_PARTIAL);
         } else {
@@ -198,7 +209,7 @@ static void check_rec_stream(const struct rec *r, uint32_t first, uint32_t segs,
 /* ---- one case per flush reason: 3 in-order segments, then a 4th ---- */
 
 struct expect {
-        uint16_t segs;  /* 0 ends the list */
+        uint16_t segs; /* 0 ends the list */
         uint8_t pass;
         enum off_lro_reason reason;
 };
@@ -206,33 +217,101 @@ struct expect {
 struct flush_case {
         const char *name;
         int v6;
-        void (*spec)(struct off_build_spec *s);           /* before building */
+        void (*spec)(struct off_build_spec *s);                          /* before building */
         size_t (*edit)(uint8_t *f, size_t len, struct off_pkt_info *pi); /* after */
         uint32_t rx;
         struct expect want[4];
 };
 
-static void sp_psh(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_PSH; }
-static void sp_fin(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_FIN; }
-static void sp_syn(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_SYN; }
-static void sp_rst(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_RST; }
-static void sp_urg(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_URG; }
-static void sp_ece(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_ECE; }
-static void sp_cwr(struct off_build_spec *s) { s->tcp_flags |= OFF_TCP_CWR; }
-static void sp_gap(struct off_build_spec *s) { s->seq += MSS; s->payload += MSS; }
-static void sp_rexmit(struct off_build_spec *s) { s->seq -= 2 * MSS; s->payload -= 2 * MSS; }
-static void sp_tsval(struct off_build_spec *s) { s->tcp_opts = opts_ts2; }
-static void sp_noopts(struct off_build_spec *s) { s->tcp_opts = NULL; s->tcp_opts_len = 0; }
-static void sp_ack(struct off_build_spec *s) { s->ack += 1448; }
-static void sp_win(struct off_build_spec *s) { s->tcp_window++; }
-static void sp_ttl(struct off_build_spec *s) { s->ip_ttl = 63; }
-static void sp_id(struct off_build_spec *s) { s->ip_id += 7; }
-static void sp_ipopts(struct off_build_spec *s) { s->ip_opts = ip_opts_nop; s->ip_opts_len = 4; }
-static void sp_mac(struct off_build_spec *s) { s->src_mac[5] = 9; }
-static void sp_big(struct off_build_spec *s) { s->payload_len = MSS + 1; }
-static void sp_short(struct off_build_spec *s) { s->payload_len = MSS - 1; }
-static void sp_empty(struct off_build_spec *s) { s->payload_len = 0; }
-static void sp_udp(struct off_build_spec *s) { s->l4_proto = IPPROTO_UDP; s->tcp_opts_len = 0; }
+static void sp_psh(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_PSH;
+}
+static void sp_fin(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_FIN;
+}
+static void sp_syn(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_SYN;
+}
+static void sp_rst(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_RST;
+}
+static void sp_urg(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_URG;
+}
+static void sp_ece(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_ECE;
+}
+static void sp_cwr(struct off_build_spec *s)
+{
+        s->tcp_flags |= OFF_TCP_CWR;
+}
+static void sp_gap(struct off_build_spec *s)
+{
+        s->seq += MSS;
+        s->payload += MSS;
+}
+static void sp_rexmit(struct off_build_spec *s)
+{
+        s->seq -= 2 * MSS;
+        s->payload -= 2 * MSS;
+}
+static void sp_tsval(struct off_build_spec *s)
+{
+        s->tcp_opts = opts_ts2;
+}
+static void sp_noopts(struct off_build_spec *s)
+{
+        s->tcp_opts = NULL;
+        s->tcp_opts_len = 0;
+}
+static void sp_ack(struct off_build_spec *s)
+{
+        s->ack += 1448;
+}
+static void sp_win(struct off_build_spec *s)
+{
+        s->tcp_window++;
+}
+static void sp_ttl(struct off_build_spec *s)
+{
+        s->ip_ttl = 63;
+}
+static void sp_id(struct off_build_spec *s)
+{
+        s->ip_id += 7;
+}
+static void sp_ipopts(struct off_build_spec *s)
+{
+        s->ip_opts = ip_opts_nop;
+        s->ip_opts_len = 4;
+}
+static void sp_mac(struct off_build_spec *s)
+{
+        s->src_mac[5] = 9;
+}
+static void sp_big(struct off_build_spec *s)
+{
+        s->payload_len = MSS + 1;
+}
+static void sp_short(struct off_build_spec *s)
+{
+        s->payload_len = MSS - 1;
+}
+static void sp_empty(struct off_build_spec *s)
+{
+        s->payload_len = 0;
+}
+static void sp_udp(struct off_build_spec *s)
+{
+        s->l4_proto = IPPROTO_UDP;
+        s->tcp_opts_len = 0;
+}
 
 static size_t ed_tos(uint8_t *f, size_t len, struct off_pkt_info *pi)
 {
@@ -272,11 +351,17 @@ static size_t ed_hoplimit(uint8_t *f, size_t len, struct off_pkt_info *pi)
         return len;
 }
 
-#define VALID OFF_LRO_RX_CSUM_VALID
-#define BAD OFF_LRO_RX_CSUM_BAD
+#define VALID      OFF_LRO_RX_CSUM_VALID
+#define BAD        OFF_LRO_RX_CSUM_BAD
 #define UNVERIFIED OFF_LRO_RX_CSUM_NONE
-#define HELD(n, r) {n, 0, OFF_LRO_R_##r}
-#define PASSED(r) {1, 1, OFF_LRO_R_##r}
+#define HELD(n, r)                                                                                 \
+        {                                                                                          \
+                n, 0, OFF_LRO_R_##r                                                                \
+        }
+#define PASSED(r)                                                                                  \
+        {                                                                                          \
+                1, 1, OFF_LRO_R_##r                                                                \
+        }
 #define THEN_NEW HELD(1, BATCH)
 
 static const struct flush_case flush_cases[] = {
@@ -449,11 +534,11 @@ START_TEST(merged_header_fields)
         struct off_pkt_info pi;
         build(&s, frame, &pi);
         const uint8_t *m = recs[0].data;
-        ck_assert_mem_eq(m, frame, pi.l3_off + 2u);                 /* L2, ver/ihl, tos */
+        ck_assert_mem_eq(m, frame, pi.l3_off + 2u); /* L2, ver/ihl, tos */
         ck_assert_uint_eq(off_get_be16(m + pi.l3_off + 2), pi.l3_hdr_len + pi.l4_hdr_len + 5 * MSS);
         ck_assert_mem_eq(m + pi.l3_off + 4, frame + pi.l3_off + 4, 6); /* id, frag, ttl, proto */
         ck_assert_mem_eq(m + pi.l3_off + 12, frame + pi.l3_off + 12, 8);
-        ck_assert_mem_eq(m + pi.l4_off, frame + pi.l4_off, 16);       /* ports .. window */
+        ck_assert_mem_eq(m + pi.l4_off, frame + pi.l4_off, 16); /* ports .. window */
         ck_assert_mem_eq(m + pi.l4_off + 18, frame + pi.l4_off + 18, pi.l4_hdr_len - 18u);
         check_rec_stream(&recs[0], 0, 5, 5 * MSS);
 }
@@ -697,6 +782,115 @@ START_TEST(age_bound)
 }
 END_TEST
 
+/* cfg.lend: emitted packets stay the caller's across calls until released,
+ * oldest first; with every spare buffer lent, off_lro_add refuses (-EBUSY)
+ * and changes nothing. One flow, PSH on every second segment, so each two
+ * calls emit a two-segment packet. */
+static const struct {
+        uint32_t flows, lend;
+} lend_cases[] = {{1, 1}, {1, 4}, {2, 3}, {8, 16}, {4, OFF_LRO_LEND_MAX}};
+
+static size_t psh_seg(uint32_t idx)
+{
+        struct off_build_spec s = seg_spec(0, idx, MSS);
+        struct off_pkt_info pi;
+        if (idx & 1)
+                s.tcp_flags |= OFF_TCP_PSH;
+        return build(&s, frame, &pi);
+}
+
+static void check_kept(const struct off_lro_pkt *kept, uint32_t n, uint32_t first_pkt)
+{
+        for (uint32_t k = 0; k < n; k++) {
+                struct rec r = {.p = kept[k], .data = (uint8_t *)kept[k].data};
+                check_rec_stream(&r, 2 * (first_pkt + k), 2, 2 * MSS);
+                ck_assert_int_eq(kept[k].reason, OFF_LRO_R_PSH);
+        }
+}
+
+START_TEST(lent_packets_stay_valid)
+{
+        static struct off_lro_pkt kept[OFF_LRO_FLOWS_MAX + 1 + OFF_LRO_LEND_MAX];
+        struct off_lro_config c = {.max_flows = lend_cases[_i].flows,
+                                   .max_age_ns = 1000000000ull,
+                                   .lend = lend_cases[_i].lend};
+        uint32_t nkept = 0, idx = 0;
+        int rc;
+
+        off_lro_destroy(lro);
+        lro = NULL;
+        ck_assert_int_eq(off_lro_create(&c, &lro), 0);
+        for (;;) {
+                struct off_lro_out o = {.pkts = pkts, .max = OFF_LRO_FLOWS_MAX + 1};
+                size_t len = psh_seg(idx);
+                rc = off_lro_add(lro, frame, len, VALID, idx, &o);
+                if (rc == -EBUSY)
+                        break;
+                ck_assert_int_eq(rc, 0);
+                for (uint32_t i = 0; i < o.n; i++)
+                        kept[nkept++] = o.pkts[i];
+                ck_assert_uint_lt(++idx, 1000);
+        }
+        /* Refused only once every buffer is held or lent. */
+        ck_assert_uint_eq(off_lro_lent(lro), nkept);
+        ck_assert_uint_eq(nkept + off_lro_held(lro), c.max_flows + 1 + c.lend);
+        check_kept(kept, nkept, 0);
+        uint64_t frames = off_lro_get_stats(lro)->frames;
+        uint32_t held = off_lro_held(lro);
+        struct off_lro_out o = {.pkts = pkts, .max = OFF_LRO_FLOWS_MAX + 1};
+        ck_assert_int_eq(off_lro_add(lro, frame, psh_seg(idx), VALID, idx, &o), -EBUSY);
+        ck_assert_uint_eq(off_lro_get_stats(lro)->frames, frames);
+        ck_assert_uint_eq(off_lro_held(lro), held);
+        /* Flushing needs no buffer: it works while all are lent. */
+        ck_assert_int_eq(off_lro_flush_expired(lro, idx, &o), 0);
+        ck_assert_uint_eq(o.n, 0);
+
+        /* The oldest goes back; the others are untouched by what follows. */
+        ck_assert_uint_eq(off_lro_release(lro, 1), 1);
+        ck_assert_int_eq(off_lro_add(lro, frame, psh_seg(idx), VALID, idx, &o), 0);
+        check_kept(kept + 1, nkept - 1, 1);
+        ck_assert_uint_eq(off_lro_release(lro, 1000), nkept - 1 + o.n);
+        ck_assert_uint_eq(off_lro_lent(lro), 0);
+        ck_assert_uint_eq(off_lro_release(lro, 1), 0);
+}
+END_TEST
+
+/* Without lend, buffers come back at every call: never -EBUSY, nothing lent. */
+START_TEST(unlent_buffers_come_back)
+{
+        for (uint32_t idx = 0; idx < 2 * (MAX_RECS - 4); idx++) {
+                struct off_lro_out o = {.pkts = pkts, .max = OFF_LRO_FLOWS_MAX + 1};
+                ck_assert_int_eq(off_lro_add(lro, frame, psh_seg(idx), VALID, idx, &o), 0);
+                ck_assert_uint_eq(off_lro_lent(lro), o.n);
+                collect(&o);
+        }
+        ck_assert_uint_eq(nrecs, MAX_RECS - 4);
+        for (uint32_t k = 0; k < nrecs; k++)
+                check_rec_stream(&recs[k], 2 * k, 2, 2 * MSS);
+        ck_assert_uint_eq(off_lro_release(lro, 1000), 1);
+}
+END_TEST
+
+/* A flush for the end of a notification hold is counted as such. */
+START_TEST(flush_for_hold_end)
+{
+        struct off_lro_out o = {.pkts = pkts, .max = OFF_LRO_FLOWS_MAX + 1};
+        feed_seg(0, 0, MSS, 100);
+        feed_seg(0, 1, MSS, 200);
+        ck_assert_int_eq(off_lro_flush_all_for(lro, 700, OFF_LRO_R_COUNT, &o), -EINVAL);
+        ck_assert_uint_eq(off_lro_held(lro), 1);
+        ck_assert_int_eq(off_lro_flush_all_for(lro, 700, OFF_LRO_R_HOLD_END, &o), 0);
+        collect(&o);
+        ck_assert_uint_eq(nrecs, 1);
+        ck_assert_int_eq(recs[0].p.reason, OFF_LRO_R_HOLD_END);
+        check_rec_stream(&recs[0], 0, 2, 2 * MSS);
+        ck_assert_uint_eq(off_lro_get_stats(lro)->flush[OFF_LRO_R_HOLD_END], 1);
+        ck_assert_uint_eq(off_lro_get_stats(lro)->flush[OFF_LRO_R_BATCH], 0);
+        ck_assert_uint_eq(off_lro_get_stats(lro)->hold_ns_max, 600);
+        ck_assert_str_eq(off_lro_reason_str(OFF_LRO_R_HOLD_END), "hold end");
+}
+END_TEST
+
 START_TEST(pure_acks_pass_through)
 {
         for (uint32_t i = 0; i < 3; i++) {
@@ -747,6 +941,8 @@ START_TEST(argument_errors)
         struct off_lro_config bad = {.max_flows = OFF_LRO_FLOWS_MAX + 1};
         ck_assert_int_eq(off_lro_create(&bad, &l2), -EINVAL);
         bad = (struct off_lro_config){.max_size = OFF_LRO_MAX_SIZE + 1};
+        ck_assert_int_eq(off_lro_create(&bad, &l2), -EINVAL);
+        bad = (struct off_lro_config){.lend = OFF_LRO_LEND_MAX + 1};
         ck_assert_int_eq(off_lro_create(&bad, &l2), -EINVAL);
         ck_assert_int_eq(off_lro_create(NULL, NULL), -EINVAL);
         ck_assert_uint_eq(off_lro_out_max(lro), OFF_LRO_FLOWS_DEFAULT + 1);
@@ -802,8 +998,8 @@ START_TEST(gso_round_trip)
         struct off_pkt_info gpi;
         ck_assert_int_eq(off_build_packet(gso, sizeof(gso), &s, &len), 0);
         ck_assert_int_eq(off_parse(gso, len, OFF_PARSE_GSO, &gpi), 0);
-        struct off_gso_out o = {.mem = arena, .mem_len = sizeof(arena), .segs = segs,
-                                .max_segs = 1024};
+        struct off_gso_out o = {
+            .mem = arena, .mem_len = sizeof(arena), .segs = segs, .max_segs = 1024};
         ck_assert_int_eq(off_gso_segment(gso, len, &gpi, c->mss, OFF_GSO_COPY, &o), 0);
         for (uint32_t i = 0; i < o.nsegs; i++)
                 feed(o.segs[i].hdr, o.segs[i].hdr_len + (size_t)o.segs[i].payload_len, VALID, 0);
@@ -823,7 +1019,7 @@ END_TEST
 /* ---- property: random traffic of several flows is never reordered,
  * never merged across flows, and nothing is lost or altered ---- */
 
-#define P_FLOWS 5
+#define P_FLOWS  5
 #define P_FRAMES 3000
 
 struct p_in {
@@ -885,11 +1081,11 @@ START_TEST(random_traffic_keeps_flow_order)
                 uint32_t r = rnd(&st) % 100, plen = MSS;
                 struct off_build_spec s = seg_spec(0, 0, MSS);
                 if (r < 5)
-                        seqs[flow] -= MSS;          /* retransmission */
+                        seqs[flow] -= MSS; /* retransmission */
                 else if (r < 8)
-                        seqs[flow] += MSS;          /* loss: a gap */
+                        seqs[flow] += MSS; /* loss: a gap */
                 else if (r < 12)
-                        plen = rnd(&st) % MSS;      /* short, maybe empty */
+                        plen = rnd(&st) % MSS; /* short, maybe empty */
                 else if (r < 15)
                         s.tcp_flags |= OFF_TCP_PSH;
                 s.sport = (uint16_t)(SPORT + flow);
@@ -947,6 +1143,10 @@ static Suite *off_lro_suite(void)
         tcase_add_test(tc, table_full_evicts_oldest);
         tcase_add_test(tc, one_flow_table_reuses_buffers_safely);
         tcase_add_test(tc, age_bound);
+        tcase_add_loop_test(tc, lent_packets_stay_valid, 0,
+                            sizeof(lend_cases) / sizeof(lend_cases[0]));
+        tcase_add_test(tc, unlent_buffers_come_back);
+        tcase_add_test(tc, flush_for_hold_end);
         tcase_add_test(tc, pure_acks_pass_through);
         tcase_add_test(tc, partial_checksum_input);
         tcase_add_test(tc, argument_errors);
