@@ -121,6 +121,27 @@ void nb_notify_tx(struct nb_queue *q, uint32_t frames, bool pending)
         timer_update(q);
 }
 
+/* Whether the guest could not post another packet of the most slots a
+ * packet may take (XEN_NETIF_NR_SLOTS_MIN + 1) before these responses: it is
+ * waiting for them, not for anything L3 might gain by holding. req_prod is
+ * the guest's to write; a wrong value only moves one notification. */
+static bool tx_ring_was_full(const struct nb_queue *q, RING_IDX old_rsp)
+{
+        RING_IDX req = __atomic_load_n(&q->tx.sring->req_prod, __ATOMIC_RELAXED);
+        RING_IDX used = req - old_rsp;
+        return used <= RING_SIZE(&q->tx) && RING_SIZE(&q->tx) - used < NB_TX_LEGACY_SLOTS_MAX + 1;
+}
+
+void nb_notify_tx_batch(struct nb_queue *q)
+{
+        RING_IDX old = q->tx.sring->rsp_prod;
+        if (q->tx.rsp_prod_pvt == old)
+                return;
+        RING_PUSH_RESPONSES(&q->tx);
+        if (tx_ring_was_full(q, old))
+                send_owed(q, false, true);
+}
+
 void nb_notify_timer(struct nb_queue *q)
 {
         uint64_t now = nb_now_ns();

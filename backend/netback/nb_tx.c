@@ -318,6 +318,7 @@ static bool nb_tx_flush(struct nb_queue *q)
                 nb_tx_respond(q, pkt, status);
         }
         nb_tx_uplink_flush(q);
+        nb_notify_tx_batch(q);
         s->n_pkts = 0;
         s->n_segs = 0;
         s->arena_used = 0;

@@ -204,6 +204,11 @@ int nb_rx_inbox_fd(const struct nb_queue *q);
  * is known to wait. */
 void nb_notify_rx(struct nb_queue *q, uint32_t frames, bool pending);
 void nb_notify_tx(struct nb_queue *q, uint32_t frames, bool pending);
+/* Mid-pass, after a TX copy batch: its responses go on the ring, and a guest
+ * whose TX ring was full is woken now (if it asked) rather than at the end of
+ * the pass, so it refills while the pass goes on. L3 still moderates the
+ * rest. */
+void nb_notify_tx_batch(struct nb_queue *q);
 /* The hold timer fired: send what is due. */
 void nb_notify_timer(struct nb_queue *q);
 /* Send everything owed now (settings change, stop). */
