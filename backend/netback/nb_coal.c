@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "netback/nb_vif.h"
 
@@ -302,6 +303,17 @@ void nb_coal_poll_init(struct nb_coal_poll *p, const struct nb_coal_cfg *c)
         p->window_us = c->l2_poll_us;
 }
 
+static unsigned nb_coal_idle_needed(void)
+{
+        static unsigned needed;
+        if (!needed) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                unsigned one_cpu = n > 0 ? (unsigned)(1000 / n) : 1000u;
+                needed = one_cpu > NB_COAL_IDLE_PERMILLE ? one_cpu : NB_COAL_IDLE_PERMILLE;
+        }
+        return needed;
+}
+
 uint32_t nb_coal_poll_window(const struct nb_coal_poll *p, const struct nb_coal_cfg *c,
                              unsigned idle_permille)
 {
@@ -310,8 +322,9 @@ uint32_t nb_coal_poll_window(const struct nb_coal_poll *p, const struct nb_coal_
                 return c->l2_poll_us;
         case NB_COAL_ADAPTIVE:
                 /* Spinning on a busy machine takes the CPU from the guest
-                 * whose work we wait for. */
-                if (idle_permille < NB_COAL_IDLE_PERMILLE)
+                 * whose work we wait for: spin only while a whole CPU's
+                 * worth (and at least NB_COAL_IDLE_PERMILLE) is idle. */
+                if (idle_permille < nb_coal_idle_needed())
                         return 0;
                 return min_u32(p->window_us, c->l2_poll_us);
         default:
