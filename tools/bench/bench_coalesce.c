@@ -35,6 +35,7 @@
 #include "nbctl.h"
 #include "nbstats.h"
 #include "nbworld.h"
+#include "proc.h"
 #include "netfront.h"
 #include "simhost.h"
 
@@ -64,38 +65,16 @@ static struct nbw world;
 static pid_t child_pid = -1;
 static char sock[PATH_MAX + 64];
 
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(long us)
-{
-        struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
-        nanosleep(&ts, NULL);
-}
-
 static void cleanup(void)
 {
-        if (child_pid > 0) {
-                kill(child_pid, SIGKILL);
-                waitpid(child_pid, NULL, 0);
-        }
-        child_pid = -1;
+        proc_reap(&child_pid);
         nbw_down(&world);
 }
 
 static void die(const char *what)
 {
         fprintf(stderr, "bench_coalesce: %s\n", what);
-        if (world.pvbackd_log[0]) {
-                char *log = nbw_slurp(world.pvbackd_log);
-                size_t n = strlen(log);
-                fprintf(stderr, "--- pvbackd's log (end):\n%s\n", n > 3000 ? log + n - 3000 : log);
-                free(log);
-        }
+        nbw_dump_logs(&world);
         exit(1);
 }
 

@@ -69,12 +69,7 @@ static void cleanup(void)
 static void die(const char *what)
 {
         fprintf(stderr, "bench_rx_lro: %s\n", what);
-        if (world.pvbackd_log[0]) {
-                char *log = nbw_slurp(world.pvbackd_log);
-                size_t n = strlen(log);
-                fprintf(stderr, "--- pvbackd's log (end):\n%s\n", n > 4000 ? log + n - 4000 : log);
-                free(log);
-        }
+        nbw_dump_logs(&world);
         exit(1);
 }
 
