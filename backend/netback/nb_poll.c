@@ -52,8 +52,11 @@ unsigned nb_idle_permille(uint64_t now_ns)
 
 bool nb_poll_work_ready(struct nb_queue *q)
 {
-        /* The TX ring is shared memory: no syscall to see a request. */
-        if (__atomic_load_n(&q->tx.sring->req_prod, __ATOMIC_ACQUIRE) != q->tx.req_cons)
+        /* The TX ring is shared memory: no syscall to see a request. Only
+         * slots published since TX stopped are new; while the rate limiter
+         * waits for credit its timer resumes TX. */
+        if (__atomic_load_n(&q->tx.sring->req_prod, __ATOMIC_ACQUIRE) != q->tx_seen &&
+            !q->credit_armed)
                 return true;
         /* A TAP has no ring to peek at. */
         if (q->up_polling && !q->up_paused && q->up_fd >= 0) {

@@ -379,6 +379,19 @@ static bool nb_tx_batch_add(struct nb_queue *q, struct nb_tx_pkt *pkt)
         return true;
 }
 
+/* Re-arms req_event past what the guest has published and looks once more
+ * before sleeping: true if it published more meanwhile. Not
+ * RING_FINAL_CHECK_FOR_REQUESTS, which counts unconsumed requests: the
+ * slots of a packet whose rest is not published yet would count as work
+ * forever. */
+static bool nb_tx_wait_for_more(struct nb_queue *q, RING_IDX seen)
+{
+        q->tx.sring->req_event = seen + 1;
+        xen_mb();
+        q->tx_seen = seen;
+        return q->tx.sring->req_prod != seen;
+}
+
 bool nb_tx_run(struct nb_queue *q)
 {
         struct nb_tx_pkt *pkt = &q->txs->scratch;
@@ -394,14 +407,11 @@ bool nb_tx_run(struct nb_queue *q)
                 }
                 enum nb_tx_verdict v = nb_tx_parse_slots(&q->tx, rp, &q->parse_cfg, pkt);
                 if (v == NB_TX_EMPTY || v == NB_TX_INCOMPLETE) {
-                        int work;
                         if (!nb_tx_flush(q))
                                 return false;
                         nb_notify_tx(q, done - answered, false);
                         answered = done;
-                        /* Re-arm req_event and look once more before sleeping. */
-                        RING_FINAL_CHECK_FOR_REQUESTS(&q->tx, work);
-                        if (!work)
+                        if (!nb_tx_wait_for_more(q, rp))
                                 return false;
                         continue;
                 }

@@ -99,6 +99,10 @@ struct nb_queue {
         bool coal_armed;
         uint64_t coal_armed_at;
         RING_IDX rx_checked, tx_checked;
+        /* The guest's req_prod when TX last stopped for want of requests
+         * (none, or a packet whose slots are not all published): only a
+         * new one is new TX work (nb_poll.c). */
+        RING_IDX tx_seen;
 
         struct nb_ratelimit rl;
         struct nb_queue_stats st;
