@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xb.h"
+
 #define DYNCAP_RL_WINDOW_NS 5000000000ull /* 5 s */
 #define DYNCAP_RL_BURST     5u
 
@@ -140,25 +142,11 @@ const char *dyncap_pref_name(enum dyncap_pref p)
 
 int dyncap_parse_ack(const char *s, uint64_t published, uint64_t *out)
 {
-        uint64_t v = 0;
-        size_t len = strnlen(s, DYNCAP_ACK_DIGITS_MAX + 1);
-
-        if (len == 0 || len > DYNCAP_ACK_DIGITS_MAX || (s[0] == '0' && len > 1))
+        /* A frontend may write up to a page: look no further than a u64's
+         * digits before parsing. */
+        if (strnlen(s, DYNCAP_ACK_DIGITS_MAX + 1) > DYNCAP_ACK_DIGITS_MAX)
                 return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
-                unsigned d = (unsigned)(s[i] - '0');
-                if (d > 9)
-                        return -EINVAL;
-                /* 20 digits can exceed UINT64_MAX: that is above any
-                 * generation too. */
-                if (v > (UINT64_MAX - d) / 10)
-                        return -ERANGE;
-                v = v * 10 + d;
-        }
-        if (v > published)
-                return -ERANGE;
-        *out = v;
-        return 0;
+        return xb_parse_uint(s, published, out);
 }
 
 bool dyncap_ratelimit_ok(struct dyncap_ratelimit *rl, uint64_t now_ns)

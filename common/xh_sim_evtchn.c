@@ -11,7 +11,6 @@
 #include "xh_sim_impl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -382,14 +381,23 @@ static int se_pending(struct xh_evtchn *h, uint32_t *port)
 static int se_unmask(struct xh_evtchn *h, uint32_t port)
 {
         struct sim_evtchn_h *e = as_se(h);
+        int rc = 0;
 
+        /* Under the handle's lock, as unbind is: once another thread
+         * unbound the port the broker may give it to another handle of
+         * the domain (the words are per domain), whose mask is not ours. */
+        pthread_mutex_lock(&e->lock);
         if (!is_bound(e, port) || port >= e->nports)
-                return 0;
-        if (domain_dead(e))
-                return -EPIPE;
+                goto out;
+        if (domain_dead(e)) {
+                rc = -EPIPE;
+                goto out;
+        }
         if (xh_sim_evw_unmask(&e->words[port]) == 1)
                 wake(e->ev);
-        return 0;
+out:
+        pthread_mutex_unlock(&e->lock);
+        return rc;
 }
 
 static int se_unbind(struct xh_evtchn *h, uint32_t port)
@@ -486,8 +494,6 @@ int xh_sim_evtchn_open(struct xh_evtchn **out)
                 free(e);
                 return rc;
         }
-        /* The handle's fd must never block a caller's pending(). */
-        fcntl(e->ev, F_SETFL, fcntl(e->ev, F_GETFL) | O_NONBLOCK);
         pthread_mutex_init(&e->lock, NULL);
         e->base.ops = &sim_evtchn_ops;
         *out = &e->base;

@@ -427,7 +427,7 @@ void nb_qos_vif_del(struct nb_vif *vif)
 
 /* ---- set -------------------------------------------------------------------------- */
 
-static const char nb_qos_vif_keys[] =
+const char nb_qos_vif_keys[] =
     "vif keys: qos.min, qos.default, qos.max (bits/s: 400M, 1G, 500k; max also unlimited), "
     "qos.weight (1..10000)";
 

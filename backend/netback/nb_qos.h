@@ -51,4 +51,7 @@ int nb_qos_settings(const struct nb_vif *vif, struct nb_qos_settings *out);
 /* The vif's "qos" object for `show`. 0 or -ENOMEM. */
 int nb_qos_dump(const struct nb_vif *vif, struct json_object *obj);
 
+/* The vif keys nb_qos_set takes, for an error message. */
+extern const char nb_qos_vif_keys[];
+
 #endif

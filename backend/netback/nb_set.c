@@ -201,7 +201,7 @@ static void list_keys(char *err, size_t errlen, const char *key)
         for (size_t i = 0; i < NB_SET_NKEYS && n < errlen; i++)
                 n += (size_t)snprintf(err + n, errlen - n, " %s", nb_set_keys[i].key);
         if (n < errlen)
-                snprintf(err + n, errlen - n, " qos.min qos.default qos.max qos.weight");
+                snprintf(err + n, errlen - n, "; %s", nb_qos_vif_keys);
 }
 
 /* One value for the vif's running queues and later connects; with dev NULL

@@ -434,6 +434,7 @@ static void nb_backend_changed(struct be_dev *dev, const char *key)
                         u.usec);
         else
                 pv_info(dev->name, "rate now unlimited");
+        nb_dyncap_changed(vif); /* qos/max includes the rate */
 }
 
 /* Re-reads xdp-headroom and hands it to every queue's worker. */
