@@ -16,29 +16,33 @@
 #include "offload/off_csum.h"
 #include "xb.h"
 
-#define H_CHUNK 64u             /* bytes per slot of the slot-count classes */
-#define H_BAD_GREF 0x0FFFFFFFu  /* beyond any grant table */
-#define H_FAR 1000u             /* req_prod this far past the ring */
-#define H_GSO_LEN 254u          /* a TCP frame of 200 payload bytes */
+#define H_CHUNK         64u         /* bytes per slot of the slot-count classes */
+#define H_BAD_GREF      0x0FFFFFFFu /* beyond any grant table */
+#define H_FAR           1000u       /* req_prod this far past the ring */
+#define H_GSO_LEN       254u        /* a TCP frame of 200 payload bytes */
+#define H_UNFINISHED_MS 1000        /* between the two slots of "unfinished" */
 
 static const struct {
         const char *name;
         const char *help;
 } classes[NF_H_COUNT] = {
-        [NF_H_OVERSIZE_SLOT] = {"oversize-slot", "one slot with offset+size > 4096 (fatal)"},
-        [NF_H_TOO_MANY_SLOTS] = {"too-many-slots", "a 22-slot packet, > 20 after the first (fatal)"},
-        [NF_H_MANY_SLOTS] = {"many-slots", "a packet over exactly --slots N slots; slots-18 and "
-                                           "slots-19 must pass, slots-20 is dropped"},
-        [NF_H_BAD_GREF] = {"bad-gref", "a grant reference never issued (error response)"},
-        [NF_H_FOREIGN_GREF] = {"foreign-gref", "a grant issued to another domain (error response)"},
-        [NF_H_BAD_EXTRA_TYPE] = {"bad-extra-type", "an extra of type 7, >= MAX (fatal)"},
-        [NF_H_GSO_NO_SIZE] = {"gso-without-size", "a GSO extra with size 0 (fatal)"},
-        [NF_H_REQ_PROD_FAR] = {"req-prod-far", "req_prod 1000 past the ring (fatal)"},
-        [NF_H_TINY_SLOTS] = {"tiny-slots", "a 128-byte frame over 16 slots of 8 bytes: the header "
-                                           "split, legal (accepted)"},
-        [NF_H_GSO_SIZE_1] = {"gso-size-1", "a 200-byte TCP GSO packet at size 1, then a 60-byte "
-                                           "frame: legal (accepted; a backend segmenting in "
-                                           "software has a floor)"},
+    [NF_H_OVERSIZE_SLOT] = {"oversize-slot", "one slot with offset+size > 4096 (fatal)"},
+    [NF_H_TOO_MANY_SLOTS] = {"too-many-slots", "a 22-slot packet, > 20 after the first (fatal)"},
+    [NF_H_MANY_SLOTS] = {"many-slots", "a packet over exactly --slots N slots; slots-18 and "
+                                       "slots-19 must pass, slots-20 is dropped"},
+    [NF_H_BAD_GREF] = {"bad-gref", "a grant reference never issued (error response)"},
+    [NF_H_FOREIGN_GREF] = {"foreign-gref", "a grant issued to another domain (error response)"},
+    [NF_H_BAD_EXTRA_TYPE] = {"bad-extra-type", "an extra of type 7, >= MAX (fatal)"},
+    [NF_H_GSO_NO_SIZE] = {"gso-without-size", "a GSO extra with size 0 (fatal)"},
+    [NF_H_REQ_PROD_FAR] = {"req-prod-far", "req_prod 1000 past the ring (fatal)"},
+    [NF_H_TINY_SLOTS] = {"tiny-slots", "a 128-byte frame over 16 slots of 8 bytes: the header "
+                                       "split, legal (accepted)"},
+    [NF_H_GSO_SIZE_1] = {"gso-size-1", "a 200-byte TCP GSO packet at size 1, then a 60-byte "
+                                       "frame: legal (accepted; a backend segmenting in "
+                                       "software has a floor)"},
+    [NF_H_UNFINISHED] = {"unfinished", "a 2-slot frame whose second slot is published 1 s "
+                                       "after the first: legal (accepted; the backend waits "
+                                       "for it)"},
 };
 
 int nf_hostile_parse(const char *name, uint32_t *slots)
@@ -164,7 +168,8 @@ static int build_class(struct nf_dev *d, struct nf_queue *q, enum nf_hostile_cla
         int rc;
         switch (c) {
         case NF_H_OVERSIZE_SLOT:
-                if ((rc = build_frame(d, frame, 60)) < 0 || (rc = single(q, frame, 60, NULL, s, n)) < 0)
+                if ((rc = build_frame(d, frame, 60)) < 0 ||
+                    (rc = single(q, frame, 60, NULL, s, n)) < 0)
                         return rc;
                 s[0].req.offset = 100;
                 s[0].req.size = NF_PAGE_SIZE;
@@ -180,9 +185,14 @@ static int build_class(struct nf_dev *d, struct nf_queue *q, enum nf_hostile_cla
                 if ((rc = build_frame(d, frame, 128)) < 0)
                         return rc;
                 return chain(q, frame, 128, 8, s, n);
+        case NF_H_UNFINISHED:
+                if ((rc = build_frame(d, frame, 128)) < 0)
+                        return rc;
+                return chain(q, frame, 128, 64, s, n);
         case NF_H_BAD_GREF:
         case NF_H_REQ_PROD_FAR:
-                if ((rc = build_frame(d, frame, 60)) < 0 || (rc = single(q, frame, 60, NULL, s, n)) < 0)
+                if ((rc = build_frame(d, frame, 60)) < 0 ||
+                    (rc = single(q, frame, 60, NULL, s, n)) < 0)
                         return rc;
                 if (c == NF_H_BAD_GREF)
                         s[0].req.gref = H_BAD_GREF;
@@ -296,12 +306,21 @@ int nf_hostile_run(struct nf_dev *d, enum nf_hostile_class c, uint32_t slots, in
                  * posting them normally first would let the backend answer
                  * the valid slot before it ever sees the bad index. */
                 for (uint32_t i = 0; i < n; i++)
-                        memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++), &s[i],
-                               sizeof(s[i]));
+                        memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++), &s[i], sizeof(s[i]));
                 q->st.tx_slots += n;
                 xen_wmb();
                 q->tx.sring->req_prod = q->tx.req_prod_pvt + H_FAR;
                 xh_evtchn_notify(d->ev, q->port_tx);
+        } else if (c == NF_H_UNFINISHED) {
+                /* The first slot alone, its more_data flag promising the
+                 * rest: the backend must wait for it (without spinning),
+                 * then answer the whole frame. */
+                nf_txq_post(q, s, 1);
+                nf_txq_push(q);
+                await(d, q, s, n, H_UNFINISHED_MS, r);
+                if (r->be_state == XenbusStateConnected && !r->be_error[0])
+                        nf_txq_post(q, s + 1, n - 1);
+                nf_txq_push(q);
         } else {
                 nf_txq_post(q, s, n);
         }

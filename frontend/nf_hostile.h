@@ -12,16 +12,17 @@
 #include "netfront.h"
 
 enum nf_hostile_class {
-        NF_H_OVERSIZE_SLOT,   /* offset + size > 4096: fatal */
-        NF_H_TOO_MANY_SLOTS,  /* 22 slots (> fatal_skb_slots 20 after the first): fatal */
-        NF_H_MANY_SLOTS,      /* exactly --slots N slots: 19 accepted, 20 dropped */
-        NF_H_BAD_GREF,        /* a grant never issued: error response */
-        NF_H_FOREIGN_GREF,    /* granted to another domain: error response */
-        NF_H_BAD_EXTRA_TYPE,  /* extra type >= MAX: fatal */
-        NF_H_GSO_NO_SIZE,     /* GSO extra with size 0: fatal */
-        NF_H_REQ_PROD_FAR,    /* req_prod far past the ring: fatal */
-        NF_H_TINY_SLOTS,      /* header over many tiny slots: legal, accepted */
-        NF_H_GSO_SIZE_1,      /* TCP GSO at size 1, then a plain frame: legal, accepted */
+        NF_H_OVERSIZE_SLOT,  /* offset + size > 4096: fatal */
+        NF_H_TOO_MANY_SLOTS, /* 22 slots (> fatal_skb_slots 20 after the first): fatal */
+        NF_H_MANY_SLOTS,     /* exactly --slots N slots: 19 accepted, 20 dropped */
+        NF_H_BAD_GREF,       /* a grant never issued: error response */
+        NF_H_FOREIGN_GREF,   /* granted to another domain: error response */
+        NF_H_BAD_EXTRA_TYPE, /* extra type >= MAX: fatal */
+        NF_H_GSO_NO_SIZE,    /* GSO extra with size 0: fatal */
+        NF_H_REQ_PROD_FAR,   /* req_prod far past the ring: fatal */
+        NF_H_TINY_SLOTS,     /* header over many tiny slots: legal, accepted */
+        NF_H_GSO_SIZE_1,     /* TCP GSO at size 1, then a plain frame: legal, accepted */
+        NF_H_UNFINISHED,     /* a frame's first slot, its second a while later: accepted */
         NF_H_COUNT,
 };
 
@@ -36,7 +37,7 @@ struct nf_hostile_report {
         uint32_t slots_sent;
         uint32_t data_slots;
         uint64_t okay, error, dropped;
-        bool answered;     /* every data slot came back */
+        bool answered; /* every data slot came back */
         int be_state;
         char be_error[160];
         enum nf_hostile_outcome outcome;
