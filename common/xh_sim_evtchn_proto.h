@@ -11,9 +11,8 @@
  * struct xh_sim_ev_rep {rc = 0, op = XH_SIM_EV_HELLO, port = number of ports}
  * carrying, by SCM_RIGHTS, the handle's wake eventfd and the domain's port
  * words (a memfd of port-count uint64_t, see below). Then the client sends
- * requests; bind_*, unbind and peer get a reply. notify and unmask are
- * fire-and-forget and kept for old clients: the provider does both itself on
- * the port words.
+ * requests; bind_*, unbind and peer get a reply. Notify and unmask are not
+ * requests: the provider does both itself on the port words.
  *
  * The broker alone changes a port's state (and then its generation). A notify
  * on an interdomain port asks the broker once for the peer (XH_SIM_EV_PEER:
@@ -26,8 +25,6 @@ enum xh_sim_ev_op {
         XH_SIM_EV_BIND_INTERDOMAIN, /* a = remote domid, b = remote port */
         XH_SIM_EV_BIND_UNBOUND,     /* a = remote domid */
         XH_SIM_EV_UNBIND,           /* a = port */
-        XH_SIM_EV_NOTIFY,           /* a = port */
-        XH_SIM_EV_UNMASK,           /* a = port */
         XH_SIM_EV_PEER,             /* a = port */
 };
 

@@ -199,24 +199,6 @@ static int eb_bind_interdomain(struct eb_client *c, uint32_t rdom, uint32_t rpor
         return 0;
 }
 
-/* evtchn_send: an unbound port drops the notification silently (returns 0). */
-static void eb_notify(struct eb_domain *d, uint32_t port)
-{
-        struct eb_port *p = &d->ports[port];
-
-        if (p->state != EB_INTERDOMAIN)
-                return;
-        struct eb_domain *rd = eb_dom(d->b, p->remote_dom);
-        if (rd && p->remote_port < EB_MAX_PORTS)
-                eb_deliver(rd, p->remote_port);
-}
-
-static void eb_unmask(struct eb_domain *d, uint32_t port)
-{
-        if (xh_sim_evw_unmask(&d->words[port]) == 1)
-                eb_wake(d->ports[port].owner);
-}
-
 /* ---- clients ------------------------------------------------------------- */
 static bool eb_may_warn(struct evtchn_broker *b)
 {
@@ -312,14 +294,6 @@ static int eb_handle(struct eb_client *c, const struct xh_sim_ev_req *req)
         int rc;
 
         switch (req->op) {
-        case XH_SIM_EV_NOTIFY:
-                if (owns(c, req->a))
-                        eb_notify(c->d, req->a);
-                return 0;
-        case XH_SIM_EV_UNMASK:
-                if (owns(c, req->a))
-                        eb_unmask(c->d, req->a);
-                return 0;
         case XH_SIM_EV_BIND_UNBOUND:
                 rc = eb_bind_unbound(c, req->a, &port);
                 return eb_reply(c, req, rc, port);
