@@ -395,7 +395,7 @@ static bool nb_tx_wait_for_more(struct nb_queue *q, RING_IDX seen)
 bool nb_tx_run(struct nb_queue *q)
 {
         struct nb_tx_pkt *pkt = &q->txs->scratch;
-        uint32_t done = 0, answered = 0;
+        uint32_t done = 0;
         bool more = false;
 
         for (;;) {
@@ -407,12 +407,14 @@ bool nb_tx_run(struct nb_queue *q)
                 }
                 enum nb_tx_verdict v = nb_tx_parse_slots(&q->tx, rp, &q->parse_cfg, pkt);
                 if (v == NB_TX_EMPTY || v == NB_TX_INCOMPLETE) {
+                        /* Answered before req_event is re-armed: a guest
+                         * waiting for slots sees them, and L3 decides on
+                         * the whole pass below. */
                         if (!nb_tx_flush(q))
                                 return false;
-                        nb_notify_tx(q, done - answered, false);
-                        answered = done;
+                        RING_PUSH_RESPONSES(&q->tx);
                         if (!nb_tx_wait_for_more(q, rp))
-                                return false;
+                                break;
                         continue;
                 }
                 if (v == NB_TX_FATAL) {
@@ -456,8 +458,8 @@ bool nb_tx_run(struct nb_queue *q)
         }
         if (!nb_tx_flush(q))
                 return false;
-        /* The budget ran out (more) or the rate limiter's timer resumes
-         * the queue later (nothing pending now). */
-        nb_notify_tx(q, done - answered, more);
+        /* Nothing left, the budget ran out (more), or the rate limiter's
+         * timer resumes the queue later. One L3 decision per pass. */
+        nb_notify_tx(q, done, more);
         return more;
 }
