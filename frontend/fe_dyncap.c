@@ -235,19 +235,14 @@ int fe_dyncap_start(struct fe_dyncap *c, struct xs_handle *xs, const char *fe_di
                     const char *be_dir)
 {
         char path[200];
-        bool on = false;
         int rc;
 
         snprintf(c->fe_dir, sizeof(c->fe_dir), "%s", fe_dir);
         snprintf(c->be_dir, sizeof(c->be_dir), "%s", be_dir);
-        if (xb_read_bool_default(xs, XBT_NULL, be_dir, "feature-dynamic-capabilities", false, &on) <
-            0)
-                on = false;
-        c->offered = on;
-        if (!c->enabled || !on)
+        c->offered = offered(xs, be_dir);
+        if (!c->enabled || !c->offered)
                 return 0;
-        if (c->prefer && !c->announced &&
-            (rc = xb_printf(xs, XBT_NULL, fe_dir, "capabilities-preference", "%s", c->prefer)) < 0)
+        if ((rc = fe_dyncap_announce(c, xs, fe_dir, be_dir)) < 0)
                 return rc;
         snprintf(path, sizeof(path), "%s/capabilities/generation", be_dir);
         if (!xs_watch(xs, path, "fe-dyncap"))

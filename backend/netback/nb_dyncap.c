@@ -288,14 +288,20 @@ static uint64_t mono_ns(void)
 
 /* Every connected vif on the bridge, as things are now; a vif whose keys
  * did not change costs no transaction (dyncap_needs_publish). */
+/* Every connected vif on the bridge publishes what it describes now. */
+static void publish_bridge(const char *bridge)
+{
+        for (size_t i = 0; i < nb_dc_connected.n; i++) {
+                struct nb_vif *o = nb_dc_connected.v[i];
+                if (o->dyncap && !strcmp(o->dyncap->bridge, bridge) && publishing(o))
+                        publish(o);
+        }
+}
+
 static void republish_now(struct nb_dyncap_bridge *b)
 {
         b->last_ns = mono_ns();
-        for (size_t i = 0; i < nb_dc_connected.n; i++) {
-                struct nb_vif *o = nb_dc_connected.v[i];
-                if (o->dyncap && !strcmp(o->dyncap->bridge, b->name) && publishing(o))
-                        publish(o);
-        }
+        publish_bridge(b->name);
 }
 
 static void bridge_free(struct nb_dyncap_bridge *b)
@@ -463,11 +469,7 @@ bool nb_dyncap_frontend_key(struct nb_vif *vif, const char *key)
 
 void nb_dyncap_uplink_changed(const char *bridge)
 {
-        for (size_t i = 0; i < nb_dc_connected.n; i++) {
-                struct nb_vif *o = nb_dc_connected.v[i];
-                if (o->dyncap && !strcmp(o->dyncap->bridge, bridge) && publishing(o))
-                        publish(o);
-        }
+        publish_bridge(bridge);
 }
 
 int nb_dyncap_dump(const struct nb_vif *vif, struct json_object *obj)

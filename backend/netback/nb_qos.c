@@ -580,9 +580,9 @@ int nb_qos_dump(const struct nb_vif *vif, struct json_object *obj)
                 return ctl_json_null(obj, "qos");
         if (!(q = ctl_json_child(obj, "qos")))
                 return -ENOMEM;
-        for (uint32_t i = 0; vif->queues && i < vif->nr_queues; i++) {
-                drops += load_counter(&vif->queues[i].st.rx_drop_qos);
-                waits += load_counter(&vif->queues[i].st.tx_credit_waits);
+        if (vif->queues) {
+                drops = vif_throttle_count(vif, NB_QOS_RX);
+                waits = vif_throttle_count(vif, NB_QOS_TX);
         }
         bool active = vif_active(v);
         rc = ctl_json_u64(q, "min", v->min);
