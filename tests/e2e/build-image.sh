@@ -15,7 +15,7 @@ SUITE=bookworm
 # scenarios use, and the runtime libraries of pvbackd.
 DOM0_PACKAGES=(linux-image-amd64 initramfs-tools xen-hypervisor-4.17-amd64 xen-utils-4.17
 	xenstore-utils busybox-static iproute2 kmod procps e2fsprogs socat ethtool psmisc
-	liburing2 libxenstore4 libxengnttab1 libxenevtchn1 libxentoolcore1)
+	liburing2 libjson-c5 libxenstore4 libxengnttab1 libxenevtchn1 libxentoolcore1)
 # Kernel modules of the guest initramfs (the closure of their dependencies is
 # taken from the kernel's own modules.dep).
 GUEST_MODULES="xen-netfront xen-blkfront ext4 crc32c_generic"
@@ -65,6 +65,7 @@ main() {
 	build_guest_base "$root" "$WORK/out/guest-base"
 	copy_busybox_and_modules "$root" "$WORK/out/dom0-initrd-base" "$DOM0_INITRD_MODULES"
 	rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*_Packages
+	list_sonames "$root" >"$WORK/out/sonames"
 	mkfs.ext4 -q -F -L pvback-dom0 -d "$root" "$WORK/out/rootfs.img" "$IMAGE_SIZE" >>"$WORK/build.log" 2>&1 ||
 		{ keep_log; e2e_die "mkfs.ext4 -d failed; log kept in $E2E_CACHE_ROOT/last-build.log"; }
 	printf 'recipe %s\nbuilt %s\nmirror %s\n' "$(e2e_recipe_key)" "$(date -u +%FT%TZ)" "$mirror" \
@@ -78,6 +79,13 @@ main() {
 	find "$E2E_CACHE_ROOT" -mindepth 2 -maxdepth 2 -name complete -mtime +14 -printf '%h\n' |
 		while read -r old; do rm -rf "$old"; done
 	e2e_log "base image ready in $dest after $(($(date +%s) - t0)) s"
+}
+
+# The shared libraries the image holds, one soname a line: run.sh checks the
+# project's binaries against it before it boots anything, so a dependency the
+# recipe lacks is named on the host instead of failing inside the VM.
+list_sonames() {
+	find "$1/lib" "$1/usr/lib" \( -type f -o -type l \) -name 'lib*.so.*' -printf '%f\n' | sort -u
 }
 
 keep_log() { cp "$WORK/build.log" "$E2E_CACHE_ROOT/last-build.log" 2>/dev/null || true; }

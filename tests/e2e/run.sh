@@ -34,6 +34,7 @@ make_payload() {
 	e2e_log "installing this checkout's build into a staging root (make install PREFIX=/usr)"
 	make -s -C "$E2E_SRC" install PREFIX=/usr DESTDIR="$SCRATCH/stage" >"$RUN/make-install.log" 2>&1 ||
 		e2e_die "make install failed; see $RUN/make-install.log"
+	check_sonames "$img/sonames" "$SCRATCH/stage"
 	tar -C "$SCRATCH/stage" -cf "$p/project.tar" .
 	cp "$E2E_DIR"/dom0/*.sh "$p/dom0/"
 	# Overrides for sizes and the suites to run (see config.sh), and an
@@ -57,6 +58,21 @@ make_payload() {
 	cp -a "$img/dom0-initrd-base" "$SCRATCH/initrd"
 	install -m 0755 "$E2E_DIR/dom0/initrd-init" "$SCRATCH/initrd/init"
 	(cd "$SCRATCH/initrd" && find . | cpio -o -H newc --quiet | gzip -1) >"$SCRATCH/dom0-initrd.gz"
+}
+
+# Every library the installed binaries link must be in the image; otherwise
+# they would fail inside dom0 with status 127 and every scenario after.
+check_sonames() {
+	local have=$1 stage=$2 bin lib missing=""
+	[ -s "$have" ] || e2e_die "$have is missing or empty: rebuild the image (rm -rf $(dirname "$have"))"
+	for bin in "$stage"/usr/sbin/* "$stage"/usr/bin/*; do
+		[ -f "$bin" ] && head -c 4 "$bin" | grep -q ELF || continue
+		for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			grep -qxF "$lib" "$have" || missing="$missing $(basename "$bin"):$lib"
+		done
+	done
+	[ -z "$missing" ] ||
+		e2e_die "the dom0 image lacks libraries the build links:$missing (add their packages to DOM0_PACKAGES in build-image.sh)"
 }
 
 # Prints the serial console's new "e2e:" lines (dom0 writes them on hvc0).
