@@ -169,8 +169,21 @@ main() {
 	e2e_log "serial log: $RUN/serial.log; results (xenstore dumps, guest consoles, logs): $RUN/results/"
 	if [ "$rc" -ne 0 ]; then
 		e2e_log "FAILED: $(grep -c ': FAIL' "$RUN/summary.txt" || true) scenario(s) failed; see $RUN/summary.txt"
+		[ "${CI:-}" = true ] && print_failure_files
 	fi
 	return "$rc"
+}
+
+# Under CI only the output is kept: the failure's own dumps go there, each
+# cut to its end.
+print_failure_files() {
+	local f
+	for f in "$RUN"/results/*-xenstore.txt "$RUN"/results/*-xl-create.log \
+		"$RUN"/results/pvbackd.log "$RUN"/results/xen-hotplug.log "$RUN/serial.log"; do
+		[ -f "$f" ] || continue
+		printf '==== %s (last 80 lines)\n' "${f#"$RUN"/}"
+		tr -d '\r' <"$f" | tail -n 80
+	done
 }
 
 main "$@"
