@@ -1,0 +1,119 @@
+/* Batched TAP writes through io_uring (see tap_uring.h). */
+#include "uplink/tap_uring.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct tap_uring {
+        struct io_uring ring;
+        int fd;      /* the TAP queue's, owned by the uplink */
+        bool broken; /* the kernel failed the ring itself: use it no more */
+};
+
+int tap_uring_open(int fd, struct tap_uring **out)
+{
+        /* Not a registered (fixed) file: the ring would hold the TAP open
+         * until its deferred teardown, and the netdev would outlive the
+         * queue's close. An fd lookup per frame is the price. */
+        struct tap_uring *r = calloc(1, sizeof(*r));
+        struct io_uring_params p = {.flags = IORING_SETUP_COOP_TASKRUN};
+        int rc;
+
+        if (!r)
+                return -ENOMEM;
+        rc = io_uring_queue_init_params(TAP_URING_DEPTH, &r->ring, &p);
+        if (rc == -EINVAL) { /* a kernel before 5.19 */
+                p = (struct io_uring_params){0};
+                rc = io_uring_queue_init_params(TAP_URING_DEPTH, &r->ring, &p);
+        }
+        if (rc < 0) {
+                free(r);
+                return rc;
+        }
+        r->fd = fd;
+        *out = r;
+        return 0;
+}
+
+void tap_uring_close(struct tap_uring *r)
+{
+        if (!r)
+                return;
+        io_uring_queue_exit(&r->ring);
+        free(r);
+}
+
+/* Waits for and counts the completions of `submitted` writes: how many
+ * went, the first error in *err. Inline writes have posted theirs already;
+ * the wait is for a write the kernel chose to finish elsewhere. */
+static unsigned int reap(struct tap_uring *r, unsigned int submitted, int *err)
+{
+        unsigned int seen = 0, ok = 0;
+
+        while (seen < submitted) {
+                struct io_uring_cqe *cqe;
+                int rc = io_uring_wait_cqe(&r->ring, &cqe);
+                if (rc == -EINTR)
+                        continue;
+                if (rc < 0) { /* the ring itself failed: no more waits on it */
+                        r->broken = true;
+                        if (!*err)
+                                *err = rc;
+                        break;
+                }
+                if (cqe->res >= 0)
+                        ok++;
+                else if (!*err)
+                        *err = cqe->res;
+                io_uring_cqe_seen(&r->ring, cqe);
+                seen++;
+        }
+        return ok;
+}
+
+/* One turn of at most TAP_URING_DEPTH frames: how many went, and the first
+ * error in *err. */
+static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n,
+                               int *err)
+{
+        unsigned int i;
+        int rc;
+
+        for (i = 0; i < n; i++) {
+                struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+                io_uring_prep_writev(sqe, r->fd, iov[i], 2, 0);
+        }
+        do
+                rc = io_uring_submit(&r->ring);
+        while (rc == -EINTR);
+        if (rc < 0 || (unsigned int)rc < n) {
+                /* The kernel could not take them all (out of memory): what
+                 * it did not take stays queued, so the ring is never used
+                 * again and the uplink goes on with a writev a frame. */
+                r->broken = true;
+                if (rc < 0) {
+                        *err = rc;
+                        return 0;
+                }
+        }
+        return reap(r, (unsigned int)rc, err);
+}
+
+int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n)
+{
+        unsigned int done = 0, went = 0;
+        int err = 0;
+
+        if (r->broken)
+                return -ENOTRECOVERABLE;
+        while (done < n && !r->broken) {
+                unsigned int k = n - done < TAP_URING_DEPTH ? n - done : TAP_URING_DEPTH;
+                went += write_turn(r, iov + done, k, &err);
+                done += k;
+        }
+        if (went == 0 && err)
+                return err;
+        return (int)went;
+}

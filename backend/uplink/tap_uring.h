@@ -1,0 +1,29 @@
+/* Batched TAP writes: a whole batch of frames for one io_uring_enter where
+ * the plain path pays a writev system call per frame. A TAP write never
+ * waits (the kernel takes the frame or refuses it), so every write completes
+ * during the submit; the ring only saves the per-frame kernel entry. Used by
+ * the TAP uplink when the kernel lets it; without it the uplink falls back
+ * to a writev a frame. */
+#ifndef PVBACK_TAP_URING_H
+#define PVBACK_TAP_URING_H
+
+#include <sys/uio.h>
+
+/* Largest batch one call takes; longer batches go in turns of this. */
+#define TAP_URING_DEPTH 64u
+
+struct tap_uring;
+
+/* A ring for the TAP queue fd (non-blocking). 0, or -errno when the kernel
+ * refuses io_uring (ENOSYS, EPERM under kernel.io_uring_disabled). */
+int tap_uring_open(int fd, struct tap_uring **out);
+void tap_uring_close(struct tap_uring *r);
+
+/* Writes frame i as iov[i][0..1] (header, then frame). Returns how many the
+ * TAP took, or the first error (-errno) if it took none. Each frame is
+ * written or refused on its own, as a writev each would be. Once the ring
+ * itself has failed it returns -ENOTRECOVERABLE without writing: the caller
+ * then writes frame by frame. */
+int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n);
+
+#endif
