@@ -60,8 +60,10 @@ static void send_owed(struct nb_queue *q, bool rx, bool tx)
         uint64_t now = nb_now_ns();
         if (rx)
                 nb_coal_sent_at(&q->coal_rx, now);
-        if (tx)
+        if (tx) {
                 nb_coal_sent_at(&q->coal_tx, now);
+                q->tx_starved = false;
+        }
 }
 
 static void timer_disarm(struct nb_queue *q)
@@ -121,15 +123,27 @@ void nb_notify_tx(struct nb_queue *q, uint32_t frames, bool pending)
         timer_update(q);
 }
 
-/* Whether the guest could not post another packet of the most slots a
- * packet may take (XEN_NETIF_NR_SLOTS_MIN + 1) before these responses: it is
- * waiting for them, not for anything L3 might gain by holding. req_prod is
+/* Free slots of the guest's TX ring once rsp_prod has gone out. req_prod is
  * the guest's to write; a wrong value only moves one notification. */
-static bool tx_ring_was_full(const struct nb_queue *q, RING_IDX old_rsp)
+static RING_IDX tx_ring_free(const struct nb_queue *q, RING_IDX rsp_prod)
 {
         RING_IDX req = __atomic_load_n(&q->tx.sring->req_prod, __ATOMIC_RELAXED);
-        RING_IDX used = req - old_rsp;
-        return used <= RING_SIZE(&q->tx) && RING_SIZE(&q->tx) - used < NB_TX_LEGACY_SLOTS_MAX + 1;
+        RING_IDX used = req - rsp_prod;
+        return used <= RING_SIZE(&q->tx) ? RING_SIZE(&q->tx) - used : 0;
+}
+
+/* A guest that could not post another packet of the most slots a packet may
+ * take (XEN_NETIF_NR_SLOTS_MIN + 1) waits for room, not for anything L3
+ * might gain by holding. It is woken once no more than a copy batch of its
+ * requests is left unanswered: that batch covers its wake-up and refill, so
+ * the worker does not run dry, and the wake-up (an IPI to an idle CPU, some
+ * microseconds in a VM) is paid per three quarters of a ring instead of per
+ * copy batch. */
+static bool tx_room_enough(const struct nb_queue *q)
+{
+        RING_IDX size = RING_SIZE(&q->tx);
+        RING_IDX want = size > 2 * NB_COPY_BATCH ? size - NB_COPY_BATCH : size / 2;
+        return tx_ring_free(q, q->tx.rsp_prod_pvt) >= want;
 }
 
 void nb_notify_tx_batch(struct nb_queue *q)
@@ -137,8 +151,10 @@ void nb_notify_tx_batch(struct nb_queue *q)
         RING_IDX old = q->tx.sring->rsp_prod;
         if (q->tx.rsp_prod_pvt == old)
                 return;
+        if (tx_ring_free(q, old) < NB_TX_LEGACY_SLOTS_MAX + 1)
+                q->tx_starved = true;
         RING_PUSH_RESPONSES(&q->tx);
-        if (tx_ring_was_full(q, old))
+        if (q->tx_starved && tx_room_enough(q))
                 send_owed(q, false, true);
 }
 

@@ -6,6 +6,7 @@
  * Linux: netback.c xenvif_tx_build_gops / xenvif_tx_submit /
  * xenvif_tx_action. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,14 @@ static void nb_tx_mcast(struct nb_queue *q, const struct nb_tx_pkt *pkt)
         nb_tx_respond(q, pkt, status);
 }
 
+/* The packet and its used frags only: frags[] is most of the struct and a
+ * 64-byte frame uses one entry. */
+static void nb_tx_pkt_copy(struct nb_tx_pkt *dst, const struct nb_tx_pkt *src)
+{
+        memcpy(dst, src, offsetof(struct nb_tx_pkt, frags));
+        memcpy(dst->frags, src->frags, src->nr_frags * sizeof(src->frags[0]));
+}
+
 /* Adds a parsed OK packet to the batch (flushing first if it does not fit). */
 static bool nb_tx_batch_add(struct nb_queue *q, struct nb_tx_pkt *pkt)
 {
@@ -361,7 +370,7 @@ static bool nb_tx_batch_add(struct nb_queue *q, struct nb_tx_pkt *pkt)
                 nr = 0;
         }
         i = s->n_pkts++;
-        s->pkts[i] = *pkt;
+        nb_tx_pkt_copy(&s->pkts[i], pkt);
         s->pkt_off[i] = (uint32_t)s->arena_used;
         s->seg_first[i] = s->n_segs;
         nb_tx_copy_cursor_init(&cur);

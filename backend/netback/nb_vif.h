@@ -103,6 +103,9 @@ struct nb_queue {
          * (none, or a packet whose slots are not all published): only a
          * new one is new TX work (nb_poll.c). */
         RING_IDX tx_seen;
+        /* The guest's TX ring was full at a copy batch: it waits for room,
+         * and gets its notification once half the ring is free again. */
+        bool tx_starved;
 
         struct nb_ratelimit rl;
         struct nb_queue_stats st;
