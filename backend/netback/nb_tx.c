@@ -23,6 +23,10 @@
 /* Room for the batch's frames: enough for a full batch of MTU frames or
  * several 64 KiB GSO frames. */
 #define NB_TX_ARENA (1024u * 1024u)
+/* Room before each frame in the arena for the uplink's own header (a TAP's
+ * virtio_net_hdr), so frame and header go to the kernel as one buffer. One
+ * cache line keeps the frames aligned. */
+#define NB_TX_HEADROOM 64u
 /* Software segmentation in turns of at most one uplink batch: a 64 KiB GSO
  * packet at the segmenter's floor (OFF_GSO_MSS_MIN) is 8192 segments, and
  * scratch for all of them at once would cost each queue about a megabyte.
@@ -196,6 +200,7 @@ static int nb_tx_segment(struct nb_queue *q, const struct nb_tx_pkt *pkt, const 
                         memset(&u->meta, 0, sizeof(u->meta));
                         u->data = out.segs[i].hdr;
                         u->len = out.segs[i].hdr_len + out.segs[i].payload_len;
+                        u->headroom = 0;
                         s->n_up++;
                         s->gso_queued = true;
                 }
@@ -246,6 +251,7 @@ static void nb_tx_submit(struct nb_queue *q, const struct nb_tx_pkt *pkt, uint8_
                 u->meta = meta;
                 u->data = data;
                 u->len = pkt->total_len;
+                u->headroom = NB_TX_HEADROOM;
                 s->n_up++;
         }
         q->st.tx_packets++;
@@ -364,17 +370,17 @@ static bool nb_tx_batch_add(struct nb_queue *q, struct nb_tx_pkt *pkt)
         uint32_t i;
 
         if (s->n_pkts == NB_TX_BATCH_PKTS || s->n_segs + need > NB_COPY_BATCH ||
-            s->arena_used + pkt->total_len > NB_TX_ARENA) {
+            s->arena_used + NB_TX_HEADROOM + pkt->total_len > NB_TX_ARENA) {
                 if (!nb_tx_flush(q))
                         return false;
                 nr = 0;
         }
         i = s->n_pkts++;
         nb_tx_pkt_copy(&s->pkts[i], pkt);
-        s->pkt_off[i] = (uint32_t)s->arena_used;
+        s->pkt_off[i] = (uint32_t)(s->arena_used + NB_TX_HEADROOM);
         s->seg_first[i] = s->n_segs;
         nb_tx_copy_cursor_init(&cur);
-        if (nb_tx_build_copy_ops(&s->pkts[i], q->vif->dev->fedom, s->arena + s->arena_used,
+        if (nb_tx_build_copy_ops(&s->pkts[i], q->vif->dev->fedom, s->arena + s->pkt_off[i],
                                  pkt->total_len, &cur, s->segs, NB_COPY_BATCH, &nr) < 0) {
                 /* Cannot happen: room was checked. Answer rather than leak. */
                 s->n_pkts--;
@@ -384,7 +390,7 @@ static bool nb_tx_batch_add(struct nb_queue *q, struct nb_tx_pkt *pkt)
         s->seg_count[i] = nr - s->n_segs;
         s->n_segs = nr;
         /* Keep frames 64-byte aligned in the arena (cache lines, csum loads). */
-        s->arena_used += (pkt->total_len + 63u) & ~63u;
+        s->arena_used += NB_TX_HEADROOM + ((pkt->total_len + 63u) & ~63u);
         return true;
 }
 

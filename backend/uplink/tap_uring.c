@@ -75,15 +75,19 @@ static unsigned int reap(struct tap_uring *r, unsigned int submitted, int *err)
 
 /* One turn of at most TAP_URING_DEPTH frames: how many went, and the first
  * error in *err. */
-static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n,
-                               int *err)
+static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2],
+                               const unsigned char *cnt, unsigned int n, int *err)
 {
         unsigned int i;
         int rc;
 
         for (i = 0; i < n; i++) {
                 struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-                io_uring_prep_writev(sqe, r->fd, iov[i], 2, 0);
+                if (cnt[i] == 1)
+                        io_uring_prep_write(sqe, r->fd, iov[i][0].iov_base,
+                                            (unsigned int)iov[i][0].iov_len, 0);
+                else
+                        io_uring_prep_writev(sqe, r->fd, iov[i], cnt[i], 0);
         }
         do
                 rc = io_uring_submit(&r->ring);
@@ -101,7 +105,8 @@ static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2], unsi
         return reap(r, (unsigned int)rc, err);
 }
 
-int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n)
+int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
+                     unsigned int n)
 {
         unsigned int done = 0, went = 0;
         int err = 0;
@@ -110,7 +115,7 @@ int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n
                 return -ENOTRECOVERABLE;
         while (done < n && !r->broken) {
                 unsigned int k = n - done < TAP_URING_DEPTH ? n - done : TAP_URING_DEPTH;
-                went += write_turn(r, iov + done, k, &err);
+                went += write_turn(r, iov + done, cnt + done, k, &err);
                 done += k;
         }
         if (went == 0 && err)

@@ -50,6 +50,7 @@ struct uplink_tap_queue {
         struct tap_uring *txr;
         struct virtio_net_hdr tx_hdr[TAP_URING_DEPTH];
         struct iovec tx_iov[TAP_URING_DEPTH][2];
+        unsigned char tx_cnt[TAP_URING_DEPTH];
 };
 
 static struct uplink_tap *tap_of(struct uplink *u)
@@ -301,11 +302,22 @@ static int tap_send_each(int fd, const struct uplink_pkt *pkts, unsigned int n)
 static int tap_send_batch(struct uplink_tap_queue *q, const struct uplink_pkt *pkts, unsigned int n)
 {
         for (unsigned int i = 0; i < n; i++) {
-                meta_to_vnet(&pkts[i].meta, &q->tx_hdr[i]);
-                q->tx_iov[i][0] = (struct iovec){&q->tx_hdr[i], sizeof(q->tx_hdr[i])};
-                q->tx_iov[i][1] = (struct iovec){pkts[i].data, pkts[i].len};
+                const struct uplink_pkt *p = &pkts[i];
+                struct virtio_net_hdr *h = &q->tx_hdr[i];
+                if (p->headroom >= sizeof(*h)) {
+                        /* The header in the room before the frame: one buffer. */
+                        h = (struct virtio_net_hdr *)(void *)(p->data - sizeof(*h));
+                        meta_to_vnet(&p->meta, h);
+                        q->tx_iov[i][0] = (struct iovec){h, sizeof(*h) + p->len};
+                        q->tx_cnt[i] = 1;
+                        continue;
+                }
+                meta_to_vnet(&p->meta, h);
+                q->tx_iov[i][0] = (struct iovec){h, sizeof(*h)};
+                q->tx_iov[i][1] = (struct iovec){p->data, p->len};
+                q->tx_cnt[i] = 2;
         }
-        return tap_uring_writev(q->txr, q->tx_iov, n);
+        return tap_uring_writev(q->txr, q->tx_iov, q->tx_cnt, n);
 }
 
 static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsigned int n)
