@@ -1,8 +1,8 @@
 /* Implementation of nb_dyncap.h: the vif's capability sections and the
  * triggers that republish them. The list of connected vifs (for the
- * uplink section's "shared") and the per-bridge debounce timers are the
- * control thread's alone. Not the publishing itself (dyncap_pub.c) nor the
- * offload decision (off_caps.c). */
+ * uplink section's "shared"), the per-bridge debounce timers and each
+ * vif's preference debounce timer are the control thread's alone. Not the
+ * publishing itself (dyncap_pub.c) nor the offload decision (off_caps.c). */
 #include "netback/nb_dyncap.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_json.h"
 #include "dyncap.h"
 #include "evloop.h"
 #include "log.h"
@@ -38,6 +39,17 @@ struct nb_dyncap {
         uint8_t l3_conf;
         bool l3_admin;
         uint8_t l3_src;
+        /* The guest's preference as last applied to L3 (dc.pref is the
+         * latest it stated), when that was, and the timer of an application
+         * that waits for the gap (pref_tfd -1 while none is open). */
+        enum dyncap_pref pref_applied;
+        uint64_t pref_last_ns;
+        struct ev_loop *pref_loop;
+        int pref_tfd;
+        bool pref_armed;
+        /* Changes the guest stated within the gap: folded into the next
+         * application (or into none, when it flipped back). */
+        uint64_t prefs_coalesced;
 };
 
 struct nb_dyncap_list {
@@ -65,6 +77,15 @@ struct nb_dyncap_bridge {
 
 static struct nb_dyncap_bridge *nb_dc_bridges;
 static void bridge_free(struct nb_dyncap_bridge *b);
+
+/* A guest may rewrite capabilities-preference in a loop, and each value
+ * that moves L3 costs a worker_call per queue and a xenstore transaction on
+ * the control thread. A change is applied at once when the vif's last
+ * application is NB_DYNCAP_PREF_GAP_NS ago, else once the gap is over with
+ * the value stated by then: at most one application per gap, whatever the
+ * guest writes, and a second's delay is nothing to a preference that is
+ * meant to describe a workload. */
+#define NB_DYNCAP_PREF_GAP_NS 1000000000ull
 
 /* ---- sections ------------------------------------------------------------- */
 
@@ -202,6 +223,7 @@ void nb_dyncap_init(struct nb_vif *vif)
         }
         dyncap_init(&d->dc, dev->name, dev->be_path, dev->fe_path);
         d->l3_conf = vif->coal.l3;
+        d->pref_tfd = -1;
         if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "bridge", &bridge) == 0) {
                 if (strlen(bridge) < sizeof(d->bridge))
                         memcpy(d->bridge, bridge, strlen(bridge) + 1);
@@ -245,8 +267,20 @@ static int list_add(struct nb_vif *vif)
         return 0;
 }
 
+static void pref_timer_close(struct nb_dyncap *d)
+{
+        if (d->pref_tfd < 0)
+                return;
+        ev_del(d->pref_loop, d->pref_tfd);
+        close(d->pref_tfd);
+        d->pref_tfd = -1;
+        d->pref_armed = false;
+}
+
 void nb_dyncap_free(struct nb_vif *vif)
 {
+        if (vif->dyncap)
+                pref_timer_close(vif->dyncap);
         list_del(vif);
         /* The last vif gone: no bridge has anyone left to republish. */
         while (!nb_dc_connected.n && nb_dc_bridges)
@@ -272,11 +306,26 @@ static bool publishing(const struct nb_vif *vif)
         return vif->dyncap && vif->connected && vif->queues;
 }
 
+/* 0 when the last time (@last_ns, 0: never) is @gap_ns ago, else what is
+ * left of the gap. */
+static uint64_t gap_delay(uint64_t last_ns, uint64_t now_ns, uint64_t gap_ns)
+{
+        if (!last_ns || now_ns - last_ns >= gap_ns)
+                return 0;
+        return last_ns + gap_ns - now_ns;
+}
+
 uint64_t nb_dyncap_bridge_delay(uint64_t last_ns, uint64_t now_ns)
 {
-        if (!last_ns || now_ns - last_ns >= NB_DYNCAP_BRIDGE_GAP_NS)
-                return 0;
-        return last_ns + NB_DYNCAP_BRIDGE_GAP_NS - now_ns;
+        return gap_delay(last_ns, now_ns, NB_DYNCAP_BRIDGE_GAP_NS);
+}
+
+/* One shot of a timerfd @wait_ns (> 0) from now. 0 or -errno. */
+static int timer_arm(int tfd, uint64_t wait_ns)
+{
+        struct itimerspec its = {.it_value = {.tv_sec = (time_t)(wait_ns / 1000000000ull),
+                                              .tv_nsec = (long)(wait_ns % 1000000000ull)}};
+        return timerfd_settime(tfd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
 static uint64_t mono_ns(void)
@@ -373,9 +422,7 @@ static void republish_bridge(const struct nb_vif *vif)
                 republish_now(b);
                 return;
         }
-        struct itimerspec its = {.it_value = {.tv_sec = (time_t)(wait / 1000000000ull),
-                                              .tv_nsec = (long)(wait % 1000000000ull)}};
-        if (timerfd_settime(b->tfd, 0, &its, NULL) < 0) {
+        if (timer_arm(b->tfd, wait) < 0) {
                 republish_now(b); /* better early than never */
                 return;
         }
@@ -389,7 +436,7 @@ uint8_t nb_dyncap_coal_l3(struct nb_vif *vif, uint8_t fallback)
         if (!d)
                 return fallback;
         uint8_t m = (uint8_t)nb_coal_l3_resolve(d->l3_conf, d->l3_admin,
-                                                (enum nb_coal_pref)d->dc.pref, &src);
+                                                (enum nb_coal_pref)d->pref_applied, &src);
         d->l3_src = (uint8_t)src;
         return m;
 }
@@ -424,6 +471,84 @@ static void steer(struct nb_vif *vif)
                         nb_coal_src_str(vif->dyncap->l3_src));
 }
 
+/* The preference the guest states now goes to L3 (a worker_call per queue
+ * when the mode moves) and to the frontend (a transaction when a key
+ * moves). Nothing when it is the one in force already. */
+static void pref_apply(struct nb_vif *vif)
+{
+        struct nb_dyncap *d = vif->dyncap;
+        if (d->dc.pref == d->pref_applied)
+                return;
+        d->pref_applied = d->dc.pref;
+        d->pref_last_ns = mono_ns();
+        steer(vif);
+        publish(vif);
+}
+
+static void pref_timer_fired(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+        struct nb_vif *vif = arg;
+        uint64_t ticks;
+        (void)loop;
+        (void)events;
+        if (read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+                return;
+        vif->dyncap->pref_armed = false;
+        if (publishing(vif))
+                pref_apply(vif);
+}
+
+/* Arms the vif's preference timer, opening it the first time. 0 or -errno. */
+static int pref_timer_arm(struct nb_vif *vif, uint64_t wait_ns)
+{
+        struct nb_dyncap *d = vif->dyncap;
+        int rc;
+        if (d->pref_tfd < 0) {
+                struct ev_loop *loop = be_dev_loop(vif->dev);
+                int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                rc = loop ? ev_add(loop, fd, EPOLLIN, pref_timer_fired, vif) : -ENODEV;
+                if (rc < 0) {
+                        close(fd);
+                        return rc;
+                }
+                d->pref_loop = loop;
+                d->pref_tfd = fd;
+        }
+        rc = timer_arm(d->pref_tfd, wait_ns);
+        if (rc == 0)
+                d->pref_armed = true;
+        return rc;
+}
+
+/* The guest stated another preference: applied at once when the last
+ * application is a gap ago, else once the gap is over with the value
+ * stated by then (NB_DYNCAP_PREF_GAP_NS). */
+static void pref_changed(struct nb_vif *vif)
+{
+        struct nb_dyncap *d = vif->dyncap;
+        if (d->pref_armed) {
+                d->prefs_coalesced++; /* the pending application takes it */
+                return;
+        }
+        if (d->dc.pref == d->pref_applied)
+                return; /* back to the value in force before anything moved */
+        uint64_t wait = gap_delay(d->pref_last_ns, mono_ns(), NB_DYNCAP_PREF_GAP_NS);
+        if (wait) {
+                int rc = pref_timer_arm(vif, wait);
+                if (rc == 0) {
+                        d->prefs_coalesced++;
+                        return;
+                }
+                if (dyncap_ratelimit_ok(&d->dc.rl, mono_ns()))
+                        pv_warn(vif->dev->name,
+                                "no timer for the guest's preference (%s): applied at once",
+                                strerror(-rc));
+        }
+        pref_apply(vif);
+}
+
 void nb_dyncap_connected(struct nb_vif *vif)
 {
         if (!publishing(vif))
@@ -431,10 +556,17 @@ void nb_dyncap_connected(struct nb_vif *vif)
         list_del(vif); /* listed once, whatever called us before */
         if (list_add(vif) < 0)
                 pv_warn(vif->dev->name, "no memory: uplink/vifs leaves this vif out");
-        /* This connection's preference, before its first set goes out. */
+        /* This connection's preference, before its first set goes out:
+         * applied at once, it starts the gap. */
         dyncap_frontend_key(&vif->dyncap->dc, vif->dev->xs, "capabilities-preference");
+        vif->dyncap->pref_applied = vif->dyncap->dc.pref;
+        vif->dyncap->pref_last_ns = mono_ns();
         steer(vif);
         publish(vif);
+        /* The first publish samples the preference again (dyncap_publish);
+         * the watch of a change in between finds it taken already. */
+        if (vif->dyncap->dc.pref != vif->dyncap->pref_applied)
+                pref_changed(vif);
         republish_bridge(vif);
 }
 
@@ -443,6 +575,8 @@ void nb_dyncap_disconnected(struct nb_vif *vif)
         if (!vif->dyncap)
                 return;
         list_del(vif);
+        /* A pending application was about this connection. */
+        pref_timer_close(vif->dyncap);
         dyncap_withdraw(&vif->dyncap->dc, vif->dev->xs);
         republish_bridge(vif);
 }
@@ -460,10 +594,8 @@ bool nb_dyncap_frontend_key(struct nb_vif *vif, const char *key)
         enum dyncap_pref before = vif->dyncap->dc.pref;
         if (!dyncap_frontend_key(&vif->dyncap->dc, vif->dev->xs, key))
                 return false;
-        if (vif->dyncap->dc.pref != before && publishing(vif)) {
-                steer(vif);
-                publish(vif);
-        }
+        if (vif->dyncap->dc.pref != before && publishing(vif))
+                pref_changed(vif);
         return true;
 }
 
@@ -474,9 +606,13 @@ void nb_dyncap_uplink_changed(const char *bridge)
 
 int nb_dyncap_dump(const struct nb_vif *vif, struct json_object *obj)
 {
+        struct json_object *c;
         if (!vif->dyncap)
                 return 0;
-        return dyncap_dump(&vif->dyncap->dc, obj);
+        int rc = dyncap_dump(&vif->dyncap->dc, obj);
+        if (rc || !json_object_object_get_ex(obj, "capabilities", &c))
+                return rc;
+        return ctl_json_u64(c, "coalesced_preferences", vif->dyncap->prefs_coalesced);
 }
 
 int nb_dyncap_preference(const struct nb_vif *vif)

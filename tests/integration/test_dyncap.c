@@ -11,7 +11,10 @@
  *    count of the bridge's vifs;
  *  - hostile acks (above the generation, garbage) are refused and counted,
  *    the device stays Connected;
- *  - each change of the guest's preference republishes coalesce/l3;
+ *  - a change of the guest's preference republishes coalesce/l3, at most
+ *    once a second: a guest flipping it 50 times in a burst costs a few
+ *    generations, the changes in between are counted as coalesced, and the
+ *    last value written is the one in force once the second is over;
  *  - a netfront that ignores the extension still connects and passes
  *    verified traffic;
  *  - `set` of qos.* and coalesce.* keys and of an uplink's capacity
@@ -49,6 +52,13 @@
 
 /* Each of the two streams that compare TX kicks without and with hints. */
 #define HINT_STREAM (32ull << 20)
+
+/* pvbackd applies a guest's preference at most once per this gap
+ * (NB_DYNCAP_PREF_GAP_NS); the test waits it out plus some slack. */
+#define PREF_GAP_S  1.0
+#define PREF_SETTLE ((useconds_t)((PREF_GAP_S + 0.5) * 1e6))
+/* Preference writes of the burst. */
+#define PREF_FLIPS 50
 
 #define VIF     "vif1.0"
 #define VIF_BE  "/local/domain/0/backend/vif/1/0"
@@ -341,6 +351,24 @@ static void *bg_stream_run(void *arg)
         return NULL;
 }
 
+/* Waits until pvbackd has read capabilities-preference = @want (`show`'s
+ * capabilities.preference is the last value the guest stated). */
+static void pref_taken(const char *want)
+{
+        struct json_object *root, *caps, *pv;
+        for (double end = now_s() + 5;; usleep(2000)) {
+                caps = show_caps(VIF, &root);
+                bool seen = json_object_object_get_ex(caps, "preference", &pv) &&
+                            !strcmp(json_object_get_string(pv), want);
+                json_object_put(root);
+                if (seen)
+                        return;
+                if (now_s() >= end)
+                        nbw_dump_logs(&world);
+                ck_assert_msg(now_s() < end, "pvbackd did not take preference %s", want);
+        }
+}
+
 /* Attaches vif1.1 on the same bridge and connects a second netfront to it
  * (connect mode: no traffic). Returns the netfront's pid; world.netfront
  * and its log stay the first one's. */
@@ -525,30 +553,29 @@ START_TEST(vif_follows_changes)
         char *before = nbw_slurp(world.pvbackd_log);
         unsigned lines0 = count_lines(before, "frontend prefers");
         free(before);
+        double t12 = now_s();
         for (int i = 0; i < 12; i++) {
                 const char *want = i % 2 ? "throughput" : "latency";
                 xs_put(VIF_FE "/capabilities-preference", want);
-                /* pvbackd takes each value before the next. */
-                for (double end = now_s() + 2;; usleep(10000)) {
-                        caps = show_caps(VIF, &root);
-                        struct json_object *pv = NULL;
-                        bool seen = json_object_object_get_ex(caps, "preference", &pv) &&
-                                    !strcmp(json_object_get_string(pv), want);
-                        json_object_put(root);
-                        if (seen)
-                                break;
-                        ck_assert_msg(now_s() < end, "pvbackd did not take preference %s", want);
-                }
+                pref_taken(want); /* each value before the next */
         }
         char *after = nbw_slurp(world.pvbackd_log);
         unsigned flood = count_lines(after, "frontend prefers") - lines0;
         free(after);
-        printf("dyncap: 12 preference changes, %u log lines\n", flood);
+        double t12_s = now_s() - t12;
+        printf("dyncap: 12 preference changes in %.3f s, %u log lines\n", t12_s, flood);
+        fflush(stdout);
         ck_assert_msg(flood <= 5, "%u lines for 12 preference changes", flood);
-        /* Each change moved L3 (latency: off, throughput: adaptive), so
-         * each was a generation; it ends where it began. */
+        /* Each change moved L3 (latency: off, throughput: adaptive), but
+         * one within a second of the last applied waits for the second to
+         * be over, and goes out with the value stated by then: the first
+         * went out at once, the others in at most one generation a
+         * second. It ends where it began. */
+        usleep(PREF_SETTLE);
         uint64_t gen = xs_u64(VIF_BE "/capabilities/generation");
-        ck_assert_uint_eq(gen, 5 + 12);
+        ck_assert_msg(gen >= 5 + 2 && gen <= 5 + 2 + (uint64_t)(t12_s / PREF_GAP_S),
+                      "12 preference changes in %.3f s: generation %llu (was 5)", t12_s,
+                      (unsigned long long)gen);
         check_key(VIF_BE "/capabilities/coalesce/l3", "adaptive");
         check_key(VIF_BE "/capabilities/coalesce/l3-source", "guest");
         ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen, 5000), "generation %llu not acked",
@@ -560,6 +587,64 @@ START_TEST(vif_follows_changes)
                 if (a == gen || now_s() > end)
                         break;
         }
+
+        /* A guest flipping its preference as fast as pvbackd reads it: at
+         * most one application (a worker_call per queue and a generation)
+         * per second, the changes in between coalesced, and the last value
+         * written in force once the second is over. It ends on latency
+         * (L3 off), away from the throughput in force. */
+        caps = show_caps(VIF, &root);
+        uint64_t coalesced0 = caps_u64(caps, "coalesced_preferences");
+        json_object_put(root);
+        struct xs_handle *guest = simhost_xs_open(&world.host, 0);
+        ck_assert_ptr_nonnull(guest);
+        double t_flips = now_s();
+        for (int i = 1; i <= PREF_FLIPS; i++) {
+                const char *v = i % 2 ? "throughput" : "latency";
+                ck_assert(
+                    xs_write(guest, XBT_NULL, VIF_FE "/capabilities-preference", v, strlen(v)));
+                /* Each value seen, so that none is lost to watches that
+                 * coalesce: all 49 changes reach the debounce. */
+                pref_taken(v);
+        }
+        double flips_s = now_s() - t_flips;
+        xs_close(guest);
+        usleep(PREF_SETTLE);
+        uint64_t gen_flips = xs_u64(VIF_BE "/capabilities/generation");
+        caps = show_caps(VIF, &root);
+        uint64_t coalesced = caps_u64(caps, "coalesced_preferences") - coalesced0;
+        json_object_put(root);
+        /* One at once, then at most one per gap, the last within a gap of
+         * the last write: 3 for a burst shorter than the gap. */
+        uint64_t bound = 3 + (uint64_t)(flips_s / PREF_GAP_S);
+        printf("dyncap: %d preference writes in %.3f s: %llu generations, %llu changes "
+               "coalesced\n",
+               PREF_FLIPS, flips_s, (unsigned long long)(gen_flips - gen),
+               (unsigned long long)coalesced);
+        fflush(stdout);
+        ck_assert_msg(gen_flips > gen && gen_flips - gen <= bound,
+                      "%d preference writes in %.3f s: %llu generations, at most %llu expected",
+                      PREF_FLIPS, flips_s, (unsigned long long)(gen_flips - gen),
+                      (unsigned long long)bound);
+        /* Each change either went out at once (a generation) or waited. */
+        ck_assert_msg(coalesced + bound >= PREF_FLIPS - 1,
+                      "%llu of %d preference changes coalesced, %llu generations",
+                      (unsigned long long)coalesced, PREF_FLIPS - 1,
+                      (unsigned long long)(gen_flips - gen));
+        check_key(VIF_BE "/capabilities/coalesce/l3", "off");
+        check_key(VIF_BE "/capabilities/coalesce/l3-source", "guest");
+        check_key(VIF_BE "/state", "4");
+        gen = gen_flips;
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen, 5000), "generation %llu not acked",
+                      (unsigned long long)gen);
+        for (double end = now_s() + 5;; usleep(20000)) {
+                caps = show_caps(VIF, &root);
+                uint64_t a = caps_u64(caps, "acked");
+                json_object_put(root);
+                if (a == gen || now_s() > end)
+                        break;
+        }
+        ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
 
         /* A value with an embedded NUL is refused and counted like the rest. */
         struct xs_handle *raw = simhost_xs_open(&world.host, 0);
