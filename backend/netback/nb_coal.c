@@ -297,6 +297,25 @@ bool nb_coal_timer(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint64_t 
         return true;
 }
 
+struct nb_coal_port_plan nb_coal_port_plan(bool shared, bool want_rx, bool want_tx, bool due_rx,
+                                           bool due_tx)
+{
+        struct nb_coal_port_plan p = {
+            .notify_rx = want_rx && due_rx,
+            .notify_tx = want_tx && due_tx,
+            .end_rx = want_rx,
+            .end_tx = want_tx,
+        };
+        if (!shared)
+                return p;
+        if (p.notify_rx || p.notify_tx) {
+                /* One event for both rings, counted as RX's when RX asked. */
+                p.notify_tx = !p.notify_rx;
+                p.end_rx = p.end_tx = true;
+        }
+        return p;
+}
+
 void nb_coal_poll_init(struct nb_coal_poll *p, const struct nb_coal_cfg *c)
 {
         memset(p, 0, sizeof(*p));

@@ -142,6 +142,23 @@ void nb_coal_sent_at(struct nb_coal_dir *d, uint64_t now_ns);
  * began tells the controller the queue went idle (profile 0). */
 bool nb_coal_timer(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint64_t now_ns);
 
+/* The events a send of owed notifications makes, and the directions it
+ * settles. A port shared by both rings (the frontend did not negotiate
+ * feature-split-event-channels) takes one event for both: the guest's
+ * handler looks at both rings on it (Linux xennet_interrupt), so an event
+ * sent for one direction also ends what the other owes. Without an event,
+ * a direction that chose to hold keeps holding: the other direction merely
+ * having nothing to hold is no reason to end it. Split ports: each
+ * direction alone, as its own. */
+struct nb_coal_port_plan {
+        bool notify_rx, notify_tx; /* events to send, on port_rx and port_tx */
+        bool end_rx, end_tx;       /* directions whose owed notification is done */
+};
+/* @want_*: the direction decided to send (or its hold is over); @due_*:
+ * the guest asked for an event on that ring (only looked at when wanted). */
+struct nb_coal_port_plan nb_coal_port_plan(bool shared, bool want_rx, bool want_tx, bool due_rx,
+                                           bool due_tx);
+
 /* L2: the busy-poll window of a queue. */
 struct nb_coal_poll {
         uint32_t window_us; /* adaptive: current window */

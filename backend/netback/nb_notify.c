@@ -37,30 +37,55 @@ static bool tx_due(struct nb_queue *q)
         return due;
 }
 
-/* Sends what the guest asked for of one direction, or of both when they
- * share a port (one event covers both rings). */
+/* LRO flows kept open during the RX hold go on the ring before the hold's
+ * notification, so that it covers them. */
+static void rx_hold_close(struct nb_queue *q)
+{
+        if (q->coal_rx.holding)
+                nb_rx_lro_close(q, true);
+}
+
+/* Sends what the guest asked for of the directions that want to send.
+ * On a shared port one event serves both rings (nb_coal_port_plan): the
+ * direction that did not ask rides along when an event goes out, and
+ * keeps its hold when none does. Every pass ends with an L3 decision of
+ * each direction (nb_queue_work runs TX, then RX): were a direction's
+ * "nothing to hold" to end the other's hold, no hold would outlive the
+ * next pass, whatever its controller chose. Split ports: each direction
+ * on its own. */
 static void send_owed(struct nb_queue *q, bool rx, bool tx)
 {
-        bool shared = q->port_rx == q->port_tx, n_rx, n_tx;
-        if (shared)
-                rx = tx = true;
-        /* LRO flows kept open during the RX hold go with its notification. */
-        if (rx && q->coal_rx.holding)
-                nb_rx_lro_close(q, true);
-        n_rx = rx && rx_due(q);
-        n_tx = tx && tx_due(q);
-        if (n_rx) {
+        struct nb_coal_port_plan p;
+        bool due_rx = false, due_tx = false;
+        uint64_t now;
+
+        if (rx) {
+                rx_hold_close(q);
+                due_rx = rx_due(q);
+        }
+        if (tx)
+                due_tx = tx_due(q);
+        p = nb_coal_port_plan(q->port_rx == q->port_tx, rx, tx, due_rx, due_tx);
+        /* A ring riding on the other's event: its responses so far are
+         * what the guest's handler will see, so they count as told. */
+        if (p.end_rx && !rx) {
+                rx_hold_close(q);
+                rx_due(q);
+        }
+        if (p.end_tx && !tx)
+                tx_due(q);
+        if (p.notify_rx) {
                 xh_evtchn_notify(q->ev, q->port_rx);
                 q->st.rx_notify++;
         }
-        if (n_tx && !(shared && n_rx)) {
+        if (p.notify_tx) {
                 xh_evtchn_notify(q->ev, q->port_tx);
                 q->st.tx_notify++;
         }
-        uint64_t now = nb_now_ns();
-        if (rx)
+        now = nb_now_ns();
+        if (p.end_rx)
                 nb_coal_sent_at(&q->coal_rx, now);
-        if (tx) {
+        if (p.end_tx) {
                 nb_coal_sent_at(&q->coal_tx, now);
                 q->tx_starved = false;
         }

@@ -380,6 +380,140 @@ START_TEST(proc_stat)
 }
 END_TEST
 
+/* ---- one event channel for both directions ------------------------------- */
+
+/* nb_coal_port_plan over every input: a split port answers each direction
+ * alone; a shared one sends at most one event, ends both directions'
+ * holds when it does, and only the deciding directions' when it does not. */
+START_TEST(port_plan_every_input)
+{
+        bool shared = _i & 1, want_rx = _i & 2, want_tx = _i & 4, due_rx = _i & 8, due_tx = _i & 16;
+        struct nb_coal_port_plan p = nb_coal_port_plan(shared, want_rx, want_tx, due_rx, due_tx);
+        bool asked = (want_rx && due_rx) || (want_tx && due_tx);
+
+        if (!shared) {
+                ck_assert(p.notify_rx == (want_rx && due_rx));
+                ck_assert(p.notify_tx == (want_tx && due_tx));
+                ck_assert(p.end_rx == want_rx && p.end_tx == want_tx);
+                return;
+        }
+        ck_assert_int_eq(p.notify_rx + p.notify_tx, asked ? 1 : 0);
+        if (asked) {
+                ck_assert(p.notify_rx == (want_rx && due_rx)); /* counted as RX's when it asked */
+                ck_assert(p.end_rx && p.end_tx);
+        } else {
+                ck_assert(p.end_rx == want_rx && p.end_tx == want_tx);
+        }
+}
+END_TEST
+
+/* The cases nb_notify.c meets: shared, want rx/tx, due rx/tx -> the plan
+ * (notify rx/tx, end rx/tx). */
+static const struct port_case {
+        bool shared, want_rx, want_tx, due_rx, due_tx;
+        struct nb_coal_port_plan want;
+} port_cases[] = {
+    /* shared: a TX pass with nothing to hold leaves the RX hold alone */
+    {true, false, true, true, false, {false, false, false, true}},
+    /* shared: a TX event ends the RX hold too */
+    {true, false, true, true, true, {false, true, true, true}},
+    /* shared: an RX event ends the TX hold too */
+    {true, true, false, true, false, {true, false, true, true}},
+    /* shared: both due, one event */
+    {true, true, true, true, true, {true, false, true, true}},
+    /* shared: nobody decided to send, nothing is sent */
+    {true, false, false, true, true, {false, false, false, false}},
+    /* split: the RX event leaves the TX hold alone */
+    {false, true, false, true, true, {true, false, true, false}},
+    /* split: one event per direction */
+    {false, true, true, true, true, {true, true, true, true}},
+};
+
+START_TEST(port_plan_cases)
+{
+        const struct port_case *c = &port_cases[_i];
+        struct nb_coal_port_plan p =
+            nb_coal_port_plan(c->shared, c->want_rx, c->want_tx, c->due_rx, c->due_tx);
+        ck_assert_msg(p.notify_rx == c->want.notify_rx && p.notify_tx == c->want.notify_tx &&
+                          p.end_rx == c->want.end_rx && p.end_tx == c->want.end_tx,
+                      "case %d: notify %d/%d end %d/%d", _i, p.notify_rx, p.notify_tx, p.end_rx,
+                      p.end_tx);
+}
+END_TEST
+
+/* Both directions of a queue on a fake clock, sending as nb_notify.c does:
+ * the guest always asks, so a ring is due while it has responses it was
+ * not told of. */
+struct port_sim {
+        struct nb_coal_cfg c;
+        struct nb_coal_dir rx, tx;
+        bool shared;
+        uint32_t untold_rx, untold_tx;
+        uint64_t events;
+};
+
+static void port_send(struct port_sim *s, bool rx, bool tx, uint64_t now)
+{
+        struct nb_coal_port_plan p =
+            nb_coal_port_plan(s->shared, rx, tx, rx && s->untold_rx, tx && s->untold_tx);
+        s->events += p.notify_rx + p.notify_tx;
+        if (p.end_rx) {
+                s->untold_rx = 0;
+                nb_coal_sent_at(&s->rx, now);
+        }
+        if (p.end_tx) {
+                s->untold_tx = 0;
+                nb_coal_sent_at(&s->tx, now);
+        }
+}
+
+/* One pass (TX first, as nb_queue_work runs them) for one guest RX frame,
+ * then the hold timer if it fires before the next frame. */
+static void port_pass(struct port_sim *s, uint64_t now, uint64_t next)
+{
+        if (!nb_coal_pass(&s->tx, &s->c, now, 0, false))
+                port_send(s, false, true, now);
+        s->untold_rx++;
+        if (!nb_coal_pass(&s->rx, &s->c, now, 1, false))
+                port_send(s, true, false, now);
+        uint64_t a = nb_coal_deadline(&s->rx, &s->c), b = nb_coal_deadline(&s->tx, &s->c);
+        uint64_t at = a && (!b || a < b) ? a : b;
+        if (at && at < next) {
+                bool rx = nb_coal_timer(&s->rx, &s->c, at), tx = nb_coal_timer(&s->tx, &s->c, at);
+                if (rx || tx)
+                        port_send(s, rx, tx, at);
+        }
+}
+
+/* Events per 1000 guest RX frames, one every 100 µs for 200 ms, TX idle. */
+static uint64_t port_events_per_1000(bool shared, enum nb_coal_mode l3)
+{
+        struct port_sim s = {.shared = shared};
+        uint64_t now = 0, frames = 0;
+        nb_coal_cfg_default(&s.c);
+        s.c.l3 = (uint8_t)l3;
+        nb_coal_dir_init(&s.rx, now);
+        nb_coal_dir_init(&s.tx, now);
+        for (; now < 200 * MS; now += 100 * US, frames++)
+                port_pass(&s, now, now + 100 * US);
+        return s.events * 1000 / frames;
+}
+
+/* A paced RX load with TX idle: on a shared port the TX passes' "nothing
+ * to hold" does not end the RX holds, so L3 saves as many events as on
+ * split ports. */
+START_TEST(shared_port_rx_holds_survive_idle_tx)
+{
+        uint64_t off = port_events_per_1000(true, NB_COAL_OFF);
+        uint64_t shared = port_events_per_1000(true, NB_COAL_ADAPTIVE);
+        uint64_t split = port_events_per_1000(false, NB_COAL_ADAPTIVE);
+        ck_assert_uint_eq(off, 1000);
+        ck_assert_msg(shared * 4 < off, "shared port, adaptive: %llu events per 1000 frames",
+                      (unsigned long long)shared);
+        ck_assert_uint_eq(shared, split);
+}
+END_TEST
+
 static Suite *nb_coal_suite(void)
 {
         Suite *s = suite_create("nb_coal");
@@ -394,6 +528,9 @@ static Suite *nb_coal_suite(void)
         tcase_add_test(tc, modes_and_settings);
         tcase_add_test(tc, hints);
         tcase_add_test(tc, proc_stat);
+        tcase_add_loop_test(tc, port_plan_every_input, 0, 32);
+        tcase_add_loop_test(tc, port_plan_cases, 0, sizeof(port_cases) / sizeof(port_cases[0]));
+        tcase_add_test(tc, shared_port_rx_holds_survive_idle_tx);
         suite_add_tcase(s, tc);
         return s;
 }
