@@ -1,8 +1,9 @@
 /* The TAP uplink's batched writes, against the kernel: a batch longer than
  * one io_uring turn, its frames with and without headroom for the header,
- * arrives whole and in order, a frame the TAP refuses
- * costs only itself, a single frame takes the writev path, and closing the
- * queue and the uplink removes the netdev. Each case runs in a private network namespace,
+ * arrives whole and in order; a frame the TAP refuses costs only itself; a
+ * single frame takes the writev path; closing the queue and the uplink
+ * removes the netdev at once (a ring holding the TAP file, as a registered
+ * file does, would keep it). Each case runs in a private network namespace,
  * where a packet socket on the netdev sees what the host received. */
 #include <arpa/inet.h>
 #include <check.h>
