@@ -83,6 +83,11 @@ static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2],
 
         for (i = 0; i < n; i++) {
                 struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+                if (!sqe) { /* only after a turn the kernel did not take whole */
+                        r->broken = true;
+                        n = i;
+                        break;
+                }
                 if (cnt[i] == 1)
                         io_uring_prep_write(sqe, r->fd, iov[i][0].iov_base,
                                             (unsigned int)iov[i][0].iov_len, 0);
