@@ -95,9 +95,9 @@ uint64_t dyncap_next_generation(uint64_t own, uint64_t left)
         return last == UINT64_MAX ? UINT64_MAX : last + 1;
 }
 
-void dyncap_committed(struct dyncap *dc, const struct dyncap_set *next)
+void dyncap_committed(struct dyncap *dc, const struct dyncap_set *next, uint64_t gen)
 {
-        dc->generation++;
+        dc->generation = gen;
         dc->published = *next;
         dc->live = true;
 }

@@ -114,14 +114,15 @@ void dyncap_init(struct dyncap *dc, const char *ctx, const char *be_path, const 
 
 /* The publisher's pure rules (dyncap.c): whether @next must go out (nothing
  * live yet, or a key differs; never a set that failed to build); what a
- * committed publish does to the state (generation + 1); and forgetting the
- * connection's set while the generation keeps counting. */
+ * committed publish does to the state (@next is live as generation @gen);
+ * and forgetting the connection's set while the generation keeps counting. */
 bool dyncap_needs_publish(const struct dyncap *dc, const struct dyncap_set *next);
-void dyncap_committed(struct dyncap *dc, const struct dyncap_set *next);
-/* The generation a connection's first set goes out with: after our own
- * last one and after @left, what capabilities/generation held before (an
- * earlier pvbackd's, 0 when none). A frontend that applied generation N
- * of a previous daemon ignores a new N, so the count never restarts. */
+void dyncap_committed(struct dyncap *dc, const struct dyncap_set *next, uint64_t gen);
+/* The generation a set goes out with: after our own last one and, for a
+ * connection's first set, after @left, what capabilities/generation held
+ * before (an earlier pvbackd's, 0 when none; 0 for later sets). A frontend
+ * that applied generation N of a previous daemon ignores a new N, so the
+ * count never restarts. Saturates at UINT64_MAX rather than wrap. */
 uint64_t dyncap_next_generation(uint64_t own, uint64_t left);
 void dyncap_forget(struct dyncap *dc);
 

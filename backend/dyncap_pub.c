@@ -112,7 +112,8 @@ static void read_pref(struct dyncap *dc, struct xs_handle *xs)
 
 int dyncap_publish(struct dyncap *dc, struct xs_handle *xs, const struct dyncap_set *next)
 {
-        struct publish_txn p = {.dc = dc, .next = next, .gen = dc->generation + 1};
+        struct publish_txn p = {
+            .dc = dc, .next = next, .gen = dyncap_next_generation(dc->generation, 0)};
         bool first = !dc->live;
         int rc;
 
@@ -133,8 +134,7 @@ int dyncap_publish(struct dyncap *dc, struct xs_handle *xs, const struct dyncap_
         }
         if (p.skipped)
                 return 0;
-        dc->generation = p.gen - 1;
-        dyncap_committed(dc, next);
+        dyncap_committed(dc, next, p.gen);
         if (first) {
                 dc->acked = 0;
                 read_pref(dc, xs);

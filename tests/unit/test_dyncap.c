@@ -101,7 +101,7 @@ END_TEST
 static uint64_t publish_step(struct dyncap *dc, const struct dyncap_set *next)
 {
         if (dyncap_needs_publish(dc, next))
-                dyncap_committed(dc, next);
+                dyncap_committed(dc, next, dyncap_next_generation(dc->generation, 0));
         return dc->generation;
 }
 
