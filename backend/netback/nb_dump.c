@@ -343,7 +343,7 @@ int nb_dump(struct be_dev *dev, struct json_object *obj)
          * L1. Any other uplink: what its netdev says. */
         l1.rc = !strcmp(l1.kind, "tap") ? -EOPNOTSUPP : netdev_coalesce_read(vif->up->name, &l1.c);
         rc = ctl_json_bool(obj, "connected", vif->connected);
-        rc = rc ?: ctl_json_bool(obj, "lro", vif->lro);
+        rc = rc ?: ctl_json_bool(obj, "lro", vif->coal.l4);
         rc = rc ?: add_uplink(obj, vif);
         rc = rc ?: (vif->connected ? add_negotiated(obj, vif) : ctl_json_null(obj, "negotiated"));
         rc = rc ?: nb_dyncap_dump(vif, obj);

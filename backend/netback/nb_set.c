@@ -123,7 +123,6 @@ int nb_set_coal_push(struct nb_vif *vif, const struct nb_coal_cfg *cfg, char *er
         int rc = 0;
 
         vif->coal = u.cfg;
-        vif->lro = u.cfg.l4;
         for (uint32_t i = 0; vif->connected && i < vif->nr_queues; i++) {
                 u.q = &vif->queues[i];
                 if (u.q->w && worker_call(u.q->w, nb_queue_set_coal, &u) < 0 && rc == 0) {

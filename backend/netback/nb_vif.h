@@ -121,7 +121,6 @@ struct nb_vif {
         bool connected;
         atomic_bool disabled;      /* a queue caught a guest error */
         atomic_bool mcast_control; /* request-multicast-control, live */
-        bool lro; /* LRO on guest RX as last set (-o vif.lro, coalesce.l4); show's "lro" */
         /* Coalescing settings for queues started from now on (control
          * thread; `set` also hands them to the running queues). */
         struct nb_coal_cfg coal;

@@ -113,7 +113,6 @@ static int nb_probe(struct be_dev *dev)
                 return -ENOMEM;
         nb_coal_default_cfg(&vif->coal);
         vif->coal.l4 = vif->coal.l4 && nb_opt_lro;
-        vif->lro = vif->coal.l4;
         vif->dev = dev;
         vif->max_queues = nb_max_queues();
         pthread_mutex_init(&vif->lock, NULL);
