@@ -25,13 +25,8 @@
 #include "offload/off_caps.h"
 #include "xb.h"
 
-/* Longest bridge name we publish (IFNAMSIZ - 1 in Linux). */
-#define NB_DYNCAP_BRIDGE_MAX 16
-
 struct nb_dyncap {
         struct dyncap dc;
-        /* BE/bridge as the toolstack wrote it at probe; "" when absent. */
-        char bridge[NB_DYNCAP_BRIDGE_MAX];
         /* L3 as the administrator or the default set it (vif->coal.l3 is
          * what is in force, the guest's preference applied), whether the
          * administrator set it on this vif, and where the mode in force
@@ -67,7 +62,7 @@ static struct nb_dyncap_list nb_dc_connected;
 #define NB_DYNCAP_BRIDGE_GAP_NS 1000000000ull
 
 struct nb_dyncap_bridge {
-        char name[NB_DYNCAP_BRIDGE_MAX];
+        char name[NB_NETDEV_NAME_MAX];
         struct ev_loop *loop;
         int tfd; /* timerfd, armed while a republish waits */
         bool armed;
@@ -132,8 +127,7 @@ static void build_queues(const void *dev, const char *sec, struct dyncap_set *ou
 
 static bool same_bridge(const struct nb_vif *a, const struct nb_vif *b)
 {
-        return a->dyncap && b->dyncap && a->dyncap->bridge[0] &&
-               !strcmp(a->dyncap->bridge, b->dyncap->bridge);
+        return a->dyncap && b->dyncap && a->bridge[0] && !strcmp(a->bridge, b->bridge);
 }
 
 /* Whether another connected vif of this pvbackd is on the vif's bridge:
@@ -150,8 +144,8 @@ static bool bridge_shared(const struct nb_vif *vif)
 static void build_uplink(const void *dev, const char *sec, struct dyncap_set *out)
 {
         const struct nb_vif *vif = dev;
-        if (vif->dyncap->bridge[0])
-                dyncap_add(out, sec, "bridge", "%s", vif->dyncap->bridge);
+        if (vif->bridge[0])
+                dyncap_add(out, sec, "bridge", "%s", vif->bridge);
         dyncap_add(out, sec, "shared", "%u", bridge_shared(vif) ? 1u : 0u);
 }
 
@@ -215,7 +209,6 @@ void nb_dyncap_init(struct nb_vif *vif)
 {
         struct be_dev *dev = vif->dev;
         struct nb_dyncap *d = calloc(1, sizeof(*d));
-        char *bridge = NULL;
 
         if (!d) {
                 pv_warn(dev->name, "no memory for the dynamic capabilities: not offered");
@@ -224,14 +217,6 @@ void nb_dyncap_init(struct nb_vif *vif)
         dyncap_init(&d->dc, dev->name, dev->be_path, dev->fe_path);
         d->l3_conf = vif->coal.l3;
         d->pref_tfd = -1;
-        if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "bridge", &bridge) == 0) {
-                if (strlen(bridge) < sizeof(d->bridge))
-                        memcpy(d->bridge, bridge, strlen(bridge) + 1);
-                else
-                        pv_warn(dev->name, "bridge name \"%.16s...\" too long: not published",
-                                bridge);
-        }
-        free(bridge);
         if (dyncap_advertise(&d->dc, dev->xs) < 0) {
                 free(d);
                 return;
@@ -342,7 +327,7 @@ static void publish_bridge(const char *bridge)
 {
         for (size_t i = 0; i < nb_dc_connected.n; i++) {
                 struct nb_vif *o = nb_dc_connected.v[i];
-                if (o->dyncap && !strcmp(o->dyncap->bridge, bridge) && publishing(o))
+                if (o->dyncap && !strcmp(o->bridge, bridge) && publishing(o))
                         publish(o);
         }
 }
@@ -381,12 +366,12 @@ static void bridge_timer_fired(struct ev_loop *loop, int fd, uint32_t events, vo
 static struct nb_dyncap_bridge *bridge_get(const struct nb_vif *vif)
 {
         for (struct nb_dyncap_bridge *b = nb_dc_bridges; b; b = b->next)
-                if (!strcmp(b->name, vif->dyncap->bridge))
+                if (!strcmp(b->name, vif->bridge))
                         return b;
         struct nb_dyncap_bridge *b = calloc(1, sizeof(*b));
         if (!b)
                 return NULL;
-        memcpy(b->name, vif->dyncap->bridge, sizeof(b->name));
+        memcpy(b->name, vif->bridge, sizeof(b->name));
         b->loop = be_dev_loop(vif->dev);
         b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (b->tfd < 0 || !b->loop || ev_add(b->loop, b->tfd, EPOLLIN, bridge_timer_fired, b) < 0) {
@@ -405,14 +390,14 @@ static struct nb_dyncap_bridge *bridge_get(const struct nb_vif *vif)
  * the gap is over. */
 static void republish_bridge(const struct nb_vif *vif)
 {
-        if (!vif->dyncap || !vif->dyncap->bridge[0])
+        if (!vif->dyncap || !vif->bridge[0])
                 return;
         struct nb_dyncap_bridge *b = bridge_get(vif);
         if (!b) {
                 pv_warn(vif->dev->name,
                         "no timer for bridge %s: its other vifs keep their "
                         "uplink/shared until their next change",
-                        vif->dyncap->bridge);
+                        vif->bridge);
                 return;
         }
         if (b->armed)

@@ -55,7 +55,7 @@ struct nb_qos_vif {
 };
 
 #define NB_QOS_UPLINKS 64u
-#define NB_QOS_NAME    16u /* IFNAMSIZ */
+#define NB_QOS_NAME    NB_NETDEV_NAME_MAX
 
 struct nb_qos_uplink {
         char name[NB_QOS_NAME];
@@ -71,18 +71,6 @@ static int nb_qos_timer = -1;
 static uint64_t nb_qos_last_tick;
 
 /* ---- uplink capacities ----------------------------------------------------- */
-
-static bool uplink_name_ok(const char *name)
-{
-        size_t n = strlen(name);
-        if (n == 0 || n >= NB_QOS_NAME)
-                return false;
-        for (const char *p = name; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
-                        return false;
-        return true;
-}
 
 static uint64_t uplink_capacity(const char *name)
 {
@@ -131,7 +119,7 @@ int nb_qos_configure(const char *key, const char *value)
         }
         memcpy(name, value, (size_t)(colon - value));
         name[colon - value] = '\0';
-        if (!uplink_name_ok(name)) {
+        if (!nb_netdev_name_ok(name)) {
                 pv_err("vif", "uplink-capacity=%s: %s is not a netdev name", value, name);
                 return -EINVAL;
         }
@@ -380,7 +368,6 @@ int nb_qos_vif_add(struct nb_vif *vif)
 {
         struct be_dev *dev = vif->dev;
         struct nb_qos_vif *v = calloc(1, sizeof(*v));
-        char *bridge = NULL;
         int rc;
 
         if (!v)
@@ -390,17 +377,8 @@ int nb_qos_vif_add(struct nb_vif *vif)
         v->weight = NB_QOS_WEIGHT_DEFAULT;
         for (int d = 0; d < NB_QOS_DIRS; d++)
                 v->dir[d].alloc = NB_QOS_UNLIMITED;
-        /* libxl writes the vif's bridge into the backend directory (and
-         * vif-bridge adds the netdev to it): the vifs on one bridge share
-         * its uplink. */
-        if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "bridge", &bridge) == 0 && bridge[0]) {
-                if (uplink_name_ok(bridge))
-                        snprintf(v->group, sizeof(v->group), "%s", bridge);
-                else
-                        pv_warn(dev->name, "bridge \"%.32s\" is not a netdev name: no QoS group",
-                                bridge);
-        }
-        free(bridge);
+        /* The vifs on one bridge share its uplink. */
+        snprintf(v->group, sizeof(v->group), "%s", vif->bridge);
         if (nb_qos_timer < 0 && (rc = timer_start(be_dev_loop(dev))) < 0) {
                 pv_err(dev->name, "starting the QoS scheduler: %s", strerror(-rc));
                 free(v);
@@ -491,7 +469,7 @@ static int set_uplink(const char *target, const char *key, const char *value, ch
         char a[32];
         int rc;
 
-        if (!uplink_name_ok(name)) {
+        if (!nb_netdev_name_ok(name)) {
                 snprintf(err, errlen,
                          "%.40s is not a netdev name (uplink:BRIDGE, e.g. uplink:xenbr0)", name);
                 return -EINVAL;
@@ -543,7 +521,8 @@ int nb_qos_set(struct be_dev *dev, const char *target, const char *key, const ch
         }
         if (strncmp(target, "uplink:", strlen("uplink:")))
                 return -ENODEV;
-        if (uplink_name_ok(target + strlen("uplink:")) && !uplink_known(target + strlen("uplink:")))
+        if (nb_netdev_name_ok(target + strlen("uplink:")) &&
+            !uplink_known(target + strlen("uplink:")))
                 return -ENODEV;
         return set_uplink(target, key, value, err, errlen);
 }

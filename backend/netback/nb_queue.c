@@ -451,9 +451,9 @@ void nb_queue_qos_apply(struct nb_queue *q)
         }
 }
 
-bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len)
+bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len, uint64_t now)
 {
-        if (!q->rx_bucket.bytes_per_s || nb_bucket_take(&q->rx_bucket, nb_now_ns(), len))
+        if (nb_bucket_take(&q->rx_bucket, now, len))
                 return true;
         q->st.rx_drop_qos++;
         q->st.rx_drop_qos_bytes += len;

@@ -26,6 +26,9 @@
 #include "xh.h"
 
 struct worker;
+
+/* IFNAMSIZ: a netdev name and its terminator. */
+#define NB_NETDEV_NAME_MAX 16
 struct nb_tx_state;
 struct nb_rx_state;
 struct nb_ctrl;
@@ -145,9 +148,17 @@ struct nb_vif {
         struct nb_dyncap *dyncap;
         struct nb_qos_vif *qos; /* nb_qos.c: settings and scheduler state */
         uint32_t connects;      /* connections so far: a new one restarts the counters */
+        /* BE/bridge as the toolstack wrote it at probe, if a netdev name;
+         * else "". The QoS group and the exchange's uplink section. */
+        char bridge[NB_NETDEV_NAME_MAX];
 };
 
 uint64_t nb_now_ns(void);
+
+/* nb_xenbus.c: whether @name can be a Linux netdev name (1 to IFNAMSIZ - 1
+ * characters of [A-Za-z0-9._-]; stricter than the kernel's dev_valid_name,
+ * which takes any byte but '/', ':' and whitespace). */
+bool nb_netdev_name_ok(const char *name);
 
 /* nb_queue.c: run on the queue's worker through worker_call. */
 int nb_queue_start(struct worker *w, void *arg);
@@ -165,10 +176,11 @@ struct nb_headroom_update {
 };
 int nb_queue_set_headroom(struct worker *w, void *arg);
 /* Worker: takes up the QoS limits the control thread stored (start of a
- * pass), and admits or refuses a frame read from the uplink against the RX
- * limit (false: drop it before any copy). */
+ * pass), and admits or refuses a frame of `len` bytes at `now` (the RX
+ * batch's clock) against the RX limit of the queue that delivers it
+ * (false: drop it before any copy, counted in rx_drop_qos). */
 void nb_queue_qos_apply(struct nb_queue *q);
-bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len);
+bool nb_queue_rx_admit(struct nb_queue *q, uint32_t len, uint64_t now);
 /* New coalescing settings: arg is a struct nb_coal_update (nb_notify.c). */
 struct nb_coal_update {
         struct nb_queue *q;

@@ -103,6 +103,40 @@ static int nb_write_features(struct xs_handle *xs, xs_transaction_t t, void *arg
         return rc;
 }
 
+bool nb_netdev_name_ok(const char *name)
+{
+        size_t n = strlen(name);
+        if (n == 0 || n >= NB_NETDEV_NAME_MAX)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+                        return false;
+        return true;
+}
+
+/* libxl writes the vif's bridge into the backend directory (and vif-bridge
+ * adds the netdev to it). The toolstack's key, not the guest's, but it ends
+ * up in other guests' capabilities/ and names a QoS group: a name that
+ * cannot be a netdev's is ignored (said once, here). */
+static void nb_read_bridge(struct nb_vif *vif)
+{
+        struct be_dev *dev = vif->dev;
+        char *bridge = NULL;
+
+        vif->bridge[0] = '\0';
+        if (xb_read_str(dev->xs, XBT_NULL, dev->be_path, "bridge", &bridge) == 0 && bridge[0]) {
+                if (nb_netdev_name_ok(bridge))
+                        snprintf(vif->bridge, sizeof(vif->bridge), "%s", bridge);
+                else
+                        pv_warn(dev->name,
+                                "bridge \"%.32s\" is not a netdev name: no QoS group, not "
+                                "published",
+                                bridge);
+        }
+        free(bridge);
+}
+
 static int nb_probe(struct be_dev *dev)
 {
         struct nb_vif *vif = calloc(1, sizeof(*vif));
@@ -142,6 +176,7 @@ static int nb_probe(struct be_dev *dev)
                 uplink_destroy(vif->up);
                 goto fail;
         }
+        nb_read_bridge(vif);
         rc = nb_qos_vif_add(vif);
         if (rc < 0) {
                 be_dev_fatal(dev, rc, "joining the QoS scheduler");
@@ -232,10 +267,10 @@ static void nb_log_stats(struct nb_vif *vif)
                         " offload %" PRIu64 " uplink %" PRIu64 "; rx %" PRIu64 " pkts %" PRIu64
                         " B, %" PRIu64 " copy calls %" PRIu64 " segs, %" PRIu64 " events %" PRIu64
                         " notifies, drops mcast %" PRIu64 " size %" PRIu64 " gso %" PRIu64
-                        " stall %" PRIu64 "; hashed %" PRIu64 ", steered out %" PRIu64 " in %" PRIu64
-                        " dropped %" PRIu64 "; tx offload gso_pass %" PRIu64 " gso_sw %" PRIu64
-                        " gso_sw_segs %" PRIu64 " csum_pass %" PRIu64 " csum_sw %" PRIu64
-                        " linearized %" PRIu64 " dropped %" PRIu64 "; %s",
+                        " stall %" PRIu64 "; hashed %" PRIu64 ", steered out %" PRIu64
+                        " in %" PRIu64 " dropped %" PRIu64 "; tx offload gso_pass %" PRIu64
+                        " gso_sw %" PRIu64 " gso_sw_segs %" PRIu64 " csum_pass %" PRIu64
+                        " csum_sw %" PRIu64 " linearized %" PRIu64 " dropped %" PRIu64 "; %s",
                         s->tx_packets, s->tx_bytes, s->tx_gcopy_calls, s->tx_gcopy_segs,
                         s->tx_events, s->tx_notify, s->tx_drop_parse, s->tx_drop_offload,
                         s->tx_drop_uplink, s->rx_packets, s->rx_bytes, s->rx_gcopy_calls,
@@ -496,14 +531,14 @@ const struct be_class nb_class = {
     .kind = "vif",
     .dump_class = nb_dump_class,
     .configure = nb_configure,
-    .options_help =
-        "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
-        "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
-        "                        guests that take GSO (default on)\n"
-        "  vif.uplink=KIND       where frames go: tap (default)\n"
-        "  vif.coalesce=MODE     notification coalescing of new vifs, every level:\n"
-        "                        off, fixed or adaptive (default); also\n"
-        "                        vif.coalesce.l3.usecs=N etc. (README \"Coalescing\")\n" NB_QOS_OPTIONS_HELP,
+    .options_help = "  vif.max-queues=N      queues a frontend may use (default min(8, CPUs))\n"
+                    "  vif.lro=on|off        merge received TCP segments into GSO packets for\n"
+                    "                        guests that take GSO (default on)\n"
+                    "  vif.uplink=KIND       where frames go: tap (default)\n"
+                    "  vif.coalesce=MODE     notification coalescing of new vifs, every level:\n"
+                    "                        off, fixed or adaptive (default); also\n"
+                    "                        vif.coalesce.l3.usecs=N etc. (README "
+                    "\"Coalescing\")\n" NB_QOS_OPTIONS_HELP,
     .connect_on_initialised = false,
     .probe = nb_probe,
     .backend_ready = nb_backend_ready,

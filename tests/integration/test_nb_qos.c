@@ -17,7 +17,9 @@
  *  - frames sent to guest A beyond its RX allocation are dropped before any
  *    grant copy: rx_drop_qos rises, the grant-copy segments follow what was
  *    delivered, and the guest receives exactly what pvbackd delivered; the
- *    same after the guest reconnects (settings stay with the device).
+ *    same after the guest reconnects (settings stay with the device);
+ *  - a flood to a multicast group guest A did not join costs A none of its
+ *    RX allocation: the unicast sent to it beside the flood all arrives.
  * With the scheduler off every one of these fails: nothing caps the pair
  * at C, no minimum is defended, nothing is dropped early. */
 #include <arpa/inet.h>
@@ -497,17 +499,25 @@ START_TEST(minimum_holds_against_a_greedy_neighbour)
 }
 END_TEST
 
-/* Sends frames for guest A into its netdev at rate_bps for `secs`,
+/* Sends frames for guest A into its netdev at rate_bps for `secs`, and
+ * alongside them frames to a multicast group A never joined at mc_bps,
  * reading pvbackd's counters (and the guest's) after `warm` and at the end. */
 struct rx_result {
         struct nb_queue_stats d;
-        uint64_t guest_frames, sent;
+        uint64_t guest_frames, sent, mc_sent;
         double dt;
 };
 
-static struct rx_result rx_blast(double rate_bps, double warm, double secs)
+static void rx_send(int fd, const uint8_t *frame, size_t len)
 {
-        static uint8_t frame[1514];
+        if (send(fd, frame, len, 0) < 0 && errno != ENOBUFS && errno != EAGAIN)
+                ck_abort_msg("send: %s", strerror(errno));
+}
+
+static struct rx_result rx_blast(double rate_bps, double mc_bps, double warm, double secs)
+{
+        static const uint8_t unjoined[6] = {0x01, 0x00, 0x5e, 0x0a, 0x0b, 0x0c};
+        static uint8_t frame[1514], mc[1514];
         struct sockaddr_ll sll = {.sll_family = AF_PACKET,
                                   .sll_protocol = htons(ETH_P_ALL),
                                   .sll_ifindex = (int)if_nametoindex(vifs[0])};
@@ -524,24 +534,31 @@ static struct rx_result rx_blast(double rate_bps, double warm, double secs)
         memcpy(frame + 6, far_mac, 6);
         frame[12] = RX_ETHERTYPE >> 8;
         frame[13] = RX_ETHERTYPE & 0xff;
+        memcpy(mc, frame, sizeof(mc));
+        memcpy(mc, unjoined, 6);
         double t0 = now_s(), t_meas = 0, per_frame = sizeof(frame) * 8 / rate_bps;
-        uint64_t sent = 0;
+        double per_mc = mc_bps > 0 ? sizeof(mc) * 8 / mc_bps : 0;
+        uint64_t sent = 0, mc_sent = 0, sent0 = 0, mc_sent0 = 0;
         for (;;) {
                 double t = now_s() - t0;
                 if (!measuring && t >= warm) {
                         before = stats(0);
                         g0 = sh[0].rx_ours;
                         t_meas = now_s();
+                        sent0 = sent;
+                        mc_sent0 = mc_sent;
                         measuring = true;
                 }
                 if (t >= warm + secs)
                         break;
                 /* Paced: what is due by now, in bursts. */
                 while ((double)sent * per_frame < t) {
-                        if (send(fd, frame, sizeof(frame), 0) < 0 && errno != ENOBUFS &&
-                            errno != EAGAIN)
-                                ck_abort_msg("send: %s", strerror(errno));
+                        rx_send(fd, frame, sizeof(frame));
                         sent++;
+                }
+                while (per_mc > 0 && (double)mc_sent * per_mc < t) {
+                        rx_send(fd, mc, sizeof(mc));
+                        mc_sent++;
                 }
                 sleep_s(0.001);
         }
@@ -549,7 +566,8 @@ static struct rx_result rx_blast(double rate_bps, double warm, double secs)
         res.dt = now_s() - t_meas;
         sleep_s(0.1); /* the guest takes what was delivered last */
         res.guest_frames = sh[0].rx_ours - g0;
-        res.sent = sent;
+        res.sent = sent - sent0;
+        res.mc_sent = mc_sent - mc_sent0;
         nbstats_delta(&before, &after, &res.d);
         close(fd);
         return res;
@@ -565,7 +583,7 @@ START_TEST(rx_beyond_allocation_dropped_before_grant_copy)
         /* A may receive 50 Mbit/s; 200 are sent to it. */
         set(vifs[0], "qos.max", "50M");
         for (int i = 0; i < ATTEMPTS && !ok; i++) {
-                r = rx_blast(200e6, WARM_S, WINDOW_S);
+                r = rx_blast(200e6, 0, WARM_S, WINDOW_S);
                 double got = (double)r.d.rx_bytes * 8 / r.dt;
                 printf("nb_qos: rx to A (max 50M) at 200 Mbit/s: delivered %.1f Mbit/s, %llu "
                        "packets, %llu grant-copy segments, %llu dropped early (%llu bytes), "
@@ -610,7 +628,7 @@ START_TEST(rx_beyond_allocation_dropped_before_grant_copy)
         ck_assert_double_eq(qos_field(vifs[0], "max"), 50e6);
         ok = false;
         for (int i = 0; i < ATTEMPTS && !ok; i++) {
-                r = rx_blast(200e6, WARM_S, WINDOW_S);
+                r = rx_blast(200e6, 0, WARM_S, WINDOW_S);
                 got = (double)r.d.rx_bytes * 8 / r.dt;
                 printf("nb_qos: after reconnecting: delivered %.1f Mbit/s, %llu dropped early\n",
                        got / 1e6, (unsigned long long)r.d.rx_drop_qos);
@@ -618,6 +636,45 @@ START_TEST(rx_beyond_allocation_dropped_before_grant_copy)
         }
         ck_assert_msg(ok, "after reconnecting: %.1f Mbit/s delivered, %llu dropped", got / 1e6,
                       (unsigned long long)r.d.rx_drop_qos);
+        down();
+}
+END_TEST
+
+/* A flood to a multicast group guest A never joined is dropped by the
+ * multicast filter, and only what passes it is charged to A's RX
+ * allocation: beside 200 Mbit/s of unjoined multicast, the 40 Mbit/s of
+ * unicast under a 50M maximum all arrive, and QoS drops (next to) nothing.
+ * Charged before the filter, the flood is counted as QoS drops (about
+ * 190 Mbit/s of them), which also reads as demand to the scheduler. */
+START_TEST(rx_unjoined_multicast_costs_no_allocation)
+{
+        struct rx_result r = {0};
+        bool ok = false;
+        double got = 0, qos = 0;
+        if (skip())
+                return;
+        up();
+        set(vifs[0], "qos.max", "50M");
+        for (int i = 0; i < ATTEMPTS && !ok; i++) {
+                r = rx_blast(40e6, 200e6, WARM_S, WINDOW_S);
+                got = (double)r.d.rx_bytes * 8 / r.dt;
+                qos = (double)r.d.rx_drop_qos_bytes * 8 / r.dt;
+                printf("nb_qos: rx to A (max 50M): unicast 40 Mbit/s delivered at %.1f Mbit/s "
+                       "beside 200 Mbit/s of unjoined multicast (%llu sent, %llu dropped by the "
+                       "filter), %.1f Mbit/s dropped by QoS\n",
+                       got / 1e6, (unsigned long long)r.mc_sent,
+                       (unsigned long long)r.d.rx_drop_mcast, qos / 1e6);
+                ok = got >= 0.85 * 40e6 && qos < 0.1 * 40e6 &&
+                     r.d.rx_drop_mcast >= r.mc_sent * 9 / 10;
+        }
+        ck_assert_msg(r.d.rx_drop_mcast >= r.mc_sent * 9 / 10,
+                      "%llu of %llu multicast frames dropped by the filter",
+                      (unsigned long long)r.d.rx_drop_mcast, (unsigned long long)r.mc_sent);
+        ck_assert_msg(qos < 0.1 * 40e6, "%.1f Mbit/s dropped by QoS", qos / 1e6);
+        ck_assert_msg(got >= 0.85 * 40e6, "unicast delivered at %.1f Mbit/s of 40", got / 1e6);
+        /* The guest got unicast only. */
+        ck_assert_msg(r.guest_frames <= r.d.rx_packets + 64, "guest received %llu, pvbackd %llu",
+                      (unsigned long long)r.guest_frames, (unsigned long long)r.d.rx_packets);
         down();
 }
 END_TEST
@@ -630,6 +687,7 @@ static Suite *nb_qos_suite(void)
         tcase_add_test(tc, capped_guest_frees_capacity_to_its_neighbour);
         tcase_add_test(tc, minimum_holds_against_a_greedy_neighbour);
         tcase_add_test(tc, rx_beyond_allocation_dropped_before_grant_copy);
+        tcase_add_test(tc, rx_unjoined_multicast_costs_no_allocation);
         suite_add_tcase(s, tc);
         return s;
 }
