@@ -400,15 +400,16 @@ START_TEST(lro_stays_open_while_l3_holds)
         ck_assert_uint_eq(off.lro_hold_end, 0);
         ck_assert_msg(held.lro_hold_end + held.lro_age > 0,
                       "no flow stayed open across passes while L3 held");
-        /* The mechanism: fewer merged packets cut short by the end of a
-         * pass or by age rather than by the stream itself (PSH, size). */
-        uint64_t cut_off = off.lro_batch + off.lro_age,
-                 cut_held = held.lro_batch + held.lro_age + held.lro_hold_end;
-        ck_assert_msg(cut_held < cut_off,
-                      "%" PRIu64
-                      " merged packets cut by a pass end or age with L3 holding, %" PRIu64
+        /* The mechanism: no merged packet cut short by the end of a pass
+         * while the hold keeps its flows open (the pass-end flush reason,
+         * "batch"), where L3 off cuts dozens. Age flushes are LRO's own
+         * 100 us bound and come alike with and without the hold, so a sum
+         * including them compared noise (it failed about one run in three
+         * on an unchanged tree). */
+        ck_assert_msg(held.lro_batch < off.lro_batch,
+                      "%" PRIu64 " merged packets cut by a pass end with L3 holding, %" PRIu64
                       " without",
-                      cut_held, cut_off);
+                      held.lro_batch, off.lro_batch);
         /* Fewer, larger packets follow, but the sender's PSH marks end most
          * merges, so the gain (7-9 %) is within a few runs' noise: printed
          * above, not asserted. */
