@@ -24,97 +24,97 @@
 #include "xb.h"
 
 static const char usage[] =
-        "NAME\n"
-        "    pvback-netfront - userspace Xen netfront: tap, traffic generator, sink, echo,\n"
-        "    hostile frontend\n"
-        "\n"
-        "SYNOPSIS\n"
-        "    pvback-netfront MODE [--devid N] [FEATURE OPTIONS] [MODE OPTIONS]\n"
-        "\n"
-        "DESCRIPTION\n"
-        "    Attaches to device/vif/N of the domain it runs in, waits for the backend's\n"
-        "    InitWait, negotiates as Linux xen-netfront does, shares its rings and buffers,\n"
-        "    writes its keys in one transaction and goes Connected. Run it as a domain of\n"
-        "    the simulator with eval \"$(pvback-sim env --domid D)\", or in a real guest.\n"
-        "    At the end it prints its counters and what was negotiated, one line per\n"
-        "    feature. SIGINT/SIGTERM close the device cleanly (Closing, Closed, unshare).\n"
-        "\n"
-        "MODES\n"
-        "    tap      expose the vif as a TAP device (IFF_VNET_HDR: checksum and GSO state\n"
-        "             cross as ring flags) so kernel traffic flows through the backend\n"
-        "    gen      send generated frames whose payload every receiver can verify\n"
-        "    sink     count and verify received generator frames\n"
-        "    echo     send every received frame back (MAC addresses swapped)\n"
-        "    hostile  send one malformed request class and report the backend's answer\n"
-        "    connect  negotiate, print, and stay connected until a signal\n"
-        "\n"
-        "COMMON OPTIONS\n"
-        "    --devid N              vif device id (default 0)\n"
-        "    --hypervisor xen|sim   seam provider (default: $PVBACK_HYPERVISOR, else detect)\n"
-        "    --timeout SEC          wait for the backend this long (default 30)\n"
-        "    --duration SEC         stop after SEC seconds (default: mode's own end)\n"
-        "    -v, --verbose          log each step, print each capabilities generation applied\n"
-        "    -h, --help             this text\n"
-        "\n"
-        "FEATURE OPTIONS (everything the backend offers is used unless turned off)\n"
-        "    --queues N             queues, 1..8 (default min(backend max, CPUs, 8))\n"
-        "    --no-split-evtchn      one event channel per queue instead of tx + rx\n"
-        "    --no-sg                no scatter-gather (frames must fit one page)\n"
-        "    --no-gso               neither GSO type; --no-gso-tcpv4, --no-gso-tcpv6 one\n"
-        "    --no-csum              no checksum offload: writes feature-no-csum-offload=1\n"
-        "                           and fills every checksum before sending\n"
-        "    --no-ipv6-csum         no IPv6 checksum offload\n"
-        "    --no-ctrl-ring         do not connect the control ring\n"
-        "    --no-mcast             no request-multicast-control\n"
-        "    --no-rx-notify         no feature-rx-notify: the backend must poll for buffers\n"
-        "    --no-xdp               do not write xdp-headroom\n"
-        "    --xdp-headroom N       headroom to ask for (default 0, Linux without XDP)\n"
-        "    --hash-key HEX         Toeplitz key (up to 40 bytes) set over the control ring\n"
-        "    --hash-flags LIST      ipv4,ipv4-tcp,ipv6,ipv6-tcp (default all four)\n"
-        "    --hash-mapping LIST    queue per mapping entry, e.g. 0,1,1,0 (default none)\n"
-        "    --mcast-join MAC       send a multicast add for MAC after connecting\n"
-        "    --flow-report          at exit, one line per received hash value and queue:\n"
-        "                           rx-flow: hash 0xH queue Q frames N (any mode; shows\n"
-        "                           which ring queue the backend steered each flow to)\n"
-        "    --no-dynamic-capabilities  ignore pvbackd's capability exchange, as a standard\n"
-        "                           frontend does (default: follow it when offered: apply\n"
-        "                           and acknowledge each generation; -v prints each)\n"
-        "    --prefer latency|throughput|default  capabilities-preference to state\n"
-        "    --no-coalescing-hints  follow the exchange but apply none of its coalescing\n"
-        "                           hints (tx-kick-batch, rx-poll-us), e.g. to compare\n"
-        "\n"
-        "GEN OPTIONS\n"
-        "    --count N              frames to send (default 1000; 0 with --bytes)\n"
-        "    --bytes SIZE           payload bytes to send (K, M, G suffixes)\n"
-        "    --size MIN[-MAX]       frame sizes incl. Ethernet header (default 60-1514)\n"
-        "    --flows N              flows (source ports 20000+i; default 1)\n"
-        "    --rate PPS             frames per second (default: as fast as the ring takes)\n"
-        "    --tcp                  TCP frames instead of UDP\n"
-        "    --gso MSS              TCP frames above MSS go as GSO (implies --tcp)\n"
-        "    --ipv6                 IPv6 instead of IPv4\n"
-        "    --dst-mac MAC          destination (default broadcast)\n"
-        "    --seed N               payload pattern seed (default 1; sink must match)\n"
-        "    --verify-rx            also verify frames coming back (e.g. from an echo)\n"
-        "\n"
-        "SINK / ECHO OPTIONS\n"
-        "    --count N, --bytes SIZE  stop after this many frames / payload bytes\n"
-        "    --seed N               pattern seed of the generator (sink)\n"
-        "\n"
-        "TAP OPTIONS\n"
-        "    --netns NAME|PATH      network namespace standing for the guest\n"
-        "    --ifname NAME          TAP name (default eth0)\n"
-        "    --ip A.B.C.D/N         IPv4 address of the TAP\n"
-        "    --mtu N                MTU (default: frontend mtu key, else 1500)\n"
-        "\n"
-        "HOSTILE OPTIONS\n"
-        "    --class C              one of:\n"
-        "%s"
-        "    --slots N              slot count for many-slots\n"
-        "    --wait MS              how long to wait for the answer (default 2000)\n"
-        "    --expect okay|error|fatal  exit 1 unless the backend did this\n"
-        "\n"
-        "EXIT STATUS\n"
-        "    0 success; 1 failure (the reason is printed); 2 bad usage.\n";
+    "NAME\n"
+    "    pvback-netfront - userspace Xen netfront: tap, traffic generator, sink, echo,\n"
+    "    hostile frontend\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    pvback-netfront MODE [--devid N] [FEATURE OPTIONS] [MODE OPTIONS]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Attaches to device/vif/N of the domain it runs in, waits for the backend's\n"
+    "    InitWait, negotiates as Linux xen-netfront does, shares its rings and buffers,\n"
+    "    writes its keys in one transaction and goes Connected. Run it as a domain of\n"
+    "    the simulator with eval \"$(pvback-sim env --domid D)\", or in a real guest.\n"
+    "    At the end it prints its counters and what was negotiated, one line per\n"
+    "    feature. SIGINT/SIGTERM close the device cleanly (Closing, Closed, unshare).\n"
+    "\n"
+    "MODES\n"
+    "    tap      expose the vif as a TAP device (IFF_VNET_HDR: checksum and GSO state\n"
+    "             cross as ring flags) so kernel traffic flows through the backend\n"
+    "    gen      send generated frames whose payload every receiver can verify\n"
+    "    sink     count and verify received generator frames\n"
+    "    echo     send every received frame back (MAC addresses swapped)\n"
+    "    hostile  send one malformed request class and report the backend's answer\n"
+    "    connect  negotiate, print, and stay connected until a signal\n"
+    "\n"
+    "COMMON OPTIONS\n"
+    "    --devid N              vif device id (default 0)\n"
+    "    --hypervisor xen|sim   seam provider (default: $PVBACK_HYPERVISOR, else detect)\n"
+    "    --timeout SEC          wait for the backend this long (default 30)\n"
+    "    --duration SEC         stop after SEC seconds (default: mode's own end)\n"
+    "    -v, --verbose          log each step, print each capabilities generation applied\n"
+    "    -h, --help             this text\n"
+    "\n"
+    "FEATURE OPTIONS (everything the backend offers is used unless turned off)\n"
+    "    --queues N             queues, 1..8 (default min(backend max, CPUs, 8))\n"
+    "    --no-split-evtchn      one event channel per queue instead of tx + rx\n"
+    "    --no-sg                no scatter-gather (frames must fit one page)\n"
+    "    --no-gso               neither GSO type; --no-gso-tcpv4, --no-gso-tcpv6 one\n"
+    "    --no-csum              no checksum offload: writes feature-no-csum-offload=1\n"
+    "                           and fills every checksum before sending\n"
+    "    --no-ipv6-csum         no IPv6 checksum offload\n"
+    "    --no-ctrl-ring         do not connect the control ring\n"
+    "    --no-mcast             no request-multicast-control\n"
+    "    --no-rx-notify         no feature-rx-notify: the backend must poll for buffers\n"
+    "    --no-xdp               do not write xdp-headroom\n"
+    "    --xdp-headroom N       headroom to ask for (default 0, Linux without XDP)\n"
+    "    --hash-key HEX         Toeplitz key (up to 40 bytes) set over the control ring\n"
+    "    --hash-flags LIST      ipv4,ipv4-tcp,ipv6,ipv6-tcp (default all four)\n"
+    "    --hash-mapping LIST    queue per mapping entry, e.g. 0,1,1,0 (default none)\n"
+    "    --mcast-join MAC       send a multicast add for MAC after connecting\n"
+    "    --flow-report          at exit, one line per received hash value and queue:\n"
+    "                           rx-flow: hash 0xH queue Q frames N (any mode; shows\n"
+    "                           which ring queue the backend steered each flow to)\n"
+    "    --no-dynamic-capabilities  ignore pvbackd's capability exchange, as a standard\n"
+    "                           frontend does (default: follow it when offered: apply\n"
+    "                           and acknowledge each generation; -v prints each)\n"
+    "    --prefer latency|throughput|default  capabilities-preference to state\n"
+    "    --no-coalescing-hints  follow the exchange but apply none of its coalescing\n"
+    "                           hints (tx-kick-batch, rx-poll-us), e.g. to compare\n"
+    "\n"
+    "GEN OPTIONS\n"
+    "    --count N              frames to send (default 1000; 0 with --bytes)\n"
+    "    --bytes SIZE           payload bytes to send (K, M, G suffixes)\n"
+    "    --size MIN[-MAX]       frame sizes incl. Ethernet header (default 60-1514)\n"
+    "    --flows N              flows (source ports 20000+i; default 1)\n"
+    "    --rate PPS             frames per second (default: as fast as the ring takes)\n"
+    "    --tcp                  TCP frames instead of UDP\n"
+    "    --gso MSS              TCP frames above MSS go as GSO (implies --tcp)\n"
+    "    --ipv6                 IPv6 instead of IPv4\n"
+    "    --dst-mac MAC          destination (default broadcast)\n"
+    "    --seed N               payload pattern seed (default 1; sink must match)\n"
+    "    --verify-rx            also verify frames coming back (e.g. from an echo)\n"
+    "\n"
+    "SINK / ECHO OPTIONS\n"
+    "    --count N, --bytes SIZE  stop after this many frames / payload bytes\n"
+    "    --seed N               pattern seed of the generator (sink)\n"
+    "\n"
+    "TAP OPTIONS\n"
+    "    --netns NAME|PATH      network namespace standing for the guest\n"
+    "    --ifname NAME          TAP name (default eth0)\n"
+    "    --ip A.B.C.D/N         IPv4 address of the TAP\n"
+    "    --mtu N                MTU (default: frontend mtu key, else 1500)\n"
+    "\n"
+    "HOSTILE OPTIONS\n"
+    "    --class C              one of:\n"
+    "%s"
+    "    --slots N              slot count for many-slots\n"
+    "    --wait MS              how long to wait for the answer (default 2000)\n"
+    "    --expect okay|error|fatal  exit 1 unless the backend did this\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 success; 1 failure (the reason is printed); 2 bad usage.\n";
 
 enum mode { M_TAP, M_GEN, M_SINK, M_ECHO, M_HOSTILE, M_CONNECT };
 
@@ -245,61 +245,100 @@ static int parse_sizes(const char *s, struct nf_gen_cfg *g)
 }
 
 enum opt_id {
-        O_DEVID = 256, O_HV, O_TIMEOUT, O_DURATION, O_QUEUES, O_NO_SPLIT, O_NO_SG, O_NO_GSO,
-        O_NO_GSO4, O_NO_GSO6, O_NO_CSUM, O_NO_CSUM6, O_NO_CTRL, O_NO_MCAST, O_NO_RXN, O_NO_XDP,
-        O_XDP_HR, O_HKEY, O_HFLAGS, O_HMAP, O_MJOIN, O_COUNT, O_BYTES, O_SIZE, O_FLOWS, O_RATE,
-        O_TCP, O_GSO, O_IPV6, O_DMAC, O_SEED, O_VRX, O_NETNS, O_IFNAME, O_IP, O_MTU, O_CLASS,
-        O_SLOTS, O_WAIT, O_EXPECT, O_FLOWREP, O_NO_DYNCAP, O_PREFER, O_NO_HINTS,
+        O_DEVID = 256,
+        O_HV,
+        O_TIMEOUT,
+        O_DURATION,
+        O_QUEUES,
+        O_NO_SPLIT,
+        O_NO_SG,
+        O_NO_GSO,
+        O_NO_GSO4,
+        O_NO_GSO6,
+        O_NO_CSUM,
+        O_NO_CSUM6,
+        O_NO_CTRL,
+        O_NO_MCAST,
+        O_NO_RXN,
+        O_NO_XDP,
+        O_XDP_HR,
+        O_HKEY,
+        O_HFLAGS,
+        O_HMAP,
+        O_MJOIN,
+        O_COUNT,
+        O_BYTES,
+        O_SIZE,
+        O_FLOWS,
+        O_RATE,
+        O_TCP,
+        O_GSO,
+        O_IPV6,
+        O_DMAC,
+        O_SEED,
+        O_VRX,
+        O_NETNS,
+        O_IFNAME,
+        O_IP,
+        O_MTU,
+        O_CLASS,
+        O_SLOTS,
+        O_WAIT,
+        O_EXPECT,
+        O_FLOWREP,
+        O_NO_DYNCAP,
+        O_PREFER,
+        O_NO_HINTS,
 };
 
 static const struct option opts[] = {
-        {"devid", required_argument, NULL, O_DEVID},
-        {"hypervisor", required_argument, NULL, O_HV},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"duration", required_argument, NULL, O_DURATION},
-        {"queues", required_argument, NULL, O_QUEUES},
-        {"no-split-evtchn", no_argument, NULL, O_NO_SPLIT},
-        {"no-sg", no_argument, NULL, O_NO_SG},
-        {"no-gso", no_argument, NULL, O_NO_GSO},
-        {"no-gso-tcpv4", no_argument, NULL, O_NO_GSO4},
-        {"no-gso-tcpv6", no_argument, NULL, O_NO_GSO6},
-        {"no-csum", no_argument, NULL, O_NO_CSUM},
-        {"no-ipv6-csum", no_argument, NULL, O_NO_CSUM6},
-        {"no-ctrl-ring", no_argument, NULL, O_NO_CTRL},
-        {"no-mcast", no_argument, NULL, O_NO_MCAST},
-        {"no-rx-notify", no_argument, NULL, O_NO_RXN},
-        {"no-xdp", no_argument, NULL, O_NO_XDP},
-        {"xdp-headroom", required_argument, NULL, O_XDP_HR},
-        {"hash-key", required_argument, NULL, O_HKEY},
-        {"hash-flags", required_argument, NULL, O_HFLAGS},
-        {"hash-mapping", required_argument, NULL, O_HMAP},
-        {"mcast-join", required_argument, NULL, O_MJOIN},
-        {"count", required_argument, NULL, O_COUNT},
-        {"bytes", required_argument, NULL, O_BYTES},
-        {"size", required_argument, NULL, O_SIZE},
-        {"flows", required_argument, NULL, O_FLOWS},
-        {"rate", required_argument, NULL, O_RATE},
-        {"tcp", no_argument, NULL, O_TCP},
-        {"gso", required_argument, NULL, O_GSO},
-        {"ipv6", no_argument, NULL, O_IPV6},
-        {"dst-mac", required_argument, NULL, O_DMAC},
-        {"seed", required_argument, NULL, O_SEED},
-        {"verify-rx", no_argument, NULL, O_VRX},
-        {"netns", required_argument, NULL, O_NETNS},
-        {"ifname", required_argument, NULL, O_IFNAME},
-        {"ip", required_argument, NULL, O_IP},
-        {"mtu", required_argument, NULL, O_MTU},
-        {"class", required_argument, NULL, O_CLASS},
-        {"slots", required_argument, NULL, O_SLOTS},
-        {"wait", required_argument, NULL, O_WAIT},
-        {"expect", required_argument, NULL, O_EXPECT},
-        {"flow-report", no_argument, NULL, O_FLOWREP},
-        {"no-dynamic-capabilities", no_argument, NULL, O_NO_DYNCAP},
-        {"no-coalescing-hints", no_argument, NULL, O_NO_HINTS},
-        {"prefer", required_argument, NULL, O_PREFER},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    {"devid", required_argument, NULL, O_DEVID},
+    {"hypervisor", required_argument, NULL, O_HV},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"queues", required_argument, NULL, O_QUEUES},
+    {"no-split-evtchn", no_argument, NULL, O_NO_SPLIT},
+    {"no-sg", no_argument, NULL, O_NO_SG},
+    {"no-gso", no_argument, NULL, O_NO_GSO},
+    {"no-gso-tcpv4", no_argument, NULL, O_NO_GSO4},
+    {"no-gso-tcpv6", no_argument, NULL, O_NO_GSO6},
+    {"no-csum", no_argument, NULL, O_NO_CSUM},
+    {"no-ipv6-csum", no_argument, NULL, O_NO_CSUM6},
+    {"no-ctrl-ring", no_argument, NULL, O_NO_CTRL},
+    {"no-mcast", no_argument, NULL, O_NO_MCAST},
+    {"no-rx-notify", no_argument, NULL, O_NO_RXN},
+    {"no-xdp", no_argument, NULL, O_NO_XDP},
+    {"xdp-headroom", required_argument, NULL, O_XDP_HR},
+    {"hash-key", required_argument, NULL, O_HKEY},
+    {"hash-flags", required_argument, NULL, O_HFLAGS},
+    {"hash-mapping", required_argument, NULL, O_HMAP},
+    {"mcast-join", required_argument, NULL, O_MJOIN},
+    {"count", required_argument, NULL, O_COUNT},
+    {"bytes", required_argument, NULL, O_BYTES},
+    {"size", required_argument, NULL, O_SIZE},
+    {"flows", required_argument, NULL, O_FLOWS},
+    {"rate", required_argument, NULL, O_RATE},
+    {"tcp", no_argument, NULL, O_TCP},
+    {"gso", required_argument, NULL, O_GSO},
+    {"ipv6", no_argument, NULL, O_IPV6},
+    {"dst-mac", required_argument, NULL, O_DMAC},
+    {"seed", required_argument, NULL, O_SEED},
+    {"verify-rx", no_argument, NULL, O_VRX},
+    {"netns", required_argument, NULL, O_NETNS},
+    {"ifname", required_argument, NULL, O_IFNAME},
+    {"ip", required_argument, NULL, O_IP},
+    {"mtu", required_argument, NULL, O_MTU},
+    {"class", required_argument, NULL, O_CLASS},
+    {"slots", required_argument, NULL, O_SLOTS},
+    {"wait", required_argument, NULL, O_WAIT},
+    {"expect", required_argument, NULL, O_EXPECT},
+    {"flow-report", no_argument, NULL, O_FLOWREP},
+    {"no-dynamic-capabilities", no_argument, NULL, O_NO_DYNCAP},
+    {"no-coalescing-hints", no_argument, NULL, O_NO_HINTS},
+    {"prefer", required_argument, NULL, O_PREFER},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static const char *opt_name(int c)
@@ -353,28 +392,55 @@ static int apply_opt(struct app *a, int c, const char *v)
         uint32_t u = 0;
         double f;
         switch (c) {
-        case O_DEVID: return parse_u32(v, UINT32_MAX, &a->cfg.devid);
-        case O_HV: a->hv = v; return 0;
+        case O_DEVID:
+                return parse_u32(v, UINT32_MAX, &a->cfg.devid);
+        case O_HV:
+                a->hv = v;
+                return 0;
         case O_TIMEOUT:
                 f = atof(v);
                 a->cfg.timeout_ms = (int)(f * 1000);
                 return f > 0 ? 0 : -EINVAL;
-        case O_DURATION: a->duration = atof(v); return a->duration > 0 ? 0 : -EINVAL;
+        case O_DURATION:
+                a->duration = atof(v);
+                return a->duration > 0 ? 0 : -EINVAL;
         case O_QUEUES:
                 if (parse_u32(v, NF_MAX_QUEUES, &a->cfg.queues) < 0 || a->cfg.queues == 0)
                         return -EINVAL;
                 return 0;
-        case O_NO_SPLIT: a->cfg.split_evtchn = false; return 0;
-        case O_NO_SG: a->cfg.sg = false; return 0;
-        case O_NO_GSO: a->cfg.gso_tcpv4 = a->cfg.gso_tcpv6 = false; return 0;
-        case O_NO_GSO4: a->cfg.gso_tcpv4 = false; return 0;
-        case O_NO_GSO6: a->cfg.gso_tcpv6 = false; return 0;
-        case O_NO_CSUM: a->cfg.csum = false; return 0;
-        case O_NO_CSUM6: a->cfg.ipv6_csum = false; return 0;
-        case O_NO_CTRL: a->cfg.ctrl_ring = false; return 0;
-        case O_NO_MCAST: a->cfg.mcast_ctrl = false; return 0;
-        case O_NO_RXN: a->cfg.rx_notify = false; return 0;
-        case O_NO_XDP: a->cfg.xdp = false; return 0;
+        case O_NO_SPLIT:
+                a->cfg.split_evtchn = false;
+                return 0;
+        case O_NO_SG:
+                a->cfg.sg = false;
+                return 0;
+        case O_NO_GSO:
+                a->cfg.gso_tcpv4 = a->cfg.gso_tcpv6 = false;
+                return 0;
+        case O_NO_GSO4:
+                a->cfg.gso_tcpv4 = false;
+                return 0;
+        case O_NO_GSO6:
+                a->cfg.gso_tcpv6 = false;
+                return 0;
+        case O_NO_CSUM:
+                a->cfg.csum = false;
+                return 0;
+        case O_NO_CSUM6:
+                a->cfg.ipv6_csum = false;
+                return 0;
+        case O_NO_CTRL:
+                a->cfg.ctrl_ring = false;
+                return 0;
+        case O_NO_MCAST:
+                a->cfg.mcast_ctrl = false;
+                return 0;
+        case O_NO_RXN:
+                a->cfg.rx_notify = false;
+                return 0;
+        case O_NO_XDP:
+                a->cfg.xdp = false;
+                return 0;
         case O_XDP_HR:
                 if (parse_u32(v, NF_MAX_XDP_HEADROOM, &u) < 0)
                         return -EINVAL;
@@ -383,43 +449,86 @@ static int apply_opt(struct app *a, int c, const char *v)
         case O_HKEY:
                 a->cfg.hash_set = true;
                 return parse_hex(v, a->cfg.hash.key, NF_HASH_KEY_MAX, &a->cfg.hash.key_len);
-        case O_HFLAGS: a->cfg.hash_set = true; return parse_hash_flags(v, &a->cfg.hash.flags);
-        case O_HMAP: a->cfg.hash_set = true; return parse_mapping(v, &a->cfg.hash);
-        case O_MJOIN: a->mcast_join = true; return xb_parse_mac(v, a->mcast_mac);
-        case O_COUNT: a->count_set = true; return parse_size(v, &a->count);
-        case O_BYTES: return parse_size(v, &a->bytes);
-        case O_SIZE: return parse_sizes(v, &a->gen);
-        case O_FLOWS: return parse_u32(v, 65535, &a->gen.flows);
-        case O_RATE: a->rate = atof(v); return a->rate > 0 ? 0 : -EINVAL;
-        case O_TCP: a->gen.tcp = true; return 0;
+        case O_HFLAGS:
+                a->cfg.hash_set = true;
+                return parse_hash_flags(v, &a->cfg.hash.flags);
+        case O_HMAP:
+                a->cfg.hash_set = true;
+                return parse_mapping(v, &a->cfg.hash);
+        case O_MJOIN:
+                a->mcast_join = true;
+                return xb_parse_mac(v, a->mcast_mac);
+        case O_COUNT:
+                a->count_set = true;
+                return parse_size(v, &a->count);
+        case O_BYTES:
+                return parse_size(v, &a->bytes);
+        case O_SIZE:
+                return parse_sizes(v, &a->gen);
+        case O_FLOWS:
+                return parse_u32(v, 65535, &a->gen.flows);
+        case O_RATE:
+                a->rate = atof(v);
+                return a->rate > 0 ? 0 : -EINVAL;
+        case O_TCP:
+                a->gen.tcp = true;
+                return 0;
         case O_GSO:
                 a->gen.tcp = true;
                 if (parse_u32(v, 65535, &u) < 0 || u < OFF_GSO_MSS_MIN)
                         return -EINVAL;
                 a->gen.gso_size = (uint16_t)u;
                 return 0;
-        case O_IPV6: a->gen.ipv6 = true; return 0;
-        case O_DMAC: return xb_parse_mac(v, a->gen.dst_mac);
-        case O_SEED: return parse_u32(v, UINT32_MAX, &a->gen.seed);
-        case O_VRX: a->verify_rx = true; return 0;
-        case O_NETNS: a->tap.netns = v; return 0;
-        case O_IFNAME: a->tap.ifname = v; return strlen(v) < 16 ? 0 : -EINVAL;
-        case O_IP: a->tap.ipv4 = v; return 0;
-        case O_MTU: return parse_u32(v, NF_MAX_TX_SIZE, &a->tap.mtu);
-        case O_CLASS: a->hclass = nf_hostile_parse(v, &a->hslots); return a->hclass < 0 ? -EINVAL : 0;
-        case O_SLOTS: return parse_u32(v, NF_TX_MAX_SLOTS, &a->hslots);
-        case O_WAIT: return parse_u32(v, 600000, (uint32_t *)&a->hwait);
+        case O_IPV6:
+                a->gen.ipv6 = true;
+                return 0;
+        case O_DMAC:
+                return xb_parse_mac(v, a->gen.dst_mac);
+        case O_SEED:
+                return parse_u32(v, UINT32_MAX, &a->gen.seed);
+        case O_VRX:
+                a->verify_rx = true;
+                return 0;
+        case O_NETNS:
+                a->tap.netns = v;
+                return 0;
+        case O_IFNAME:
+                a->tap.ifname = v;
+                return strlen(v) < 16 ? 0 : -EINVAL;
+        case O_IP:
+                a->tap.ipv4 = v;
+                return 0;
+        case O_MTU:
+                return parse_u32(v, NF_MAX_TX_SIZE, &a->tap.mtu);
+        case O_CLASS:
+                a->hclass = nf_hostile_parse(v, &a->hslots);
+                return a->hclass < 0 ? -EINVAL : 0;
+        case O_SLOTS:
+                return parse_u32(v, NF_TX_MAX_SLOTS, &a->hslots);
+        case O_WAIT:
+                return parse_u32(v, 600000, (uint32_t *)&a->hwait);
         case O_EXPECT:
                 for (int i = NF_H_OUT_OKAY; i <= NF_H_OUT_FATAL; i++)
                         if (strcmp(v, nf_hostile_outcome_name((enum nf_hostile_outcome)i)) == 0)
                                 a->hexpect = i;
                 return a->hexpect < 0 ? -EINVAL : 0;
-        case O_FLOWREP: a->flow_report = true; return 0;
-        case O_NO_DYNCAP: a->cfg.dyncap = false; return 0;
-        case O_NO_HINTS: a->cfg.no_hints = true; return 0;
-        case O_PREFER: a->cfg.prefer = v; return fe_dyncap_pref_ok(v) ? 0 : -EINVAL;
-        case 'v': a->verbose = true; return 0;
-        default: return -EINVAL;
+        case O_FLOWREP:
+                a->flow_report = true;
+                return 0;
+        case O_NO_DYNCAP:
+                a->cfg.dyncap = false;
+                return 0;
+        case O_NO_HINTS:
+                a->cfg.no_hints = true;
+                return 0;
+        case O_PREFER:
+                a->cfg.prefer = v;
+                return fe_dyncap_pref_ok(v) ? 0 : -EINVAL;
+        case 'v':
+                a->verbose = true;
+                return 0;
+        default:
+                return -EINVAL;
         }
 }
 
@@ -466,7 +575,8 @@ static int parse_args(struct app *a, int argc, char **argv)
 static void flow_count(struct app *a, const struct nf_rx_frame *f)
 {
         uint32_t i = 0;
-        while (i < a->nflows && (a->flows[i].hash != f->hash_value || a->flows[i].queue != f->queue))
+        while (i < a->nflows &&
+               (a->flows[i].hash != f->hash_value || a->flows[i].queue != f->queue))
                 i++;
         if (i == a->nflows) {
                 if (a->nflows == sizeof(a->flows) / sizeof(a->flows[0]))
@@ -565,27 +675,34 @@ static int run_receive(struct app *a)
 }
 
 /* Whether another frame waits in the TAP (asked only while batching). */
-static bool tap_more(const struct app *a)
+/* Frames go to the backend one behind the TAP: the frame read ahead tells
+ * tx-kick-batch whether more follow, without a poll() per frame. */
+static void tap_read_one(struct app *a, struct nf_frame *f, bool *have)
 {
-        struct pollfd p = {.fd = a->tapdev.fd, .events = POLLIN};
-        return nf_tx_batching(a->dev) && poll(&p, 1, 0) == 1;
+        int rc = nf_tap_read(&a->tapdev, f);
+        if (rc == 0)
+                *have = true;
+        else if (rc != -EAGAIN)
+                a->tap_dropped++;
 }
 
 static int run_tap(struct app *a)
 {
         double t0 = now_s();
-        struct nf_frame pending;
-        bool have = false;
+        struct nf_frame cur, next;
+        bool have = false, have_next = false;
         while (!a->stop && !time_up(a, t0)) {
-                if (!have) {
-                        int rc = nf_tap_read(&a->tapdev, &pending);
-                        if (rc == 0)
-                                have = true;
-                        else if (rc != -EAGAIN)
-                                a->tap_dropped++;
+                if (!have && have_next) {
+                        cur = next;
+                        have = true;
+                        have_next = false;
                 }
+                if (!have)
+                        tap_read_one(a, &cur, &have);
                 if (have) {
-                        int rc = nf_xmit_more(a->dev, NF_QUEUE_ANY, &pending, tap_more(a));
+                        if (!have_next && nf_tx_batching(a->dev))
+                                tap_read_one(a, &next, &have_next);
+                        int rc = nf_xmit_more(a->dev, NF_QUEUE_ANY, &cur, have_next);
                         if (rc != -EAGAIN)
                                 have = false;
                         if (rc < 0 && rc != -EAGAIN)
@@ -595,7 +712,7 @@ static int run_tap(struct app *a)
                         if (rc == 0)
                                 continue;
                 }
-                int rc = wait_once(a, 200, !have);
+                int rc = wait_once(a, 200, !have && !have_next);
                 if (rc < 0)
                         return rc;
         }
@@ -670,9 +787,9 @@ static void print_stats(const struct app *a)
 {
         struct nf_stats s;
         nf_stats_sum(a->dev, &s);
-        printf("tx: %" PRIu64 " frames, %" PRIu64 " bytes, %" PRIu64 " slots; responses okay %" PRIu64
-               ", error %" PRIu64 ", dropped %" PRIu64 "; busy %" PRIu64 ", sw-gso %" PRIu64
-               ", sw-csum %" PRIu64 "\n",
+        printf("tx: %" PRIu64 " frames, %" PRIu64 " bytes, %" PRIu64
+               " slots; responses okay %" PRIu64 ", error %" PRIu64 ", dropped %" PRIu64
+               "; busy %" PRIu64 ", sw-gso %" PRIu64 ", sw-csum %" PRIu64 "\n",
                s.tx_packets, s.tx_bytes, s.tx_slots, s.tx_rsp_okay, s.tx_rsp_error,
                s.tx_rsp_dropped, s.tx_busy, s.tx_sw_gso, s.tx_sw_csum);
         printf("rx: %" PRIu64 " frames, %" PRIu64 " bytes, %" PRIu64 " slots, %" PRIu64

@@ -151,17 +151,17 @@ void nf_tap_close(struct nf_tap *t)
         t->fd = -1;
 }
 
-int nf_tap_read(struct nf_tap *t, struct nf_frame *f)
+static int tap_read_into(struct nf_tap *t, uint8_t *buf, struct nf_frame *f)
 {
         struct virtio_net_hdr h;
-        ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
+        ssize_t n = read(t->fd, buf, sizeof(t->rbuf[0]));
         if (n < 0)
                 return -errno;
         if ((size_t)n < sizeof(h) + OFF_ETH_HLEN)
                 return -EPROTO;
-        memcpy(&h, t->buf, sizeof(h));
+        memcpy(&h, buf, sizeof(h));
         memset(f, 0, sizeof(*f));
-        f->data = t->buf + sizeof(h);
+        f->data = buf + sizeof(h);
         f->len = (uint32_t)((size_t)n - sizeof(h));
         f->csum_blank = h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
         f->data_validated = h.flags & VIRTIO_NET_HDR_F_DATA_VALID;
@@ -181,6 +181,16 @@ int nf_tap_read(struct nf_tap *t, struct nf_frame *f)
         return 0;
 }
 
+int nf_tap_read(struct nf_tap *t, struct nf_frame *f)
+{
+        int rc = tap_read_into(t, t->rbuf[t->rnext], f);
+        /* Only a frame handed out takes a turn: a refused one's buffer is
+         * read into again, never the one the caller may still hold. */
+        if (rc == 0)
+                t->rnext ^= 1;
+        return rc;
+}
+
 int nf_tap_write(struct nf_tap *t, const struct nf_rx_frame *f)
 {
         struct virtio_net_hdr h = {0};
@@ -188,16 +198,16 @@ int nf_tap_write(struct nf_tap *t, const struct nf_rx_frame *f)
         const uint8_t *data = f->data;
         bool gso = f->gso_type != XEN_NETIF_GSO_TYPE_NONE;
         bool partial = f->csum_blank;
-        if (f->len > sizeof(t->buf))
+        if (f->len > sizeof(t->wbuf))
                 return -EMSGSIZE;
         if ((partial || gso) && off_parse(f->data, f->len, gso ? OFF_PARSE_GSO : 0, &pi) == 0 &&
             (pi.flags & OFF_PKT_L4)) {
                 if (gso && !partial) {
                         /* Linux netfront checksum_setup: a GSO frame must be
                          * partial; some backends forget the flag. */
-                        memcpy(t->buf, f->data, f->len);
-                        off_csum_seed_partial(t->buf, f->len, &pi);
-                        data = t->buf;
+                        memcpy(t->wbuf, f->data, f->len);
+                        off_csum_seed_partial(t->wbuf, f->len, &pi);
+                        data = t->wbuf;
                         partial = true;
                 }
                 h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -205,8 +215,8 @@ int nf_tap_write(struct nf_tap *t, const struct nf_rx_frame *f)
                 h.csum_offset = pi.l4_proto == IPPROTO_TCP ? 16 : 6;
                 if (gso) {
                         h.gso_type = f->gso_type == XEN_NETIF_GSO_TYPE_TCPV6
-                                             ? VIRTIO_NET_HDR_GSO_TCPV6
-                                             : VIRTIO_NET_HDR_GSO_TCPV4;
+                                         ? VIRTIO_NET_HDR_GSO_TCPV6
+                                         : VIRTIO_NET_HDR_GSO_TCPV4;
                         h.gso_size = f->gso_size;
                         h.hdr_len = (uint16_t)(pi.l4_off + pi.l4_hdr_len);
                 }
