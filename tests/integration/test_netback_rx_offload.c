@@ -398,17 +398,15 @@ START_TEST(lro_stays_open_while_l3_holds)
         fflush(stdout);
         /* Without a hold nothing stays open past a pass. */
         ck_assert_uint_eq(off.lro_hold_end, 0);
-        ck_assert_msg(held.lro_hold_end + held.lro_age > 0,
-                      "no flow stayed open across passes while L3 held");
-        /* The mechanism: no merged packet cut short by the end of a pass
-         * while the hold keeps its flows open (the pass-end flush reason,
-         * "batch"), where L3 off cuts dozens. Age flushes are LRO's own
-         * 100 us bound and come alike with and without the hold, so a sum
-         * including them compared noise (it failed about one run in three
-         * on an unchanged tree). */
-        ck_assert_msg(held.lro_batch < off.lro_batch,
-                      "%" PRIu64 " merged packets cut by a pass end with L3 holding, %" PRIu64
-                      " without",
+        /* The mechanism: flows closed by the hold's end, which only a flow
+         * kept open past the end of its pass can be. Not a comparison of
+         * cut counts: LRO's own 100 us age flushes come alike with and
+         * without the hold (a sum with them failed one run in three), and
+         * pass-end cuts without a hold (25-78 here) vanish in the slower
+         * sanitizer build, where flows end by PSH or age first. */
+        ck_assert_msg(held.lro_hold_end > 0,
+                      "no flow stayed open across passes while L3 held (%" PRIu64
+                      " pass-end cuts held, %" PRIu64 " without)",
                       held.lro_batch, off.lro_batch);
         /* Fewer, larger packets follow, but the sender's PSH marks end most
          * merges, so the gain (7-9 %) is within a few runs' noise: printed
