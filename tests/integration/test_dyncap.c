@@ -223,6 +223,21 @@ static uint64_t caps_u64(struct json_object *caps, const char *key)
         return json_object_get_uint64(v);
 }
 
+/* The netfront acknowledged generation @gen, and pvbackd has read that
+ * acknowledgement (its show says so) or 5 s went by. */
+static void wait_acked(uint64_t gen)
+{
+        struct json_object *root;
+        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen, 5000), "generation %llu not acked",
+                      (unsigned long long)gen);
+        for (double end = now_s() + 5;; usleep(20000)) {
+                uint64_t a = caps_u64(show_caps(VIF, &root), "acked");
+                json_object_put(root);
+                if (a == gen || now_s() > end)
+                        break;
+        }
+}
+
 static const char *caps_section(struct json_object *caps, const char *sec, const char *key)
 {
         struct json_object *s, *x, *v;
@@ -578,15 +593,7 @@ START_TEST(vif_follows_changes)
                       (unsigned long long)gen);
         check_key(VIF_BE "/capabilities/coalesce/l3", "adaptive");
         check_key(VIF_BE "/capabilities/coalesce/l3-source", "guest");
-        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen, 5000), "generation %llu not acked",
-                      (unsigned long long)gen);
-        for (double end = now_s() + 5;; usleep(20000)) {
-                caps = show_caps(VIF, &root);
-                uint64_t a = caps_u64(caps, "acked");
-                json_object_put(root);
-                if (a == gen || now_s() > end)
-                        break;
-        }
+        wait_acked(gen);
 
         /* A guest flipping its preference as fast as pvbackd reads it: at
          * most one application (a worker_call per queue and a generation)
@@ -635,15 +642,7 @@ START_TEST(vif_follows_changes)
         check_key(VIF_BE "/capabilities/coalesce/l3-source", "guest");
         check_key(VIF_BE "/state", "4");
         gen = gen_flips;
-        ck_assert_msg(wait_u64(VIF_FE "/capabilities-ack", gen, 5000), "generation %llu not acked",
-                      (unsigned long long)gen);
-        for (double end = now_s() + 5;; usleep(20000)) {
-                caps = show_caps(VIF, &root);
-                uint64_t a = caps_u64(caps, "acked");
-                json_object_put(root);
-                if (a == gen || now_s() > end)
-                        break;
-        }
+        wait_acked(gen);
         ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
 
         /* A value with an embedded NUL is refused and counted like the rest. */
