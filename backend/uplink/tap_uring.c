@@ -73,14 +73,16 @@ static unsigned int reap(struct tap_uring *r, unsigned int submitted, int *err)
         return ok;
 }
 
-/* One turn of at most TAP_URING_DEPTH frames: how many went, and the first
- * error in *err. */
-static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2],
-                               const unsigned char *cnt, unsigned int n, int *err)
+int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
+                     unsigned int n)
 {
-        unsigned int i;
-        int rc;
+        unsigned int i, went;
+        int rc, err = 0;
 
+        if (r->broken)
+                return -ENOTRECOVERABLE;
+        if (n > TAP_URING_DEPTH)
+                return -EINVAL;
         for (i = 0; i < n; i++) {
                 struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
                 if (!sqe) { /* only after a turn the kernel did not take whole */
@@ -102,28 +104,9 @@ static unsigned int write_turn(struct tap_uring *r, struct iovec (*iov)[2],
                  * it did not take stays queued, so the ring is never used
                  * again and the uplink goes on with a writev a frame. */
                 r->broken = true;
-                if (rc < 0) {
-                        *err = rc;
-                        return 0;
-                }
+                if (rc < 0)
+                        return rc;
         }
-        return reap(r, (unsigned int)rc, err);
-}
-
-int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
-                     unsigned int n)
-{
-        unsigned int done = 0, went = 0;
-        int err = 0;
-
-        if (r->broken)
-                return -ENOTRECOVERABLE;
-        while (done < n && !r->broken) {
-                unsigned int k = n - done < TAP_URING_DEPTH ? n - done : TAP_URING_DEPTH;
-                went += write_turn(r, iov + done, cnt + done, k, &err);
-                done += k;
-        }
-        if (went == 0 && err)
-                return err;
-        return (int)went;
+        went = reap(r, (unsigned int)rc, &err);
+        return went == 0 && err ? err : (int)went;
 }

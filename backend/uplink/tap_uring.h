@@ -9,7 +9,7 @@
 
 #include <sys/uio.h>
 
-/* Largest batch one call takes; longer batches go in turns of this. */
+/* Largest batch one call takes: the ring's size. */
 #define TAP_URING_DEPTH 64u
 
 struct tap_uring;
@@ -19,12 +19,11 @@ struct tap_uring;
 int tap_uring_open(int fd, struct tap_uring **out);
 void tap_uring_close(struct tap_uring *r);
 
-/* Writes frame i as iov[i][0..cnt[i]-1]: header then frame (cnt 2), or both
- * in one buffer (cnt 1, which spares the kernel an iovec). Returns how many the
- * TAP took, or the first error (-errno) if it took none. Each frame is
- * written or refused on its own, as a writev each would be. Once the ring
- * itself has failed it returns -ENOTRECOVERABLE without writing: the caller
- * then writes frame by frame. */
+/* Writes frame i (n at most TAP_URING_DEPTH) as iov[i][0..cnt[i]-1]: header
+ * then frame (cnt 2), or both in one buffer (cnt 1, which spares the kernel
+ * an iovec). Returns how many the TAP took, or the first error (-errno) if it took none. Each frame
+ * is written or refused on its own, as a writev each would be. Once the ring itself has failed it
+ * returns -ENOTRECOVERABLE without writing: the caller then writes frame by frame. */
 int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
                      unsigned int n);
 

@@ -280,6 +280,25 @@ static void vnet_to_meta(const struct virtio_net_hdr *h, struct uplink_meta *m)
         m->hdr_len = h->hdr_len;
 }
 
+/* Frame p as the TAP takes it, virtio header first: in one buffer when p
+ * has room before its data for the header, else as two with the header in
+ * *scratch. Returns the iovec count. */
+static unsigned char frame_iov(const struct uplink_pkt *p, struct virtio_net_hdr *scratch,
+                               struct iovec iov[2])
+{
+        struct virtio_net_hdr *h = scratch;
+        if (p->headroom >= sizeof(*h)) {
+                h = (struct virtio_net_hdr *)(void *)(p->data - sizeof(*h));
+                meta_to_vnet(&p->meta, h);
+                iov[0] = (struct iovec){h, sizeof(*h) + p->len};
+                return 1;
+        }
+        meta_to_vnet(&p->meta, h);
+        iov[0] = (struct iovec){h, sizeof(*h)};
+        iov[1] = (struct iovec){p->data, p->len};
+        return 2;
+}
+
 /* A TAP fd takes one frame per write; the batch saves the caller's per-frame
  * work and keeps the count honest. */
 static int tap_send_each(int fd, const struct uplink_pkt *pkts, unsigned int n)
@@ -287,9 +306,8 @@ static int tap_send_each(int fd, const struct uplink_pkt *pkts, unsigned int n)
         unsigned int i;
         for (i = 0; i < n; i++) {
                 struct virtio_net_hdr h;
-                struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i].data, pkts[i].len}};
-                meta_to_vnet(&pkts[i].meta, &h);
-                if (writev(fd, iov, 2) < 0) {
+                struct iovec iov[2];
+                if (writev(fd, iov, frame_iov(&pkts[i], &h, iov)) < 0) {
                         if (i == 0)
                                 return -errno;
                         break;
@@ -301,22 +319,8 @@ static int tap_send_each(int fd, const struct uplink_pkt *pkts, unsigned int n)
 /* One io_uring turn of at most TAP_URING_DEPTH frames. */
 static int tap_send_batch(struct uplink_tap_queue *q, const struct uplink_pkt *pkts, unsigned int n)
 {
-        for (unsigned int i = 0; i < n; i++) {
-                const struct uplink_pkt *p = &pkts[i];
-                struct virtio_net_hdr *h = &q->tx_hdr[i];
-                if (p->headroom >= sizeof(*h)) {
-                        /* The header in the room before the frame: one buffer. */
-                        h = (struct virtio_net_hdr *)(void *)(p->data - sizeof(*h));
-                        meta_to_vnet(&p->meta, h);
-                        q->tx_iov[i][0] = (struct iovec){h, sizeof(*h) + p->len};
-                        q->tx_cnt[i] = 1;
-                        continue;
-                }
-                meta_to_vnet(&p->meta, h);
-                q->tx_iov[i][0] = (struct iovec){h, sizeof(*h)};
-                q->tx_iov[i][1] = (struct iovec){p->data, p->len};
-                q->tx_cnt[i] = 2;
-        }
+        for (unsigned int i = 0; i < n; i++)
+                q->tx_cnt[i] = frame_iov(&pkts[i], &q->tx_hdr[i], q->tx_iov[i]);
         return tap_uring_writev(q->txr, q->tx_iov, q->tx_cnt, n);
 }
 
