@@ -305,6 +305,31 @@ uint64_t nb_dyncap_bridge_delay(uint64_t last_ns, uint64_t now_ns)
         return gap_delay(last_ns, now_ns, NB_DYNCAP_BRIDGE_GAP_NS);
 }
 
+/* A one-shot timerfd watched by @loop, firing @cb. The fd, or -errno. */
+static int timer_open(struct ev_loop *loop, ev_cb cb, void *arg)
+{
+        int fd, rc;
+        if (!loop)
+                return -ENODEV;
+        fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        rc = ev_add(loop, fd, EPOLLIN, cb, arg);
+        if (rc < 0) {
+                close(fd);
+                return rc;
+        }
+        return fd;
+}
+
+/* In a timer's callback: whether it really expired (a spurious wake-up
+ * reads nothing). */
+static bool timer_expired(int fd)
+{
+        uint64_t ticks;
+        return !(read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN);
+}
+
 /* One shot of a timerfd @wait_ns (> 0) from now. 0 or -errno. */
 static int timer_arm(int tfd, uint64_t wait_ns)
 {
@@ -354,10 +379,9 @@ static void bridge_free(struct nb_dyncap_bridge *b)
 static void bridge_timer_fired(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
         struct nb_dyncap_bridge *b = arg;
-        uint64_t ticks;
         (void)loop;
         (void)events;
-        if (read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+        if (!timer_expired(fd))
                 return;
         b->armed = false;
         republish_now(b);
@@ -373,10 +397,8 @@ static struct nb_dyncap_bridge *bridge_get(const struct nb_vif *vif)
                 return NULL;
         memcpy(b->name, vif->bridge, sizeof(b->name));
         b->loop = be_dev_loop(vif->dev);
-        b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (b->tfd < 0 || !b->loop || ev_add(b->loop, b->tfd, EPOLLIN, bridge_timer_fired, b) < 0) {
-                if (b->tfd >= 0)
-                        close(b->tfd);
+        b->tfd = timer_open(b->loop, bridge_timer_fired, b);
+        if (b->tfd < 0) {
                 free(b);
                 return NULL;
         }
@@ -473,10 +495,9 @@ static void pref_apply(struct nb_vif *vif)
 static void pref_timer_fired(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
         struct nb_vif *vif = arg;
-        uint64_t ticks;
         (void)loop;
         (void)events;
-        if (read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+        if (!timer_expired(fd))
                 return;
         vif->dyncap->pref_armed = false;
         if (publishing(vif))
@@ -490,14 +511,9 @@ static int pref_timer_arm(struct nb_vif *vif, uint64_t wait_ns)
         int rc;
         if (d->pref_tfd < 0) {
                 struct ev_loop *loop = be_dev_loop(vif->dev);
-                int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+                int fd = timer_open(loop, pref_timer_fired, vif);
                 if (fd < 0)
-                        return -errno;
-                rc = loop ? ev_add(loop, fd, EPOLLIN, pref_timer_fired, vif) : -ENODEV;
-                if (rc < 0) {
-                        close(fd);
-                        return rc;
-                }
+                        return fd;
                 d->pref_loop = loop;
                 d->pref_tfd = fd;
         }
