@@ -183,6 +183,35 @@ void nb_notify_tx_batch(struct nb_queue *q)
                 send_owed(q, false, true);
 }
 
+/* Buffers the guest has posted that the worker has not used yet. req_prod
+ * is the guest's to write; a wrong value only moves one notification. */
+static RING_IDX rx_ring_posted(const struct nb_queue *q)
+{
+        RING_IDX req = __atomic_load_n(&q->rx.sring->req_prod, __ATOMIC_RELAXED);
+        RING_IDX posted = req - q->rx.req_cons;
+        return posted <= RING_SIZE(&q->rx) ? posted : RING_SIZE(&q->rx);
+}
+
+/* The RX side of the rule above. A sleeping guest told only at the end of
+ * the pass refills after the worker has used every buffer it posted: the
+ * two take turns, each idle while the other works. Told while a copy batch
+ * of buffers is left, it refills while the worker uses them. LRO flows kept
+ * open for an L3 hold are not closed here: the hold ends with this event,
+ * so the pass's end flushes them (nb_rx_lro_flush). On a shared port the
+ * event also shows the guest its TX responses; at worst TX sends one event
+ * more than it needed. */
+void nb_notify_rx_batch(struct nb_queue *q)
+{
+        if (q->rx.rsp_prod_pvt == q->rx.sring->rsp_prod)
+                return;
+        RING_PUSH_RESPONSES(&q->rx);
+        if (rx_ring_posted(q) > NB_COPY_BATCH || !rx_due(q))
+                return;
+        xh_evtchn_notify(q->ev, q->port_rx);
+        q->st.rx_notify++;
+        nb_coal_sent_at(&q->coal_rx, nb_now_ns());
+}
+
 void nb_notify_timer(struct nb_queue *q)
 {
         uint64_t now = nb_now_ns();

@@ -909,6 +909,14 @@ static void nb_rx_timer_disarm(struct nb_queue *q)
         q->rx_timer_armed = false;
 }
 
+/* A copy batch within a pass: its responses go out at once (the guest may
+ * be polling, or about to run out of buffers), not at the pass's end. */
+static void nb_rx_flush_batch(struct nb_queue *q, uint32_t *delivered)
+{
+        nb_rx_flush(q, delivered);
+        nb_notify_rx_batch(q);
+}
+
 bool nb_rx_run(struct nb_queue *q)
 {
         struct nb_rx_state *s = q->rxs;
@@ -923,7 +931,7 @@ bool nb_rx_run(struct nb_queue *q)
                         break;
                 }
                 if (s->n_segs + NB_RX_MAX_DATA_SLOTS > NB_RX_SEGS) {
-                        nb_rx_flush(q, &delivered);
+                        nb_rx_flush_batch(q, &delivered);
                         continue;
                 }
                 /* Packets already made go first, whatever their origin. */
@@ -939,7 +947,7 @@ bool nb_rx_run(struct nb_queue *q)
                 if (delivered < s->count) {
                         struct nb_rx_frame *f = &s->frames[(s->head + delivered) % NB_RX_BACKLOG];
                         if (nb_rx_produce(q, f) == -EBUSY) {
-                                nb_rx_flush(q, &delivered);
+                                nb_rx_flush_batch(q, &delivered);
                                 continue;
                         }
                         if (!s->out.of_frame) {
@@ -959,7 +967,7 @@ bool nb_rx_run(struct nb_queue *q)
                         continue;
                 if (s->count) {
                         if (s->frame_refs)
-                                nb_rx_flush(q, &delivered);
+                                nb_rx_flush_batch(q, &delivered);
                         else
                                 nb_rx_free_slots(s, &delivered);
                         nb_rx_fill(q);

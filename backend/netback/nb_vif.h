@@ -227,6 +227,11 @@ void nb_notify_tx(struct nb_queue *q, uint32_t frames, bool pending);
  * the pass, so it refills while the pass goes on. L3 still moderates the
  * rest. */
 void nb_notify_tx_batch(struct nb_queue *q);
+/* Mid-pass, after an RX copy batch: its responses go on the ring, so a guest
+ * that is polling takes them while the pass goes on, and a guest that sleeps
+ * (it asked) is woken now if no more than a copy batch of its posted buffers
+ * is left, so it refills before the worker runs dry. */
+void nb_notify_rx_batch(struct nb_queue *q);
 /* The hold timer fired: send what is due. */
 void nb_notify_timer(struct nb_queue *q);
 /* Send everything owed now (settings change, stop). */

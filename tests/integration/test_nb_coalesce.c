@@ -9,6 +9,8 @@
  *  - one event channel for both rings (no feature-split-event-channels):
  *    adaptive holds RX notifications of a paced load as on split ports,
  *    and still holds no lone ping's;
+ *  - a guest about to run out of RX buffers is told at once, whatever L3
+ *    holds: bursts towards it all arrive under a long fixed hold;
  *  - unknown keys and bad values are refused as unknown-key / bad-value. */
 #include <arpa/inet.h>
 #include <check.h>
@@ -305,31 +307,39 @@ END_TEST
 
 /* ---- one event channel for both rings ---------------------------------------- */
 
-/* A paced bulk load towards the guest: PACED_FRAMES UDP datagrams of
- * PACED_BYTES from the host, one every PACED_GAP_NS. Nothing listens in
- * the guest and its ICMP replies are rate-limited, so its TX stays all but
- * idle while every pass still ends with a TX decision. */
-#define PACED_FRAMES 5000
-#define PACED_BYTES  1400
-#define PACED_GAP_NS 100000L
+/* A paced load towards the guest: `frames` UDP datagrams of `bytes` from the
+ * host, `burst` at a time, a burst every `gap_ns`. Nothing listens in the
+ * guest and its ICMP replies are rate-limited, so its TX stays all but idle
+ * while every pass still ends with a TX decision. */
+struct paced {
+        int frames, bytes, burst;
+        long gap_ns;
+        const char *to; /* the guest's address, or the subnet's broadcast */
+};
+
+/* Bulk: one 1400-byte datagram every 100 us. */
+static const struct paced paced_bulk = {5000, 1400, 1, 100000L, NBW_GUEST_IP};
 
 static int paced_udp_to_guest(void *arg)
 {
-        static char payload[PACED_BYTES];
+        const struct paced *p = arg;
+        static char payload[1500];
         struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
         struct timespec at;
-        (void)arg;
-        int fd = socket(AF_INET, SOCK_DGRAM, 0);
-        if (fd < 0 || inet_pton(AF_INET, NBW_GUEST_IP, &to.sin_addr) != 1)
+        int one = 1, fd = socket(AF_INET, SOCK_DGRAM, 0);
+        if (fd < 0 || inet_pton(AF_INET, p->to, &to.sin_addr) != 1 ||
+            setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0)
                 return 1;
         clock_gettime(CLOCK_MONOTONIC, &at);
-        for (int i = 0; i < PACED_FRAMES; i++) {
-                if (sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)) <
+        for (int i = 0; i < p->frames; i++) {
+                if (sendto(fd, payload, (size_t)p->bytes, 0, (struct sockaddr *)&to, sizeof(to)) <
                     0) {
                         close(fd);
                         return 2;
                 }
-                at.tv_nsec += PACED_GAP_NS;
+                if ((i + 1) % p->burst)
+                        continue;
+                at.tv_nsec += p->gap_ns;
                 if (at.tv_nsec >= 1000000000L) {
                         at.tv_sec++;
                         at.tv_nsec -= 1000000000L;
@@ -341,16 +351,14 @@ static int paced_udp_to_guest(void *arg)
         return 0;
 }
 
-/* Event channel notifications per frame the guest received under the
- * paced load. */
-static double notify_per_rx_frame(void)
+/* Runs the load; what pvbackd counted meanwhile in *d. */
+static void paced_run(const struct paced *p, struct nb_queue_stats *d)
 {
         struct nbstats a, b;
-        struct nb_queue_stats d;
         char why[512];
         int status = 0;
         ck_assert_msg(nbstats_read(sock, VIF, &a, why, sizeof(why)) == 0, "%s", why);
-        pid_t pid = netns_spawn(&world.hostns, paced_udp_to_guest, NULL);
+        pid_t pid = netns_spawn(&world.hostns, paced_udp_to_guest, (void *)p);
         ck_assert_int_gt(pid, 0);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "paced sender: status %#x",
@@ -358,10 +366,30 @@ static double notify_per_rx_frame(void)
         struct timespec settle = {0, 50000000}; /* the last holds end */
         nanosleep(&settle, NULL);
         ck_assert_msg(nbstats_read(sock, VIF, &b, why, sizeof(why)) == 0, "%s", why);
-        nbstats_delta(&a, &b, &d);
-        ck_assert_msg(d.rx_packets >= PACED_FRAMES * 9 / 10, "the guest received %llu of %d frames",
-                      (unsigned long long)d.rx_packets, PACED_FRAMES);
+        nbstats_delta(&a, &b, d);
+}
+
+/* Event channel notifications per frame the guest received under the
+ * paced bulk load. */
+static double notify_per_rx_frame(void)
+{
+        struct nb_queue_stats d;
+        paced_run(&paced_bulk, &d);
+        ck_assert_msg(d.rx_packets >= (uint64_t)paced_bulk.frames * 9 / 10,
+                      "the guest received %llu of %d frames", (unsigned long long)d.rx_packets,
+                      paced_bulk.frames);
         return (double)(d.rx_notify + d.tx_notify) / (double)d.rx_packets;
+}
+
+/* A standard frontend: no L5 hints, so it does not poll its RX ring after a
+ * notification and asks for the next one whenever idle. */
+static void up_standard(const char *const nf_args[])
+{
+        char why[4096];
+        const struct nbw_opts o = {.max_queues = 2};
+        ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_msg(nbw_netfront_start(&world, "tap", nf_args, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_msg(nbw_be_wait(&world, "state", "4", 10000), "backend not Connected");
 }
 
 /* Without feature-split-event-channels one port carries both rings: a TX
@@ -372,14 +400,8 @@ START_TEST(shared_port_holds_per_port)
 {
         if (skip())
                 return;
-        char why[4096];
-        /* A standard frontend: no L5 hints, so it does not poll its RX ring
-         * after a notification and asks for the next one whenever idle. */
         const char *const nf_args[] = {"--no-split-evtchn", "--no-dynamic-capabilities", NULL};
-        const struct nbw_opts o = {.max_queues = 2};
-        ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
-        ck_assert_msg(nbw_netfront_start(&world, "tap", nf_args, why, sizeof(why)) == 0, "%s", why);
-        ck_assert_msg(nbw_be_wait(&world, "state", "4", 10000), "backend not Connected");
+        up_standard(nf_args);
         char *log = nbw_slurp(world.pvbackd_log);
         bool single = strstr(log, "shared event channels") != NULL;
         free(log);
@@ -412,6 +434,42 @@ START_TEST(shared_port_holds_per_port)
         ck_assert_msg(rx_held == 0 && tx_held == 0,
                       "shared port: adaptive held %llu rx and %llu tx notifications of lone pings",
                       (unsigned long long)rx_held, (unsigned long long)tx_held);
+        nbw_down(&world);
+}
+END_TEST
+
+/* ---- a guest out of RX buffers ------------------------------------------------ */
+
+/* Bursts of small datagrams: 100 each millisecond for 40 ms, broadcast, so
+ * that the guest answers none (it would with port unreachable, and the
+ * event for that answer would have it look at its RX ring too). */
+static const struct paced paced_bursts = {4000, 64, 100, 1000000L, "10.9.0.255"};
+
+/* A guest that sleeps until told is told before its RX buffers run out,
+ * however long L3 may hold. Told only when the hold ends, it would refill
+ * once per hold, and what came meanwhile would overflow the TAP's queue:
+ * with T 10 ms, some 256 of each 1000 frames the bursts bring. */
+START_TEST(rx_buffers_running_out_end_a_hold)
+{
+        if (skip())
+                return;
+        const char *const nf_args[] = {"--no-dynamic-capabilities", NULL};
+        struct nb_queue_stats d;
+        up_standard(nf_args);
+        ck_assert_int_eq(nbw_ping(&world, true, 2), 0);
+        nbstats_sock(&world.host, sock, sizeof(sock));
+        set_ok("coalesce", "fixed");
+        set_ok("coalesce.l3.frames", "1024");
+        set_ok("coalesce.l3.usecs", "10000");
+        paced_run(&paced_bursts, &d);
+        fprintf(stderr,
+                "nb_coalesce: fixed L3, T 10 ms, bursts of %d: the guest received %llu of %d "
+                "frames with %llu notifications\n",
+                paced_bursts.burst, (unsigned long long)d.rx_packets, paced_bursts.frames,
+                (unsigned long long)d.rx_notify);
+        ck_assert_msg(d.rx_packets >= (uint64_t)paced_bursts.frames * 97 / 100,
+                      "fixed L3, T 10 ms: the guest received %llu of %d frames",
+                      (unsigned long long)d.rx_packets, paced_bursts.frames);
         nbw_down(&world);
 }
 END_TEST
@@ -462,6 +520,7 @@ static Suite *nb_coalesce_suite(void)
         tcase_add_test(tc, show_reflects_each_level);
         tcase_add_test(tc, held_notifications_are_bounded);
         tcase_add_test(tc, shared_port_holds_per_port);
+        tcase_add_test(tc, rx_buffers_running_out_end_a_hold);
         tcase_add_test(tc, bad_keys_and_values_refused);
         suite_add_tcase(s, tc);
         return s;
