@@ -1,10 +1,18 @@
-/* Batched TAP writes through io_uring (see tap_uring.h). */
+/* Batched TAP reads and writes through io_uring (see tap_uring.h). */
 #include "uplink/tap_uring.h"
 
 #include <errno.h>
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdlib.h>
+
+/* Memcheck cannot see what the kernel writes through io_uring: reads mark
+ * the bytes they got as written (a no-op outside valgrind). */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
 
 struct tap_uring {
         struct io_uring ring;
@@ -45,10 +53,11 @@ void tap_uring_close(struct tap_uring *r)
         free(r);
 }
 
-/* Waits for and counts the completions of `submitted` writes: how many
- * went, the first error in *err. Inline writes have posted theirs already;
- * the wait is for a write the kernel chose to finish elsewhere. */
-static unsigned int reap(struct tap_uring *r, unsigned int submitted, int *err)
+/* Waits for and counts the completions of `submitted` operations: how many
+ * succeeded, the first error in *err, and each one's result in res (if not
+ * NULL) at its index. Inline operations have posted theirs already; the
+ * wait is for one the kernel chose to finish elsewhere. */
+static unsigned int reap(struct tap_uring *r, unsigned int submitted, int *err, int *res)
 {
         unsigned int seen = 0, ok = 0;
 
@@ -67,10 +76,30 @@ static unsigned int reap(struct tap_uring *r, unsigned int submitted, int *err)
                         ok++;
                 else if (!*err)
                         *err = cqe->res;
+                if (res && cqe->user_data < submitted)
+                        res[cqe->user_data] = cqe->res;
                 io_uring_cqe_seen(&r->ring, cqe);
                 seen++;
         }
         return ok;
+}
+
+/* Submits the n operations prepared. Returns how many the kernel took, or
+ * -errno. */
+static int submit(struct tap_uring *r, unsigned int n)
+{
+        int rc;
+
+        do
+                rc = io_uring_submit(&r->ring);
+        while (rc == -EINTR);
+        if (rc < 0 || (unsigned int)rc < n) {
+                /* The kernel could not take them all (out of memory): what
+                 * it did not take stays queued, so the ring is never used
+                 * again and the uplink goes on with a call a frame. */
+                r->broken = true;
+        }
+        return rc;
 }
 
 int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
@@ -90,23 +119,54 @@ int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned
                         n = i;
                         break;
                 }
+                io_uring_sqe_set_data64(sqe, i);
                 if (cnt[i] == 1)
                         io_uring_prep_write(sqe, r->fd, iov[i][0].iov_base,
                                             (unsigned int)iov[i][0].iov_len, 0);
                 else
                         io_uring_prep_writev(sqe, r->fd, iov[i], cnt[i], 0);
         }
-        do
-                rc = io_uring_submit(&r->ring);
-        while (rc == -EINTR);
-        if (rc < 0 || (unsigned int)rc < n) {
-                /* The kernel could not take them all (out of memory): what
-                 * it did not take stays queued, so the ring is never used
-                 * again and the uplink goes on with a writev a frame. */
-                r->broken = true;
-                if (rc < 0)
-                        return rc;
-        }
-        went = reap(r, (unsigned int)rc, &err);
+        rc = submit(r, n);
+        if (rc < 0)
+                return rc;
+        went = reap(r, (unsigned int)rc, &err, NULL);
         return went == 0 && err ? err : (int)went;
+}
+
+static void mark_read(const struct iovec *iov, int got)
+{
+        for (unsigned int k = 0; k < 2 && got > 0; k++) {
+                size_t len = (size_t)got < iov[k].iov_len ? (size_t)got : iov[k].iov_len;
+                VALGRIND_MAKE_MEM_DEFINED(iov[k].iov_base, len);
+                got -= (int)len;
+        }
+}
+
+int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n, int *res)
+{
+        unsigned int i;
+        int rc, err = 0;
+
+        if (r->broken)
+                return -ENOTRECOVERABLE;
+        if (n > TAP_URING_DEPTH)
+                return -EINVAL;
+        for (i = 0; i < n; i++) {
+                struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+                res[i] = -EAGAIN; /* unless its completion says otherwise */
+                if (!sqe) {
+                        r->broken = true;
+                        n = i;
+                        break;
+                }
+                io_uring_prep_readv2(sqe, r->fd, iov[i], 2, 0, RWF_NOWAIT);
+                io_uring_sqe_set_data64(sqe, i);
+        }
+        rc = submit(r, n);
+        if (rc < 0)
+                return rc;
+        reap(r, (unsigned int)rc, &err, res);
+        for (i = 0; i < n; i++)
+                mark_read(iov[i], res[i]);
+        return (int)n;
 }

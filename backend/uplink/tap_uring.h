@@ -1,9 +1,10 @@
-/* Batched TAP writes: a whole batch of frames for one io_uring_enter where
- * the plain path pays a writev system call per frame. A TAP write never
- * waits (the kernel takes the frame or refuses it), so every write completes
- * during the submit; the ring only saves the per-frame kernel entry. Used by
- * the TAP uplink when the kernel lets it; without it the uplink falls back
- * to a writev a frame. */
+/* Batched TAP reads and writes: a whole batch of frames for one
+ * io_uring_enter where the plain path pays a readv or writev system call per
+ * frame. A TAP write never waits (the kernel takes the frame or refuses it),
+ * and reads are issued with RWF_NOWAIT (one that finds the TAP empty fails
+ * with -EAGAIN), so every operation completes during the submit; the ring
+ * only saves the per-frame kernel entry. Used by the TAP uplink when the
+ * kernel lets it; without it the uplink falls back to a call a frame. */
 #ifndef PVBACK_TAP_URING_H
 #define PVBACK_TAP_URING_H
 
@@ -26,5 +27,13 @@ void tap_uring_close(struct tap_uring *r);
  * returns -ENOTRECOVERABLE without writing: the caller then writes frame by frame. */
 int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
                      unsigned int n);
+
+/* Reads n frames at most (n at most TAP_URING_DEPTH) in one turn, read i
+ * into iov[i] (header, then frame). res[i]: the bytes read i took, or -errno
+ * (-EAGAIN: the TAP was empty). The reads run in order, so the frames they
+ * got are in the TAP's order. Returns how many results res holds (n, fewer
+ * only when the ring has just failed), or -errno if the turn failed as a
+ * whole (-ENOTRECOVERABLE once the ring has failed, as for writes). */
+int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n, int *res);
 
 #endif

@@ -28,8 +28,10 @@
 #include "uplink/tap_uring.h"
 #include "uplink/uplink.h"
 
-#define TUN_DEV   "/dev/net/tun"
-#define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
+#define TUN_DEV "/dev/net/tun"
+/* The fewest reads a ring turn asks for. */
+#define TAP_RX_READS_MIN 2u
+#define TAP_FLAGS        (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
 
 struct uplink_tap {
         struct uplink up;
@@ -45,12 +47,17 @@ struct uplink_tap_queue {
         struct uplink_queue q;
         int fd;
         bool own_fd; /* false for queue 0, which is keep_fd attached */
-        /* Batched writes (NULL: the kernel has no io_uring for us), and the
-         * headers and vectors of the turn in flight. */
-        struct tap_uring *txr;
+        /* Batched reads and writes (NULL: the kernel has no io_uring for
+         * us), and the headers and vectors of the turns in flight. */
+        struct tap_uring *ring;
         struct virtio_net_hdr tx_hdr[TAP_URING_DEPTH];
         struct iovec tx_iov[TAP_URING_DEPTH][2];
         unsigned char tx_cnt[TAP_URING_DEPTH];
+        bool rx_plain;         /* the kernel will not read the TAP on the ring without waiting */
+        unsigned int rx_reads; /* reads the next read turn asks for */
+        struct virtio_net_hdr rx_hdr[TAP_URING_DEPTH];
+        struct iovec rx_iov[TAP_URING_DEPTH][2];
+        int rx_res[TAP_URING_DEPTH];
 };
 
 static struct uplink_tap *tap_of(struct uplink *u)
@@ -145,15 +152,16 @@ static void tap_destroy(struct uplink *u)
         free(t);
 }
 
-/* Batched writes are a speed-up, never a condition: without them the queue
- * writes a frame a call. Said once per process, not per queue. */
+/* Batched reads and writes are a speed-up, never a condition: without them
+ * the queue reads and writes a frame a call. Said once per process, not per
+ * queue. */
 static void tap_queue_open_batch(struct uplink_tap_queue *q)
 {
         static bool told;
-        int rc = tap_uring_open(q->fd, &q->txr);
+        int rc = tap_uring_open(q->fd, &q->ring);
         if (rc < 0 && !told) {
                 told = true;
-                pv_info("tap", "io_uring unavailable (%s): TAP writes go a frame a call",
+                pv_info("tap", "io_uring unavailable (%s): TAP reads and writes go a frame a call",
                         strerror(-rc));
         }
 }
@@ -197,6 +205,7 @@ static int tap_queue_open(struct uplink *u, unsigned int idx, struct uplink_queu
                 }
                 goto fail;
         }
+        q->rx_reads = TAP_RX_READS_MIN;
         tap_queue_open_batch(q);
         *out = &q->q;
         return 0;
@@ -209,7 +218,7 @@ static void tap_queue_close(struct uplink_queue *uq)
 {
         struct uplink_tap_queue *q = (struct uplink_tap_queue *)uq;
         struct uplink_tap *t = tap_of(uq->up);
-        tap_uring_close(q->txr);
+        tap_uring_close(q->ring);
         if (q->own_fd) {
                 close(q->fd);
         } else {
@@ -321,7 +330,7 @@ static int tap_send_batch(struct uplink_tap_queue *q, const struct uplink_pkt *p
 {
         for (unsigned int i = 0; i < n; i++)
                 q->tx_cnt[i] = frame_iov(&pkts[i], &q->tx_hdr[i], q->tx_iov[i]);
-        return tap_uring_writev(q->txr, q->tx_iov, q->tx_cnt, n);
+        return tap_uring_writev(q->ring, q->tx_iov, q->tx_cnt, n);
 }
 
 static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsigned int n)
@@ -331,15 +340,16 @@ static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsi
         int went = 0, rc = 0;
 
         /* A single frame costs one call either way. */
-        if (!q->txr || n < 2)
+        if (!q->ring || n < 2)
                 return tap_send_each(q->fd, pkts, n);
         while (done < n) {
                 unsigned int k = n - done < TAP_URING_DEPTH ? n - done : TAP_URING_DEPTH;
                 rc = tap_send_batch(q, pkts + done, k);
                 if (rc == -ENOTRECOVERABLE) {
-                        tap_uring_close(q->txr);
-                        q->txr = NULL;
-                        pv_warn(uq->up->name, "q%u: io_uring failed: TAP writes go a frame a call",
+                        tap_uring_close(q->ring);
+                        q->ring = NULL;
+                        pv_warn(uq->up->name,
+                                "q%u: io_uring failed: TAP reads and writes go a frame a call",
                                 uq->idx);
                         rc = tap_send_each(q->fd, pkts + done, n - done);
                         k = n - done;
@@ -351,9 +361,9 @@ static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsi
         return went > 0 ? went : rc;
 }
 
-static int tap_recv(struct uplink_queue *uq, struct uplink_pkt *pkts, unsigned int n)
+/* A frame a readv: the path without a ring. */
+static int tap_recv_each(int fd, struct uplink_pkt *pkts, unsigned int n)
 {
-        int fd = ((struct uplink_tap_queue *)uq)->fd;
         unsigned int i;
         for (i = 0; i < n; i++) {
                 struct virtio_net_hdr h;
@@ -374,6 +384,109 @@ static int tap_recv(struct uplink_queue *uq, struct uplink_pkt *pkts, unsigned i
                 pkts[i].len = (uint32_t)((size_t)r - sizeof(h));
         }
         return (int)i;
+}
+
+/* Takes read i's result as frame `got`. A frame can follow a read that found
+ * the TAP empty (it came in between): it moves down into the buffer of the
+ * first free frame, so the frames stay contiguous and in order. false: not
+ * a frame. */
+static bool tap_take_read(struct uplink_tap_queue *q, struct uplink_pkt *pkts, unsigned int i,
+                          unsigned int got)
+{
+        int r = q->rx_res[i];
+        uint32_t len;
+
+        if (r < (int)sizeof(struct virtio_net_hdr))
+                return false;
+        len = (uint32_t)((size_t)r - sizeof(struct virtio_net_hdr));
+        if (got != i) {
+                if (len > pkts[got].cap)
+                        return false;
+                memcpy(pkts[got].data, pkts[i].data, len);
+        }
+        vnet_to_meta(&q->rx_hdr[i], &pkts[got].meta);
+        pkts[got].len = len;
+        return true;
+}
+
+/* One ring turn of n reads. Returns the frames got, or the first error
+ * other than -EAGAIN if none came; *drained: a read found the TAP empty. */
+static int tap_recv_turn(struct uplink_tap_queue *q, struct uplink_pkt *pkts, unsigned int n,
+                         bool *drained)
+{
+        unsigned int got = 0;
+        int rc, err = 0;
+
+        for (unsigned int i = 0; i < n; i++) {
+                q->rx_iov[i][0] = (struct iovec){&q->rx_hdr[i], sizeof(q->rx_hdr[i])};
+                q->rx_iov[i][1] = (struct iovec){pkts[i].data, pkts[i].cap};
+        }
+        rc = tap_uring_readv(q->ring, q->rx_iov, n, q->rx_res);
+        if (rc < 0)
+                return rc;
+        *drained = (unsigned int)rc < n;
+        for (unsigned int i = 0; i < (unsigned int)rc; i++) {
+                if (q->rx_res[i] == -EAGAIN)
+                        *drained = true;
+                else if (q->rx_res[i] < 0 && !err)
+                        err = q->rx_res[i];
+                else if (tap_take_read(q, pkts, i, got))
+                        got++;
+        }
+        return got ? (int)got : err;
+}
+
+/* Falls back to a readv a frame for good: the ring has failed, or the kernel
+ * does not read this TAP without waiting (no RWF_NOWAIT for it). */
+static void tap_recv_plain(struct uplink_tap_queue *q, int why)
+{
+        if (why == -ENOTRECOVERABLE) {
+                tap_uring_close(q->ring);
+                q->ring = NULL;
+                pv_warn(q->q.up->name,
+                        "q%u: io_uring failed: TAP reads and writes go a frame a call", q->q.idx);
+                return;
+        }
+        q->rx_plain = true;
+        pv_info(q->q.up->name, "q%u: io_uring cannot read the TAP (%s): reads go a frame a call",
+                q->q.idx, strerror(-why));
+}
+
+/* Reads in ring turns. A read that finds the TAP empty costs about what the
+ * call it saves does, so a turn asks for one frame more than the last turn
+ * found, and for twice as many after a turn that found all it asked for: a
+ * steady stream reads in whole turns, a trickle wastes one read a turn. */
+static int tap_recv(struct uplink_queue *uq, struct uplink_pkt *pkts, unsigned int n)
+{
+        struct uplink_tap_queue *q = (struct uplink_tap_queue *)uq;
+        unsigned int got = 0;
+
+        while (got < n && q->ring && !q->rx_plain) {
+                unsigned int k = n - got < q->rx_reads ? n - got : q->rx_reads;
+                bool drained = false;
+                int rc = tap_recv_turn(q, pkts + got, k, &drained);
+
+                if (rc == -ENOTRECOVERABLE || rc == -EOPNOTSUPP || rc == -EINVAL) {
+                        tap_recv_plain(q, rc);
+                        break;
+                }
+                if (rc < 0)
+                        return got ? (int)got : rc;
+                got += (unsigned int)rc;
+                if (drained) {
+                        q->rx_reads = (unsigned int)rc + 1 > TAP_RX_READS_MIN ? (unsigned int)rc + 1
+                                                                              : TAP_RX_READS_MIN;
+                        return (int)got;
+                }
+                q->rx_reads = 2 * k < TAP_URING_DEPTH ? 2 * k : TAP_URING_DEPTH;
+        }
+        if (got < n && (!q->ring || q->rx_plain)) {
+                int rc = tap_recv_each(q->fd, pkts + got, n - got);
+                if (rc < 0)
+                        return got ? (int)got : rc;
+                got += (unsigned int)rc;
+        }
+        return (int)got;
 }
 
 static int tap_set_offloads(struct uplink *u, unsigned int offloads)
