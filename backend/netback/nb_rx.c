@@ -30,6 +30,9 @@
 #define NB_RX_BACKLOG       64u
 #define NB_RX_BACKLOG_BYTES (512u * 1024u)
 #define NB_RX_READ_BATCH    32u
+/* Room before every frame buffer: the uplink reads its header there, so
+ * a read takes one buffer instead of two (uplink_pkt.headroom). */
+#define NB_RX_HEADROOM 16u
 /* Linux rx_drain_timeout_msecs, and its 30 ms for frontends that never
  * notify (feature-rx-notify=0). */
 #define NB_RX_DRAIN_NS (10000ull * 1000000ull)
@@ -96,7 +99,6 @@ struct nb_rx_state {
         uint32_t head, count; /* backlog ring over frames[] */
         uint32_t bytes;
         struct uplink_pkt reads[NB_RX_READ_BATCH];
-        uint8_t *read_bufs[NB_RX_READ_BATCH];
         xh_copy_seg_t segs[NB_RX_SEGS];
         RING_IDX seg_slot[NB_RX_SEGS];
         uint32_t n_segs;
@@ -168,6 +170,21 @@ int nb_rx_lro_enable(struct nb_queue *q)
         return rc;
 }
 
+/* A frame buffer with NB_RX_HEADROOM before it. Large buffers come from
+ * mmap: untouched pages cost no memory, so MTU-sized traffic keeps the
+ * footprint small. */
+static uint8_t *nb_rx_buf_new(void)
+{
+        uint8_t *b = malloc(NB_RX_HEADROOM + UPLINK_MAX_FRAME);
+        return b ? b + NB_RX_HEADROOM : NULL;
+}
+
+static void nb_rx_buf_free(uint8_t *b)
+{
+        if (b)
+                free(b - NB_RX_HEADROOM);
+}
+
 int nb_rx_state_alloc(struct nb_queue *q)
 {
         struct nb_rx_state *s = calloc(1, sizeof(*s));
@@ -179,16 +196,9 @@ int nb_rx_state_alloc(struct nb_queue *q)
         s->gso_segs = calloc(NB_RX_GSO_SEGS_MAX, sizeof(*s->gso_segs));
         if (!s->gso_mem || !s->gso_segs || nb_rx_lro_alloc(q) < 0)
                 goto fail;
-        /* Large buffers come from mmap: untouched pages cost no memory, so
-         * MTU-sized traffic keeps the footprint small. */
         for (uint32_t i = 0; i < NB_RX_BACKLOG; i++) {
-                s->bufs[i] = malloc(UPLINK_MAX_FRAME);
+                s->bufs[i] = nb_rx_buf_new();
                 if (!s->bufs[i])
-                        goto fail;
-        }
-        for (uint32_t i = 0; i < NB_RX_READ_BATCH; i++) {
-                s->read_bufs[i] = malloc(UPLINK_MAX_FRAME);
-                if (!s->read_bufs[i])
                         goto fail;
         }
         return 0;
@@ -203,9 +213,7 @@ void nb_rx_state_free(struct nb_queue *q)
         if (!s)
                 return;
         for (uint32_t i = 0; i < NB_RX_BACKLOG; i++)
-                free(s->bufs[i]);
-        for (uint32_t i = 0; i < NB_RX_READ_BATCH; i++)
-                free(s->read_bufs[i]);
+                nb_rx_buf_free(s->bufs[i]);
         if (s->lro)
                 q->st.lro = *off_lro_get_stats(s->lro);
         off_lro_destroy(s->lro);
@@ -230,7 +238,7 @@ int nb_rx_inbox_alloc(struct nb_queue *q)
                 return err;
         }
         for (uint32_t i = 0; i < NB_RX_INBOX; i++) {
-                ib->bufs[i] = malloc(UPLINK_MAX_FRAME);
+                ib->bufs[i] = nb_rx_buf_new();
                 if (!ib->bufs[i]) {
                         nb_rx_inbox_free(q);
                         return -ENOMEM;
@@ -245,7 +253,7 @@ void nb_rx_inbox_free(struct nb_queue *q)
         if (!ib)
                 return;
         for (uint32_t i = 0; i < NB_RX_INBOX; i++)
-                free(ib->bufs[i]);
+                nb_rx_buf_free(ib->bufs[i]);
         if (ib->fd >= 0)
                 close(ib->fd);
         pthread_mutex_destroy(&ib->lock);
@@ -495,6 +503,7 @@ static void nb_rx_fill(struct nb_queue *q)
                         uint32_t slot = (s->head + count0 + i) % NB_RX_BACKLOG;
                         s->reads[i].data = s->bufs[slot];
                         s->reads[i].cap = UPLINK_MAX_FRAME;
+                        s->reads[i].headroom = NB_RX_HEADROOM;
                 }
                 got = uplink_recv(q->upq, s->reads, want);
                 if (got <= 0)

@@ -102,71 +102,80 @@ static int submit(struct tap_uring *r, unsigned int n)
         return rc;
 }
 
-int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
-                     unsigned int n)
+/* The submission entries of a turn of n operations, in sqe, each tagged
+ * with its index. Returns how many the ring gave (fewer than n only once it
+ * has failed), or -errno. */
+static int turn_begin(struct tap_uring *r, struct io_uring_sqe **sqe, unsigned int n)
 {
-        unsigned int i, went;
-        int rc, err = 0;
-
         if (r->broken)
                 return -ENOTRECOVERABLE;
         if (n > TAP_URING_DEPTH)
                 return -EINVAL;
-        for (i = 0; i < n; i++) {
-                struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-                if (!sqe) { /* only after a turn the kernel did not take whole */
+        for (unsigned int i = 0; i < n; i++) {
+                sqe[i] = io_uring_get_sqe(&r->ring);
+                if (!sqe[i]) { /* only after a turn the kernel did not take whole */
                         r->broken = true;
-                        n = i;
-                        break;
+                        return (int)i;
                 }
-                io_uring_sqe_set_data64(sqe, i);
+                io_uring_sqe_set_data64(sqe[i], i);
+        }
+        return (int)n;
+}
+
+int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
+                     unsigned int n)
+{
+        struct io_uring_sqe *sqe[TAP_URING_DEPTH];
+        unsigned int went;
+        int rc, err = 0, k = turn_begin(r, sqe, n);
+
+        if (k < 0)
+                return k;
+        for (int i = 0; i < k; i++) {
                 if (cnt[i] == 1)
-                        io_uring_prep_write(sqe, r->fd, iov[i][0].iov_base,
+                        io_uring_prep_write(sqe[i], r->fd, iov[i][0].iov_base,
                                             (unsigned int)iov[i][0].iov_len, 0);
                 else
-                        io_uring_prep_writev(sqe, r->fd, iov[i], cnt[i], 0);
+                        io_uring_prep_writev(sqe[i], r->fd, iov[i], cnt[i], 0);
         }
-        rc = submit(r, n);
+        rc = submit(r, (unsigned int)k);
         if (rc < 0)
                 return rc;
         went = reap(r, (unsigned int)rc, &err, NULL);
         return went == 0 && err ? err : (int)went;
 }
 
-static void mark_read(const struct iovec *iov, int got)
+static void mark_read(const struct iovec *iov, unsigned char cnt, int got)
 {
-        for (unsigned int k = 0; k < 2 && got > 0; k++) {
+        for (unsigned int k = 0; k < cnt && got > 0; k++) {
                 size_t len = (size_t)got < iov[k].iov_len ? (size_t)got : iov[k].iov_len;
                 VALGRIND_MAKE_MEM_DEFINED(iov[k].iov_base, len);
                 got -= (int)len;
         }
 }
 
-int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n, int *res)
+int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
+                    unsigned int n, int *res)
 {
-        unsigned int i;
-        int rc, err = 0;
+        struct io_uring_sqe *sqe[TAP_URING_DEPTH];
+        int rc, err = 0, k = turn_begin(r, sqe, n);
 
-        if (r->broken)
-                return -ENOTRECOVERABLE;
-        if (n > TAP_URING_DEPTH)
-                return -EINVAL;
-        for (i = 0; i < n; i++) {
-                struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+        if (k < 0)
+                return k;
+        for (int i = 0; i < k; i++) {
                 res[i] = -EAGAIN; /* unless its completion says otherwise */
-                if (!sqe) {
-                        r->broken = true;
-                        n = i;
-                        break;
-                }
-                io_uring_prep_readv2(sqe, r->fd, iov[i], 2, 0, RWF_NOWAIT);
-                io_uring_sqe_set_data64(sqe, i);
+                if (cnt[i] == 1)
+                        io_uring_prep_read(sqe[i], r->fd, iov[i][0].iov_base,
+                                           (unsigned int)iov[i][0].iov_len, 0);
+                else
+                        io_uring_prep_readv(sqe[i], r->fd, iov[i], cnt[i], 0);
+                sqe[i]->rw_flags = RWF_NOWAIT;
         }
-        rc = submit(r, n);
+        rc = submit(r, (unsigned int)k);
         if (rc < 0)
                 return rc;
         reap(r, (unsigned int)rc, &err, res);
-        for (i = 0; i < n; i++)
-                mark_read(iov[i], res[i]);
-        return (int)n;
+        for (int i = 0; i < k; i++)
+                mark_read(iov[i], cnt[i], res[i]);
+        return k;
 }

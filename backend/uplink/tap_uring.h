@@ -29,11 +29,13 @@ int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned
                      unsigned int n);
 
 /* Reads n frames at most (n at most TAP_URING_DEPTH) in one turn, read i
- * into iov[i] (header, then frame). res[i]: the bytes read i took, or -errno
- * (-EAGAIN: the TAP was empty). The reads run in order, so the frames they
- * got are in the TAP's order. Returns how many results res holds (n, fewer
- * only when the ring has just failed), or -errno if the turn failed as a
- * whole (-ENOTRECOVERABLE once the ring has failed, as for writes). */
-int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], unsigned int n, int *res);
+ * into iov[i][0..cnt[i]-1]: header then frame (cnt 2), or both in one buffer
+ * (cnt 1). res[i]: the bytes read i took, or -errno (-EAGAIN: the TAP was
+ * empty). The reads run in order, so the frames they got are in the TAP's
+ * order. Returns how many results res holds (n, fewer only when the ring
+ * has just failed), or -errno if the turn failed as a whole
+ * (-ENOTRECOVERABLE once the ring has failed, as for writes). */
+int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
+                    unsigned int n, int *res);
 
 #endif

@@ -34,8 +34,9 @@ struct uplink_pkt {
         uint8_t *data;
         uint32_t len; /* frame length (recv: set by the uplink) */
         uint32_t cap; /* recv: room at data */
-        /* send: bytes before data the uplink may overwrite, so it can put
-         * its own header there and hand the kernel one buffer */
+        /* bytes before data the uplink may overwrite, so it can put its
+         * own header there (send) or read it there (recv) and hand the
+         * kernel one buffer */
         uint32_t headroom;
 };
 

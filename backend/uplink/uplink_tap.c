@@ -56,7 +56,9 @@ struct uplink_tap_queue {
         bool rx_plain;         /* the kernel will not read the TAP on the ring without waiting */
         unsigned int rx_reads; /* reads the next read turn asks for */
         struct virtio_net_hdr rx_hdr[TAP_URING_DEPTH];
+        const struct virtio_net_hdr *rx_hdrp[TAP_URING_DEPTH]; /* where each read's went */
         struct iovec rx_iov[TAP_URING_DEPTH][2];
+        unsigned char rx_cnt[TAP_URING_DEPTH];
         int rx_res[TAP_URING_DEPTH];
 };
 
@@ -361,14 +363,33 @@ static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsi
         return went > 0 ? went : rc;
 }
 
+/* Where a read of p goes, virtio header first: in one buffer when p has
+ * room before its data for the header, else as two with the header in
+ * *scratch. Returns the iovec count; *hdr: where the header will be. */
+static unsigned char read_iov(const struct uplink_pkt *p, struct virtio_net_hdr *scratch,
+                              struct iovec iov[2], const struct virtio_net_hdr **hdr)
+{
+        const size_t hs = sizeof(struct virtio_net_hdr);
+        if (p->headroom >= hs) {
+                *hdr = (const struct virtio_net_hdr *)(const void *)(p->data - hs);
+                iov[0] = (struct iovec){p->data - hs, hs + p->cap};
+                return 1;
+        }
+        *hdr = scratch;
+        iov[0] = (struct iovec){scratch, hs};
+        iov[1] = (struct iovec){p->data, p->cap};
+        return 2;
+}
+
 /* A frame a readv: the path without a ring. */
 static int tap_recv_each(int fd, struct uplink_pkt *pkts, unsigned int n)
 {
         unsigned int i;
         for (i = 0; i < n; i++) {
-                struct virtio_net_hdr h;
-                struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i].data, pkts[i].cap}};
-                ssize_t r = readv(fd, iov, 2);
+                struct virtio_net_hdr scratch;
+                const struct virtio_net_hdr *h;
+                struct iovec iov[2];
+                ssize_t r = readv(fd, iov, read_iov(&pkts[i], &scratch, iov, &h));
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -376,12 +397,12 @@ static int tap_recv_each(int fd, struct uplink_pkt *pkts, unsigned int n)
                                 return -errno;
                         break;
                 }
-                if ((size_t)r < sizeof(h)) {
+                if ((size_t)r < sizeof(*h)) {
                         i--; /* cannot happen with a vnet header; skip it */
                         continue;
                 }
-                vnet_to_meta(&h, &pkts[i].meta);
-                pkts[i].len = (uint32_t)((size_t)r - sizeof(h));
+                vnet_to_meta(h, &pkts[i].meta);
+                pkts[i].len = (uint32_t)((size_t)r - sizeof(*h));
         }
         return (int)i;
 }
@@ -404,7 +425,7 @@ static bool tap_take_read(struct uplink_tap_queue *q, struct uplink_pkt *pkts, u
                         return false;
                 memcpy(pkts[got].data, pkts[i].data, len);
         }
-        vnet_to_meta(&q->rx_hdr[i], &pkts[got].meta);
+        vnet_to_meta(q->rx_hdrp[i], &pkts[got].meta);
         pkts[got].len = len;
         return true;
 }
@@ -417,11 +438,9 @@ static int tap_recv_turn(struct uplink_tap_queue *q, struct uplink_pkt *pkts, un
         unsigned int got = 0;
         int rc, err = 0;
 
-        for (unsigned int i = 0; i < n; i++) {
-                q->rx_iov[i][0] = (struct iovec){&q->rx_hdr[i], sizeof(q->rx_hdr[i])};
-                q->rx_iov[i][1] = (struct iovec){pkts[i].data, pkts[i].cap};
-        }
-        rc = tap_uring_readv(q->ring, q->rx_iov, n, q->rx_res);
+        for (unsigned int i = 0; i < n; i++)
+                q->rx_cnt[i] = read_iov(&pkts[i], &q->rx_hdr[i], q->rx_iov[i], &q->rx_hdrp[i]);
+        rc = tap_uring_readv(q->ring, q->rx_iov, q->rx_cnt, n, q->rx_res);
         if (rc < 0)
                 return rc;
         *drained = (unsigned int)rc < n;
