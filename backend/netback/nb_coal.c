@@ -163,8 +163,8 @@ static void sample_end(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint6
         d->s_frames = d->s_passes = d->s_useful = 0;
 }
 
-static void feed(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint64_t now_ns,
-                 uint32_t frames)
+void nb_coal_feed(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint64_t now_ns,
+                  uint32_t frames)
 {
         if (frames) {
                 if (d->last_work_ns) {
@@ -192,7 +192,7 @@ bool nb_coal_pass(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint64_t n
 {
         struct nb_coal_prof b;
 
-        feed(d, c, now_ns, frames);
+        nb_coal_feed(d, c, now_ns, frames);
         if (c->l3 == NB_COAL_OFF)
                 return false;
         if (frames) {

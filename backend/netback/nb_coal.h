@@ -124,6 +124,12 @@ void nb_coal_dir_init(struct nb_coal_dir *d, uint64_t now_ns);
 /* The hold bound in force for the direction: N frames, T µs (0, 0: none). */
 struct nb_coal_prof nb_coal_l3_bound(const struct nb_coal_dir *d, const struct nb_coal_cfg *c);
 
+/* Counts a pass that moved `frames` into the controller's measures (rate,
+ * gaps between working passes) without deciding anything: a pass that owes
+ * the guest nothing. */
+void nb_coal_feed(struct nb_coal_dir *d, const struct nb_coal_cfg *c, uint64_t now_ns,
+                  uint32_t frames);
+
 /* End of a pass that moved `frames` (0 is a pass too: a wake-up that found
  * nothing) with `pending` true when more work is known to be waiting (the
  * budget ran out, the uplink read came back full). Feeds the controller,

@@ -126,14 +126,36 @@ static void timer_update(struct nb_queue *q)
         q->coal_armed_at = at;
 }
 
+/* Buffers the guest has posted that the worker has not used yet. req_prod
+ * is the guest's to write; a wrong value only moves one notification. */
+static RING_IDX rx_ring_posted(const struct nb_queue *q)
+{
+        RING_IDX req = __atomic_load_n(&q->rx.sring->req_prod, __ATOMIC_RELAXED);
+        RING_IDX posted = req - q->rx.req_cons;
+        return posted <= RING_SIZE(&q->rx) ? posted : RING_SIZE(&q->rx);
+}
+
+/* A guest left with no more than a copy batch of buffers is told at once
+ * (nb_notify_rx_batch says why), and a pass whose responses were all told
+ * mid-pass owes nothing: it starts no hold, which would end with nothing
+ * to send and count as a hold that met no work. */
 void nb_notify_rx(struct nb_queue *q, uint32_t frames, bool pending)
 {
+        uint64_t now = nb_now_ns();
+        bool owed;
+
         RING_PUSH_RESPONSES(&q->rx);
-        if (nb_coal_pass(&q->coal_rx, &q->coal, nb_now_ns(), frames, pending)) {
-                timer_update(q);
-                return;
+        owed = q->rx.rsp_prod_pvt != q->rx_checked || q->coal_rx.holding;
+        if (owed && rx_ring_posted(q) > NB_COPY_BATCH) {
+                if (nb_coal_pass(&q->coal_rx, &q->coal, now, frames, pending)) {
+                        timer_update(q);
+                        return;
+                }
+        } else {
+                nb_coal_feed(&q->coal_rx, &q->coal, now, frames);
         }
-        send_owed(q, true, false);
+        if (owed)
+                send_owed(q, true, false);
         timer_update(q);
 }
 
@@ -183,25 +205,17 @@ void nb_notify_tx_batch(struct nb_queue *q)
                 send_owed(q, false, true);
 }
 
-/* Buffers the guest has posted that the worker has not used yet. req_prod
- * is the guest's to write; a wrong value only moves one notification. */
-static RING_IDX rx_ring_posted(const struct nb_queue *q)
-{
-        RING_IDX req = __atomic_load_n(&q->rx.sring->req_prod, __ATOMIC_RELAXED);
-        RING_IDX posted = req - q->rx.req_cons;
-        return posted <= RING_SIZE(&q->rx) ? posted : RING_SIZE(&q->rx);
-}
-
 /* The RX side of the rule above. A sleeping guest told only at the end of
  * the pass refills after the worker has used every buffer it posted: the
  * two take turns, each idle while the other works. Told while a copy batch
  * of buffers is left, it refills while the worker uses them. LRO flows kept
  * open for an L3 hold are not closed here: the hold ends with this event,
  * so the pass's end flushes them (nb_rx_lro_flush). On a shared port the
- * event also shows the guest its TX responses; at worst TX sends one event
- * more than it needed. */
+ * event serves TX as well, as nb_coal_port_plan has it. */
 void nb_notify_rx_batch(struct nb_queue *q)
 {
+        uint64_t now;
+
         if (q->rx.rsp_prod_pvt == q->rx.sring->rsp_prod)
                 return;
         RING_PUSH_RESPONSES(&q->rx);
@@ -209,7 +223,13 @@ void nb_notify_rx_batch(struct nb_queue *q)
                 return;
         xh_evtchn_notify(q->ev, q->port_rx);
         q->st.rx_notify++;
-        nb_coal_sent_at(&q->coal_rx, nb_now_ns());
+        now = nb_now_ns();
+        nb_coal_sent_at(&q->coal_rx, now);
+        if (q->port_tx == q->port_rx) { /* the event shows TX's responses too */
+                tx_due(q);
+                nb_coal_sent_at(&q->coal_tx, now);
+                q->tx_starved = false;
+        }
 }
 
 void nb_notify_timer(struct nb_queue *q)
