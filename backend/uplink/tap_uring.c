@@ -16,9 +16,23 @@
 
 struct tap_uring {
         struct io_uring ring;
-        int fd;      /* the TAP queue's, owned by the uplink */
-        bool broken; /* the kernel failed the ring itself: use it no more */
+        int fd;            /* the TAP queue's, owned by the uplink */
+        bool broken;       /* the kernel failed the ring itself: use it no more */
+        bool can_read;     /* the kernel has the read operations */
+        bool submit_all;   /* a failing operation does not end its turn's submission */
+        bool reads_proven; /* a read has gone through: turns of many reads are safe */
 };
+
+/* Whether this kernel's io_uring has the read operations (5.6 and later). */
+static bool probe_reads(struct io_uring *ring)
+{
+        struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+        bool ok = p && io_uring_opcode_supported(p, IORING_OP_READ) &&
+                  io_uring_opcode_supported(p, IORING_OP_READV);
+        if (p)
+                io_uring_free_probe(p);
+        return ok;
+}
 
 int tap_uring_open(int fd, struct tap_uring **out)
 {
@@ -26,7 +40,7 @@ int tap_uring_open(int fd, struct tap_uring **out)
          * until its deferred teardown, and the netdev would outlive the
          * queue's close. An fd lookup per frame is the price. */
         struct tap_uring *r = calloc(1, sizeof(*r));
-        struct io_uring_params p = {.flags = IORING_SETUP_COOP_TASKRUN};
+        struct io_uring_params p = {.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL};
         int rc;
 
         if (!r)
@@ -41,8 +55,15 @@ int tap_uring_open(int fd, struct tap_uring **out)
                 return rc;
         }
         r->fd = fd;
+        r->submit_all = (p.flags & IORING_SETUP_SUBMIT_ALL) != 0;
+        r->can_read = probe_reads(&r->ring);
         *out = r;
         return 0;
+}
+
+bool tap_uring_can_read(const struct tap_uring *r)
+{
+        return r->can_read;
 }
 
 void tap_uring_close(struct tap_uring *r)
@@ -102,9 +123,8 @@ static int submit(struct tap_uring *r, unsigned int n)
         return rc;
 }
 
-/* The submission entries of a turn of n operations, in sqe, each tagged
- * with its index. Returns how many the ring gave (fewer than n only once it
- * has failed), or -errno. */
+/* The submission entries of a turn of n operations, in sqe. Returns how many the ring gave (fewer
+ * than n only once it has failed), or -errno. */
 static int turn_begin(struct tap_uring *r, struct io_uring_sqe **sqe, unsigned int n)
 {
         if (r->broken)
@@ -117,7 +137,6 @@ static int turn_begin(struct tap_uring *r, struct io_uring_sqe **sqe, unsigned i
                         r->broken = true;
                         return (int)i;
                 }
-                io_uring_sqe_set_data64(sqe[i], i);
         }
         return (int)n;
 }
@@ -137,6 +156,8 @@ int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned
                                             (unsigned int)iov[i][0].iov_len, 0);
                 else
                         io_uring_prep_writev(sqe[i], r->fd, iov[i], cnt[i], 0);
+                /* After the prep: liburing before 2.2 clears it there. */
+                io_uring_sqe_set_data64(sqe[i], (uint64_t)i);
         }
         rc = submit(r, (unsigned int)k);
         if (rc < 0)
@@ -158,8 +179,15 @@ int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], const unsigned 
                     unsigned int n, int *res)
 {
         struct io_uring_sqe *sqe[TAP_URING_DEPTH];
-        int rc, err = 0, k = turn_begin(r, sqe, n);
+        int rc, err = 0, k;
 
+        /* Where a refused operation ends its turn's submission, the first
+         * reads go one a turn: a kernel that will not read the TAP without
+         * waiting then fails that read alone, and the ring (which the
+         * writes share) stays whole. */
+        if (!r->submit_all && !r->reads_proven && n > 1)
+                n = 1;
+        k = turn_begin(r, sqe, n);
         if (k < 0)
                 return k;
         for (int i = 0; i < k; i++) {
@@ -170,12 +198,16 @@ int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], const unsigned 
                 else
                         io_uring_prep_readv(sqe[i], r->fd, iov[i], cnt[i], 0);
                 sqe[i]->rw_flags = RWF_NOWAIT;
+                io_uring_sqe_set_data64(sqe[i], (uint64_t)i);
         }
         rc = submit(r, (unsigned int)k);
         if (rc < 0)
                 return rc;
         reap(r, (unsigned int)rc, &err, res);
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < k; i++) {
                 mark_read(iov[i], cnt[i], res[i]);
+                if (res[i] >= 0 || res[i] == -EAGAIN)
+                        r->reads_proven = true;
+        }
         return k;
 }

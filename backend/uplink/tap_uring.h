@@ -8,6 +8,7 @@
 #ifndef PVBACK_TAP_URING_H
 #define PVBACK_TAP_URING_H
 
+#include <stdbool.h>
 #include <sys/uio.h>
 
 /* Largest batch one call takes: the ring's size. */
@@ -19,6 +20,8 @@ struct tap_uring;
  * refuses io_uring (ENOSYS, EPERM under kernel.io_uring_disabled). */
 int tap_uring_open(int fd, struct tap_uring **out);
 void tap_uring_close(struct tap_uring *r);
+/* Whether the ring can read (the kernel has io_uring's read operations). */
+bool tap_uring_can_read(const struct tap_uring *r);
 
 /* Writes frame i (n at most TAP_URING_DEPTH) as iov[i][0..cnt[i]-1]: header
  * then frame (cnt 2), or both in one buffer (cnt 1, which spares the kernel
@@ -32,9 +35,11 @@ int tap_uring_writev(struct tap_uring *r, struct iovec (*iov)[2], const unsigned
  * into iov[i][0..cnt[i]-1]: header then frame (cnt 2), or both in one buffer
  * (cnt 1). res[i]: the bytes read i took, or -errno (-EAGAIN: the TAP was
  * empty). The reads run in order, so the frames they got are in the TAP's
- * order. Returns how many results res holds (n, fewer only when the ring
- * has just failed), or -errno if the turn failed as a whole
- * (-ENOTRECOVERABLE once the ring has failed, as for writes). */
+ * order. Returns how many results res holds (n, or fewer: a ring whose
+ * submission stops at a refused operation reads one a turn until a read
+ * has gone through, and a ring that has just failed), or -errno if the
+ * turn failed as a whole (-ENOTRECOVERABLE once the ring has failed, as for
+ * writes). */
 int tap_uring_readv(struct tap_uring *r, struct iovec (*iov)[2], const unsigned char *cnt,
                     unsigned int n, int *res);
 

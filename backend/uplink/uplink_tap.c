@@ -209,6 +209,7 @@ static int tap_queue_open(struct uplink *u, unsigned int idx, struct uplink_queu
         }
         q->rx_reads = TAP_RX_READS_MIN;
         tap_queue_open_batch(q);
+        q->rx_plain = q->ring && !tap_uring_can_read(q->ring);
         *out = &q->q;
         return 0;
 fail:
@@ -421,8 +422,12 @@ static bool tap_take_read(struct uplink_tap_queue *q, struct uplink_pkt *pkts, u
                 return false;
         len = (uint32_t)((size_t)r - sizeof(struct virtio_net_hdr));
         if (got != i) {
-                if (len > pkts[got].cap)
+                if (len > pkts[got].cap) {
+                        /* Only a caller whose buffers differ in size. */
+                        pv_warn(q->q.up->name, "q%u: a %u-byte frame lost: no room to move it",
+                                q->q.idx, len);
                         return false;
+                }
                 memcpy(pkts[got].data, pkts[i].data, len);
         }
         vnet_to_meta(q->rx_hdrp[i], &pkts[got].meta);
@@ -456,7 +461,9 @@ static int tap_recv_turn(struct uplink_tap_queue *q, struct uplink_pkt *pkts, un
 }
 
 /* Falls back to a readv a frame for good: the ring has failed, or the kernel
- * does not read this TAP without waiting (no RWF_NOWAIT for it). */
+ * does not read this TAP without waiting (no RWF_NOWAIT for it). A read
+ * failing otherwise (-EINVAL: a frame the TAP could not hand over, which it
+ * dropped) costs its frame only, as a readv's would. */
 static void tap_recv_plain(struct uplink_tap_queue *q, int why)
 {
         if (why == -ENOTRECOVERABLE) {
@@ -485,7 +492,7 @@ static int tap_recv(struct uplink_queue *uq, struct uplink_pkt *pkts, unsigned i
                 bool drained = false;
                 int rc = tap_recv_turn(q, pkts + got, k, &drained);
 
-                if (rc == -ENOTRECOVERABLE || rc == -EOPNOTSUPP || rc == -EINVAL) {
+                if (rc == -ENOTRECOVERABLE || rc == -EOPNOTSUPP) {
                         tap_recv_plain(q, rc);
                         break;
                 }
