@@ -67,6 +67,8 @@ static const char usage[] =
     "    --no-ctrl-ring         do not connect the control ring\n"
     "    --no-mcast             no request-multicast-control\n"
     "    --no-rx-notify         no feature-rx-notify: the backend must poll for buffers\n"
+    "    --rx-buffers N         RX buffers kept posted per queue, 20..256 (default: the\n"
+    "                           whole ring; fewer stand for a guest short of memory)\n"
     "    --no-xdp               do not write xdp-headroom\n"
     "    --xdp-headroom N       headroom to ask for (default 0, Linux without XDP)\n"
     "    --hash-key HEX         Toeplitz key (up to 40 bytes) set over the control ring\n"
@@ -260,6 +262,7 @@ enum opt_id {
         O_NO_CTRL,
         O_NO_MCAST,
         O_NO_RXN,
+        O_RXBUFS,
         O_NO_XDP,
         O_XDP_HR,
         O_HKEY,
@@ -307,6 +310,7 @@ static const struct option opts[] = {
     {"no-ctrl-ring", no_argument, NULL, O_NO_CTRL},
     {"no-mcast", no_argument, NULL, O_NO_MCAST},
     {"no-rx-notify", no_argument, NULL, O_NO_RXN},
+    {"rx-buffers", required_argument, NULL, O_RXBUFS},
     {"no-xdp", no_argument, NULL, O_NO_XDP},
     {"xdp-headroom", required_argument, NULL, O_XDP_HR},
     {"hash-key", required_argument, NULL, O_HKEY},
@@ -437,6 +441,11 @@ static int apply_opt(struct app *a, int c, const char *v)
                 return 0;
         case O_NO_RXN:
                 a->cfg.rx_notify = false;
+                return 0;
+        case O_RXBUFS:
+                if (parse_u32(v, NF_RX_RING_SIZE, &a->cfg.rx_buffers) < 0 ||
+                    a->cfg.rx_buffers < NF_RX_BUFFERS_MIN)
+                        return -EINVAL;
                 return 0;
         case O_NO_XDP:
                 a->cfg.xdp = false;

@@ -36,6 +36,9 @@ struct nf_config {
         bool ctrl_ring; /* needs hash to be useful; see nf_config_default */
         bool mcast_ctrl;
         bool rx_notify;
+        /* RX buffers kept posted per queue: 0 for the whole ring; fewer make
+         * a guest short of buffers (at least NF_RX_BUFFERS_MIN). */
+        uint32_t rx_buffers;
         bool xdp;              /* write xdp-headroom when the backend offers it */
         uint16_t xdp_headroom; /* value written (Linux: 0 until a program loads) */
         bool hash_set;         /* apply `hash` over the ctrl ring after connecting */

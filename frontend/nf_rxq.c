@@ -11,9 +11,13 @@
 
 void nf_rxq_refill(struct nf_queue *q)
 {
+        uint32_t want = q->dev->cfg.rx_buffers;
         RING_IDX prod = q->rx.req_prod_pvt;
         int notify;
-        for (; prod - q->rx.rsp_cons < NF_RX_RING_SIZE; prod++) {
+
+        if (want == 0 || want > NF_RX_RING_SIZE)
+                want = NF_RX_RING_SIZE;
+        for (; prod - q->rx.rsp_cons < want; prod++) {
                 uint16_t id = (uint16_t)(prod & (NF_RX_RING_SIZE - 1));
                 netif_rx_request_t *r = RING_GET_REQUEST(&q->rx, prod);
                 r->id = id;
