@@ -45,6 +45,14 @@ static void rx_hold_close(struct nb_queue *q)
                 nb_rx_lro_close(q, true);
 }
 
+/* An event that covered the TX ring's responses went out: the TX hold ends,
+ * and a guest waiting for TX room has been told. */
+static void tx_hold_end(struct nb_queue *q, uint64_t now)
+{
+        nb_coal_sent_at(&q->coal_tx, now);
+        q->tx_starved = false;
+}
+
 /* Sends what the guest asked for of the directions that want to send.
  * On a shared port one event serves both rings (nb_coal_port_plan): the
  * direction that did not ask rides along when an event goes out, and
@@ -85,10 +93,8 @@ static void send_owed(struct nb_queue *q, bool rx, bool tx)
         now = nb_now_ns();
         if (p.end_rx)
                 nb_coal_sent_at(&q->coal_rx, now);
-        if (p.end_tx) {
-                nb_coal_sent_at(&q->coal_tx, now);
-                q->tx_starved = false;
-        }
+        if (p.end_tx)
+                tx_hold_end(q, now);
 }
 
 static void timer_disarm(struct nb_queue *q)
@@ -227,8 +233,7 @@ void nb_notify_rx_batch(struct nb_queue *q)
         nb_coal_sent_at(&q->coal_rx, now);
         if (q->port_tx == q->port_rx) { /* the event shows TX's responses too */
                 tx_due(q);
-                nb_coal_sent_at(&q->coal_tx, now);
-                q->tx_starved = false;
+                tx_hold_end(q, now);
         }
 }
 

@@ -56,7 +56,7 @@ struct uplink_tap_queue {
         bool rx_plain;         /* the kernel will not read the TAP on the ring without waiting */
         unsigned int rx_reads; /* reads the next read turn asks for */
         struct virtio_net_hdr rx_hdr[TAP_URING_DEPTH];
-        const struct virtio_net_hdr *rx_hdrp[TAP_URING_DEPTH]; /* where each read's went */
+        struct virtio_net_hdr *rx_hdrp[TAP_URING_DEPTH]; /* where each read's went */
         struct iovec rx_iov[TAP_URING_DEPTH][2];
         unsigned char rx_cnt[TAP_URING_DEPTH];
         int rx_res[TAP_URING_DEPTH];
@@ -292,23 +292,34 @@ static void vnet_to_meta(const struct virtio_net_hdr *h, struct uplink_meta *m)
         m->hdr_len = h->hdr_len;
 }
 
-/* Frame p as the TAP takes it, virtio header first: in one buffer when p
- * has room before its data for the header, else as two with the header in
- * *scratch. Returns the iovec count. */
+/* The virtio header, then `len` bytes at p's data, as the TAP writes or
+ * reads them: in one buffer when p has room before its data for the header,
+ * else as two with the header in *scratch. Returns the iovec count; *hdr:
+ * where the header is. */
+static unsigned char hdr_iov(const struct uplink_pkt *p, uint32_t len,
+                             struct virtio_net_hdr *scratch, struct iovec iov[2],
+                             struct virtio_net_hdr **hdr)
+{
+        const size_t hs = sizeof(struct virtio_net_hdr);
+        if (p->headroom >= hs) {
+                *hdr = (struct virtio_net_hdr *)(void *)(p->data - hs);
+                iov[0] = (struct iovec){p->data - hs, hs + len};
+                return 1;
+        }
+        *hdr = scratch;
+        iov[0] = (struct iovec){scratch, hs};
+        iov[1] = (struct iovec){p->data, len};
+        return 2;
+}
+
+/* Frame p as the TAP takes it (hdr_iov), its header filled in. */
 static unsigned char frame_iov(const struct uplink_pkt *p, struct virtio_net_hdr *scratch,
                                struct iovec iov[2])
 {
-        struct virtio_net_hdr *h = scratch;
-        if (p->headroom >= sizeof(*h)) {
-                h = (struct virtio_net_hdr *)(void *)(p->data - sizeof(*h));
-                meta_to_vnet(&p->meta, h);
-                iov[0] = (struct iovec){h, sizeof(*h) + p->len};
-                return 1;
-        }
+        struct virtio_net_hdr *h;
+        unsigned char cnt = hdr_iov(p, p->len, scratch, iov, &h);
         meta_to_vnet(&p->meta, h);
-        iov[0] = (struct iovec){h, sizeof(*h)};
-        iov[1] = (struct iovec){p->data, p->len};
-        return 2;
+        return cnt;
 }
 
 /* A TAP fd takes one frame per write; the batch saves the caller's per-frame
@@ -364,33 +375,14 @@ static int tap_send(struct uplink_queue *uq, const struct uplink_pkt *pkts, unsi
         return went > 0 ? went : rc;
 }
 
-/* Where a read of p goes, virtio header first: in one buffer when p has
- * room before its data for the header, else as two with the header in
- * *scratch. Returns the iovec count; *hdr: where the header will be. */
-static unsigned char read_iov(const struct uplink_pkt *p, struct virtio_net_hdr *scratch,
-                              struct iovec iov[2], const struct virtio_net_hdr **hdr)
-{
-        const size_t hs = sizeof(struct virtio_net_hdr);
-        if (p->headroom >= hs) {
-                *hdr = (const struct virtio_net_hdr *)(const void *)(p->data - hs);
-                iov[0] = (struct iovec){p->data - hs, hs + p->cap};
-                return 1;
-        }
-        *hdr = scratch;
-        iov[0] = (struct iovec){scratch, hs};
-        iov[1] = (struct iovec){p->data, p->cap};
-        return 2;
-}
-
 /* A frame a readv: the path without a ring. */
 static int tap_recv_each(int fd, struct uplink_pkt *pkts, unsigned int n)
 {
         unsigned int i;
         for (i = 0; i < n; i++) {
-                struct virtio_net_hdr scratch;
-                const struct virtio_net_hdr *h;
+                struct virtio_net_hdr scratch, *h;
                 struct iovec iov[2];
-                ssize_t r = readv(fd, iov, read_iov(&pkts[i], &scratch, iov, &h));
+                ssize_t r = readv(fd, iov, hdr_iov(&pkts[i], pkts[i].cap, &scratch, iov, &h));
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -444,7 +436,8 @@ static int tap_recv_turn(struct uplink_tap_queue *q, struct uplink_pkt *pkts, un
         int rc, err = 0;
 
         for (unsigned int i = 0; i < n; i++)
-                q->rx_cnt[i] = read_iov(&pkts[i], &q->rx_hdr[i], q->rx_iov[i], &q->rx_hdrp[i]);
+                q->rx_cnt[i] =
+                    hdr_iov(&pkts[i], pkts[i].cap, &q->rx_hdr[i], q->rx_iov[i], &q->rx_hdrp[i]);
         rc = tap_uring_readv(q->ring, q->rx_iov, q->rx_cnt, n, q->rx_res);
         if (rc < 0)
                 return rc;

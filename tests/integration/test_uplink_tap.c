@@ -3,16 +3,14 @@
  * the header, arrives whole and in order; a frame the TAP refuses costs only
  * itself; a single frame takes the writev path; frames the host sends are
  * read whole, in order, each with its own virtio header (read into the
- * frame's headroom or apart), in ring turns
- * rather than a system call each, and an empty TAP reads as nothing at
- * once; closing the queue and the uplink removes the netdev at once (a ring
- * holding the TAP file, as a registered file does, would keep it). Each case
+ * frame's headroom or apart), in ring turns rather than a system call
+ * each, and an empty TAP reads as nothing at once; closing the queue and the uplink removes the
+ * netdev at once (a ring holding the TAP file, as a registered file does, would keep it). Each case
  * runs in a private network namespace, where a packet socket on the netdev
  * sees what the host received and sends what the host sends. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/ethernet.h>
@@ -264,8 +262,10 @@ static int check_read(const struct uplink_pkt *p, uint32_t want)
 static bool is_ours(const struct uplink_pkt *p)
 {
         uint16_t type;
+        if (p->len < 14)
+                return false;
         memcpy(&type, p->data + 12, sizeof(type));
-        return p->len >= 14 && type == htons(ETH_TEST);
+        return type == htons(ETH_TEST);
 }
 
 /* Read buffer i: every other one with headroom for the header, so that a
