@@ -19,6 +19,7 @@
 struct worker_fd {
         int fd;
         bool dead;
+        bool watched; /* in the epoll set */
         worker_fd_cb cb;
         void *arg;
         struct worker_fd *next;
@@ -296,17 +297,27 @@ int worker_add_fd(struct worker *w, int fd, uint32_t events, worker_fd_cb cb, vo
                 free(f);
                 return rc;
         }
+        f->watched = true;
         w->fds = f;
         return 0;
 }
 
+/* No events: out of the epoll set, not just masked. A masked entry stays on
+ * the file's wait queue, so every wake-up of the file (each frame the kernel
+ * queues on a TAP) still runs epoll's callback in the sender's context. */
 int worker_mod_fd(struct worker *w, int fd, uint32_t events)
 {
         struct worker_fd *f = find_fd(w, fd, NULL);
         if (!f)
                 return -ENOENT;
         struct epoll_event ev = {.events = events, .data.ptr = f};
-        return epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+        int op = !events ? EPOLL_CTL_DEL : f->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (!events && !f->watched)
+                return 0;
+        if (epoll_ctl(w->epfd, op, fd, &ev) < 0)
+                return -errno;
+        f->watched = events != 0;
+        return 0;
 }
 
 int worker_del_fd(struct worker *w, int fd)
@@ -315,7 +326,8 @@ int worker_del_fd(struct worker *w, int fd)
         struct worker_fd *f = find_fd(w, fd, &link);
         if (!f)
                 return -ENOENT;
-        epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        if (f->watched)
+                epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
         *link = f->next;
         f->dead = true;
         f->next = w->graveyard;

@@ -356,10 +356,17 @@ static void nb_rx_take_inbox(struct nb_queue *q)
 
 static void nb_rx_set_polling(struct nb_queue *q, bool on)
 {
+        int rc;
         if (!q->up_polling || on != q->up_paused)
                 return;
-        if (worker_mod_fd(q->w, q->up_fd, on ? EPOLLIN : 0) == 0)
+        rc = worker_mod_fd(q->w, q->up_fd, on ? EPOLLIN : 0);
+        if (rc == 0)
                 q->up_paused = !on;
+        else if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
+                /* Every later pass tries again; until one succeeds, only the
+                 * frontend's events and the queue's timers run the queue. */
+                pv_warn(q->ctx, "%s the uplink in the worker's epoll set: %s",
+                        on ? "putting" : "taking", strerror(-rc));
 }
 
 /* Multicast filter (Linux xenvif_start_xmit): with request-multicast-control
@@ -990,8 +997,6 @@ bool nb_rx_run(struct nb_queue *q)
         nb_rx_flush(q, &delivered);
         if (s->lro)
                 q->st.lro = *off_lro_get_stats(s->lro);
-        /* Backpressure: stop reading the uplink while the backlog is full. */
-        nb_rx_set_polling(q, s->count < NB_RX_BACKLOG && s->bytes < NB_RX_BACKLOG_BYTES);
         bool waiting = s->count || s->out.next < s->out.n;
         if (s->blocked && waiting) {
                 if (done)
@@ -1002,6 +1007,11 @@ bool nb_rx_run(struct nb_queue *q)
         }
         if (!s->blocked && waiting && !more)
                 more = true;
+        /* Wake-ups from the uplink only while they are what the queue waits
+         * for: not while the backlog is full (backpressure), nor while the
+         * pass comes back by itself. Every frame the kernel queues on a
+         * watched TAP runs epoll's callback in the sender's context. */
+        nb_rx_set_polling(q, s->count < NB_RX_BACKLOG && s->bytes < NB_RX_BACKLOG_BYTES && !more);
         /* LRO flushed above, or kept open while L3 holds: then the
          * notification's release closes it first (nb_rx_lro_close). */
         nb_notify_rx(q, (uint32_t)(q->st.rx_packets - pkts0), more);

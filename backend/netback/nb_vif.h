@@ -60,8 +60,8 @@ struct nb_queue {
 
         struct uplink_queue *upq;
         int up_fd;
-        bool up_polling; /* up_fd is in the worker's epoll set */
-        bool up_paused;  /* ... without EPOLLIN: the RX backlog is full */
+        bool up_polling; /* up_fd is registered with the worker (worker_add_fd) */
+        bool up_paused;  /* ... but out of its epoll set: backlog full, or the pass comes back */
         int kick_fd;     /* eventfd: more work than one pass's budget */
         int credit_fd;   /* timerfd: rate-limit refill */
         int rx_timer_fd; /* timerfd: RX drain/poll while the guest posts nothing */
