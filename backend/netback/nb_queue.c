@@ -4,6 +4,7 @@
  * why the data path needs no locks (Linux: one NAPI instance and one RX
  * kthread per queue; here both directions share the worker). */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,18 +104,12 @@ void nb_queue_fail(struct nb_queue *q, const char *fmt, ...)
                 pv_warn(q->ctx, "%s (vif already disabled)", msg);
 }
 
-static inline void nb_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#else
-        __asm__ __volatile__("" ::: "memory");
-#endif
-}
-
 /* L2: after a pass that left nothing to do, spin up to the poll window for
  * new work before sleeping in epoll; never past a held notification's
- * deadline. True if work came. */
+ * deadline. True if work came. The spin yields rather than pauses: the
+ * thread whose work we wait for (a guest just notified) is often woken on
+ * this CPU, the waker's, and would otherwise wait out the window; with
+ * nothing else runnable, sched_yield returns at once. */
 static bool nb_queue_spin(struct nb_queue *q)
 {
         uint64_t now = nb_now_ns(), end, held;
@@ -130,7 +125,7 @@ static bool nb_queue_spin(struct nb_queue *q)
                         nb_coal_poll_result(&q->poll, &q->coal, true);
                         return true;
                 }
-                nb_cpu_relax();
+                sched_yield();
         }
         nb_coal_poll_result(&q->poll, &q->coal, false);
         return false;
