@@ -311,9 +311,13 @@ int worker_mod_fd(struct worker *w, int fd, uint32_t events)
         if (!f)
                 return -ENOENT;
         struct epoll_event ev = {.events = events, .data.ptr = f};
-        int op = !events ? EPOLL_CTL_DEL : f->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        int op;
         if (!events && !f->watched)
                 return 0;
+        if (!events)
+                op = EPOLL_CTL_DEL;
+        else
+                op = f->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
         if (epoll_ctl(w->epfd, op, fd, &ev) < 0)
                 return -errno;
         f->watched = events != 0;

@@ -33,7 +33,8 @@ int worker_call(struct worker *w, int (*fn)(struct worker *w, void *arg), void *
 /* Only from w's own thread (inside worker_call or a callback). */
 int worker_add_fd(struct worker *w, int fd, uint32_t events, worker_fd_cb cb, void *arg);
 /* events 0 takes fd out of the epoll set (its callback and arg are kept);
- * other events put it back. */
+ * other events put it back. Unlike ev_mod's mask: a masked entry would stay
+ * on the file's wait queue and be called at every wake-up of the file. */
 int worker_mod_fd(struct worker *w, int fd, uint32_t events);
 int worker_del_fd(struct worker *w, int fd);
 int worker_add_pass_hook(struct worker *w, worker_pass_cb cb, void *arg);

@@ -106,10 +106,14 @@ void nb_queue_fail(struct nb_queue *q, const char *fmt, ...)
 
 /* L2: after a pass that left nothing to do, spin up to the poll window for
  * new work before sleeping in epoll; never past a held notification's
- * deadline. True if work came. The spin yields rather than pauses: the
- * thread whose work we wait for (a guest just notified) is often woken on
- * this CPU, the waker's, and would otherwise wait out the window; with
- * nothing else runnable, sched_yield returns at once. */
+ * deadline. True if work came. The spin yields rather than pauses: a task
+ * of this kernel whose work we wait for (a process sending into the TAP, a
+ * frontend in this domain, the simulator's guests) is often woken on this
+ * CPU, the waker's, and would otherwise wait out the window. With nothing
+ * else runnable sched_yield returns at once; when something else runs, the
+ * check that follows is one scheduler slice late at worst, and ends the
+ * spin once past the window or the deadline. A guest vCPU is Xen's to
+ * schedule: there a yield only costs its syscall. */
 static bool nb_queue_spin(struct nb_queue *q)
 {
         uint64_t now = nb_now_ns(), end, held;

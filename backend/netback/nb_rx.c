@@ -35,8 +35,9 @@
 #define NB_RX_HEADROOM 16u
 /* Linux rx_drain_timeout_msecs, and its 30 ms for frontends that never
  * notify (feature-rx-notify=0). */
-#define NB_RX_DRAIN_NS (10000ull * 1000000ull)
-#define NB_RX_POLL_NS  (30ull * 1000000ull)
+#define NB_RX_DRAIN_NS   (10000ull * 1000000ull)
+#define NB_RX_POLL_NS    (30ull * 1000000ull)
+#define NB_RX_REWATCH_NS 1000000ull /* retry of a failed return to the epoll set */
 /* Segments per call: full batch plus room for one more frame's data slots. */
 #define NB_RX_SEGS (NB_COPY_BATCH + NB_RX_MAX_DATA_SLOTS)
 
@@ -360,13 +361,19 @@ static void nb_rx_set_polling(struct nb_queue *q, bool on)
         if (!q->up_polling || on != q->up_paused)
                 return;
         rc = worker_mod_fd(q->w, q->up_fd, on ? EPOLLIN : 0);
-        if (rc == 0)
+        if (rc == 0) {
                 q->up_paused = !on;
-        else if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
-                /* Every later pass tries again; until one succeeds, only the
-                 * frontend's events and the queue's timers run the queue. */
-                pv_warn(q->ctx, "%s the uplink in the worker's epoll set: %s",
-                        on ? "putting" : "taking", strerror(-rc));
+                return;
+        }
+        if (nb_ratelimit_ok(&q->rl, nb_now_ns()))
+                pv_warn(q->ctx, "%s the uplink %s the worker's epoll set: %s",
+                        on ? "putting" : "taking", on ? "into" : "out of", strerror(-rc));
+        /* Frames may wait in the TAP with nothing else due to run the
+         * queue (epoll_ctl ADD can fail: ENOMEM, max_user_watches): the
+         * RX timer brings a pass that tries again. */
+        if (on && !q->rx_timer_armed &&
+            nb_timer_arm(q->rx_timer_fd, nb_now_ns() + NB_RX_REWATCH_NS) == 0)
+                q->rx_timer_armed = true;
 }
 
 /* Multicast filter (Linux xenvif_start_xmit): with request-multicast-control
