@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cpulist.h"
 #include "evloop.h"
 #include "log.h"
 #include "pv_escape.h"
@@ -810,6 +811,16 @@ int devmgr_create(const struct devmgr_config *cfg, struct devmgr **out)
                 pv_err("pvbackd", "cannot start %u worker threads: %s", cfg->nr_workers,
                        strerror(-rc));
                 goto fail;
+        }
+        if (cfg->worker_cpus) {
+                char list[256];
+                pv_cpulist_format(cfg->worker_cpus, list, sizeof(list));
+                if ((rc = worker_pool_pin(m->workers, cfg->worker_cpus)) < 0) {
+                        pv_err("pvbackd", "cannot pin the worker threads to CPUs %s: %s", list,
+                               strerror(-rc));
+                        goto fail;
+                }
+                pv_info("pvbackd", "%u worker threads pinned to CPUs %s", cfg->nr_workers, list);
         }
         if ((m->mail_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
                 rc = -errno;

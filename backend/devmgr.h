@@ -5,6 +5,7 @@
 #ifndef PVBACK_DEVMGR_H
 #define PVBACK_DEVMGR_H
 
+#include <sched.h>
 #include "be_dev.h"
 
 struct ev_loop;
@@ -20,6 +21,7 @@ struct ev_loop;
 struct devmgr_config {
         const struct xh_provider *hv;
         unsigned nr_workers;
+        const cpu_set_t *worker_cpus; /* NULL: the workers go where the scheduler puts them */
 };
 
 int devmgr_create(const struct devmgr_config *cfg, struct devmgr **out);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "classes.h"
 #include "ctl.h"
 #include "ctl_proto.h"
+#include "cpulist.h"
 #include "devmgr.h"
 #include "log.h"
 #include "xh.h"
@@ -35,6 +37,8 @@ static const char usage_text[] =
         "  --syslog               log to syslog (default when not in the foreground)\n"
         "  --log-level LEVEL      error, warning, info (default) or debug\n"
         "  --workers N            data-path worker threads (default: one per CPU)\n"
+        "  --worker-cpus LIST     pin worker i to the i-th CPU of LIST (as taskset -c:\n"
+        "                         0-3,8), wrapping around; default: not pinned\n"
         "  --pidfile PATH         write the daemon's pid to PATH\n"
         "  --control-socket PATH  where pvback-inspect finds the daemon (default\n"
         "                         " CTL_DEFAULT_PATH "; with the simulator\n"
@@ -57,6 +61,8 @@ struct options {
         bool syslog;
         enum pv_log_level level;
         unsigned workers;
+        bool pin_workers;
+        cpu_set_t worker_cpus;
         const char *pidfile;
         const char *control_socket;
         const char *class_opts[MAX_OPTIONS];
@@ -88,6 +94,26 @@ static int usage_error(const char *what, const char *arg)
         return 2;
 }
 
+/* A list of CPUs this process may run on; anything else is a usage error
+ * (exit status 2) naming what is allowed. */
+static int parse_worker_cpus(const char *arg, cpu_set_t *out)
+{
+        cpu_set_t allowed, both;
+        char list[256];
+        if (pv_cpulist_parse(arg, out) < 0)
+                return usage_error("--worker-cpus needs a CPU list such as 0-3,8, not", arg);
+        if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+                return usage_error("cannot read the CPUs pvbackd may use for", arg);
+        CPU_AND(&both, out, &allowed);
+        if (!CPU_EQUAL(&both, out)) {
+                pv_cpulist_format(&allowed, list, sizeof(list));
+                fprintf(stderr, "pvbackd: --worker-cpus '%s': pvbackd may only run on CPUs %s\n",
+                        arg, list);
+                return 2;
+        }
+        return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
         static const struct option longopts[] = {{"hypervisor", required_argument, NULL, 'H'},
@@ -95,6 +121,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                                                  {"syslog", no_argument, NULL, 'S'},
                                                  {"log-level", required_argument, NULL, 'L'},
                                                  {"workers", required_argument, NULL, 'w'},
+                                                 {"worker-cpus", required_argument, NULL, 'c'},
                                                  {"pidfile", required_argument, NULL, 'p'},
                                                  {"control-socket", required_argument, NULL, 'C'},
                                                  {"option", required_argument, NULL, 'o'},
@@ -125,6 +152,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                         if (*end || end == optarg || v < 1 || v > 256)
                                 return usage_error("--workers needs 1..256, not", optarg);
                         o->workers = (unsigned)v;
+                        break;
+                case 'c':
+                        if (parse_worker_cpus(optarg, &o->worker_cpus) != 0)
+                                return 2;
+                        o->pin_workers = true;
                         break;
                 case 'p':
                         o->pidfile = optarg;
@@ -275,7 +307,9 @@ int main(int argc, char **argv)
                 return 1;
         }
 
-        struct devmgr_config cfg = {.hv = hv, .nr_workers = o.workers};
+        struct devmgr_config cfg = {.hv = hv,
+                                    .nr_workers = o.workers,
+                                    .worker_cpus = o.pin_workers ? &o.worker_cpus : NULL};
         if ((rc = devmgr_create(&cfg, &mgr)) < 0)
                 goto out;
         if ((rc = register_classes(mgr)) < 0)

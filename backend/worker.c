@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cpulist.h"
 #include "log.h"
 
 #define WORKER_EVENTS 64
@@ -215,6 +216,22 @@ void worker_pool_destroy(struct worker_pool *pool)
         pthread_mutex_destroy(&pool->lock);
         free(pool->workers);
         free(pool);
+}
+
+int worker_pool_pin(struct worker_pool *pool, const cpu_set_t *cpus)
+{
+        for (unsigned i = 0; i < pool->n; i++) {
+                int cpu = pv_cpulist_nth(cpus, i);
+                cpu_set_t one;
+                if (cpu < 0)
+                        return -EINVAL;
+                CPU_ZERO(&one);
+                CPU_SET(cpu, &one);
+                int rc = pthread_setaffinity_np(pool->workers[i].thread, sizeof(one), &one);
+                if (rc)
+                        return -rc;
+        }
+        return 0;
 }
 
 unsigned worker_pool_size(const struct worker_pool *pool)

@@ -5,6 +5,7 @@
 #ifndef PVBACK_WORKER_H
 #define PVBACK_WORKER_H
 
+#include <sched.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -19,6 +20,9 @@ typedef void (*worker_pass_cb)(struct worker *w, void *arg);
 int worker_pool_create(unsigned nr_workers, struct worker_pool **out);
 /* Stops and joins every worker. Queues must already have been removed. */
 void worker_pool_destroy(struct worker_pool *pool);
+/* Worker i runs on the i-th CPU of cpus only, wrapping around the set
+ * (pv_cpulist_nth). -errno of the first worker that could not be pinned. */
+int worker_pool_pin(struct worker_pool *pool, const cpu_set_t *cpus);
 unsigned worker_pool_size(const struct worker_pool *pool);
 /* The worker with the fewest queues; `load` is added to its count. */
 struct worker *worker_pool_pick(struct worker_pool *pool, int load);

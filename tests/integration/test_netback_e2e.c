@@ -4,8 +4,12 @@
  * `pvback-netfront tap` giving the guest namespace an eth0. Asserts: the
  * script bridged the netdev, ping works both ways, and a TCP stream of
  * 256 MiB each way (real kernel TCP: GSO and partial checksums cross the
- * rings as netif flags) arrives with the sender's digest. */
+ * rings as netif flags) arrives with the sender's digest. With
+ * --worker-cpus, every worker thread may run only on the CPU given and the
+ * vif still carries traffic. */
 #include <check.h>
+#include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +65,8 @@ START_TEST(ping_and_verified_tcp_through_bridge)
                 return;
         ck_assert_msg(nbw_up(&world, NULL, why, sizeof(why)) == 0, "%s", why);
         /* The stock script put the netdev on the bridge and said so. */
-        ck_assert_int_eq(netns_run(&world.hostns, "ip -o link show vif1.0 | grep -q 'master xenbr0'"),
-                         0);
+        ck_assert_int_eq(
+            netns_run(&world.hostns, "ip -o link show vif1.0 | grep -q 'master xenbr0'"), 0);
         char *hs = nbw_be_read(&world, "hotplug-status");
         ck_assert_msg(hs && strcmp(hs, "connected") == 0, "hotplug-status %s", hs ? hs : "-");
         free(hs);
@@ -86,12 +90,77 @@ START_TEST(ping_and_verified_tcp_through_bridge)
 }
 END_TEST
 
+/* How many of pid's worker threads (pvback-w*) may run only on CPU `cpu`
+ * (status Cpus_allowed_list), and how many there are. */
+static void workers_on(pid_t pid, const char *cpu, int *on, int *all)
+{
+        char path[300], line[256], comm[32];
+        struct dirent *e;
+        DIR *d;
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        d = opendir(path);
+        ck_assert_ptr_nonnull(d);
+        *on = *all = 0;
+        while ((e = readdir(d))) {
+                FILE *f;
+                if (e->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+                if (!(f = fopen(path, "r")))
+                        continue;
+                bool worker = fgets(comm, sizeof(comm), f) && !strncmp(comm, "pvback-w", 8);
+                fclose(f);
+                snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+                if (!worker || !(f = fopen(path, "r")))
+                        continue;
+                (*all)++;
+                while (fgets(line, sizeof(line), f)) {
+                        if (strncmp(line, "Cpus_allowed_list:", 18) != 0)
+                                continue;
+                        char *v = line + 18 + strspn(line + 18, " \t");
+                        v[strcspn(v, "\n")] = '\0';
+                        *on += !strcmp(v, cpu);
+                }
+                fclose(f);
+        }
+        closedir(d);
+}
+
+START_TEST(workers_run_on_the_cpus_asked)
+{
+        char why[4096], cpu[16];
+        cpu_set_t allowed;
+        if (skip_reason())
+                return;
+        /* The last CPU this test may use: pvbackd inherits the same set. */
+        ck_assert_int_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+        for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &allowed))
+                        snprintf(cpu, sizeof(cpu), "%d", c);
+        const char *const args[] = {"--workers", "2", "--worker-cpus", cpu, NULL};
+        const struct nbw_opts o = {.pvbackd_args = args};
+        ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
+        int on, all;
+        workers_on(world.pvbackd, cpu, &on, &all);
+        ck_assert_msg(all == 2 && on == 2, "%d of %d worker threads only on CPU %s", on, all, cpu);
+        char *log = nbw_slurp(world.pvbackd_log);
+        ck_assert_msg(strstr(log, "2 worker threads pinned to CPUs"), "%s", log);
+        free(log);
+        ck_assert_msg(nbw_netfront_start(&world, "tap", NULL, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_msg(nbw_be_wait(&world, "state", "4", 10000), "backend never Connected");
+        ck_assert_msg(nbw_ping(&world, true, 3) == 0, "guest cannot ping the host");
+        ck_assert_msg(nbw_ping(&world, false, 3) == 0, "host cannot ping the guest");
+        nbw_down(&world);
+}
+END_TEST
+
 static Suite *netback_e2e_suite(void)
 {
         Suite *s = suite_create("netback_e2e");
         TCase *tc = tcase_create("e2e");
         tcase_set_timeout(tc, 300);
         tcase_add_test(tc, ping_and_verified_tcp_through_bridge);
+        tcase_add_test(tc, workers_run_on_the_cpus_asked);
         suite_add_tcase(s, tc);
         return s;
 }
