@@ -807,20 +807,16 @@ int devmgr_create(const struct devmgr_config *cfg, struct devmgr **out)
                 goto fail;
         }
         snprintf(m->base, sizeof(m->base), "/local/domain/%u/backend", m->self);
-        if ((rc = worker_pool_create(cfg->nr_workers, &m->workers)) < 0) {
+        if ((rc = worker_pool_create(cfg->nr_workers, cfg->worker_cpus, &m->workers)) < 0) {
                 pv_err("pvbackd", "cannot start %u worker threads: %s", cfg->nr_workers,
                        strerror(-rc));
                 goto fail;
         }
         if (cfg->worker_cpus) {
-                char list[256];
+                char list[PV_CPULIST_MAX];
                 pv_cpulist_format(cfg->worker_cpus, list, sizeof(list));
-                if ((rc = worker_pool_pin(m->workers, cfg->worker_cpus)) < 0) {
-                        pv_err("pvbackd", "cannot pin the worker threads to CPUs %s: %s", list,
-                               strerror(-rc));
-                        goto fail;
-                }
-                pv_info("pvbackd", "%u worker threads pinned to CPUs %s", cfg->nr_workers, list);
+                pv_info("pvbackd", "%u worker threads pinned to CPUs %s",
+                        worker_pool_size(m->workers), list);
         }
         if ((m->mail_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
                 rc = -errno;

@@ -6,6 +6,7 @@
 #define PVBACK_DEVMGR_H
 
 #include <sched.h>
+
 #include "be_dev.h"
 
 struct ev_loop;

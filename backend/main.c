@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "classes.h"
+#include "cpulist.h"
 #include "ctl.h"
 #include "ctl_proto.h"
-#include "cpulist.h"
 #include "devmgr.h"
 #include "log.h"
 #include "xh.h"
@@ -36,9 +36,12 @@ static const char usage_text[] =
         "  -f, --foreground       stay in the foreground (logs to stderr)\n"
         "  --syslog               log to syslog (default when not in the foreground)\n"
         "  --log-level LEVEL      error, warning, info (default) or debug\n"
-        "  --workers N            data-path worker threads (default: one per CPU)\n"
-        "  --worker-cpus LIST     pin worker i to the i-th CPU of LIST (as taskset -c:\n"
-        "                         0-3,8), wrapping around; default: not pinned\n"
+        "  --workers N            data-path worker threads (default: one per CPU, or per\n"
+        "                         CPU of --worker-cpus)\n"
+        "  --worker-cpus LIST     pin worker i to the i-th CPU of LIST (CPUs and ranges:\n"
+        "                         0-3,8), wrapping around; default: not pinned. The\n"
+        "                         control thread and vbd.engine=threads' I/O threads\n"
+        "                         stay unpinned\n"
         "  --pidfile PATH         write the daemon's pid to PATH\n"
         "  --control-socket PATH  where pvback-inspect finds the daemon (default\n"
         "                         " CTL_DEFAULT_PATH "; with the simulator\n"
@@ -94,16 +97,19 @@ static int usage_error(const char *what, const char *arg)
         return 2;
 }
 
-/* A list of CPUs this process may run on; anything else is a usage error
- * (exit status 2) naming what is allowed. */
+/* A list of CPUs this process may run on; a malformed list or one naming
+ * other CPUs is a usage error (2) that says which CPUs are allowed. */
 static int parse_worker_cpus(const char *arg, cpu_set_t *out)
 {
         cpu_set_t allowed, both;
-        char list[256];
+        char list[PV_CPULIST_MAX];
         if (pv_cpulist_parse(arg, out) < 0)
                 return usage_error("--worker-cpus needs a CPU list such as 0-3,8, not", arg);
-        if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-                return usage_error("cannot read the CPUs pvbackd may use for", arg);
+        if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+                fprintf(stderr, "pvbackd: cannot read the CPUs pvbackd may run on: %s\n",
+                        strerror(errno));
+                return 1;
+        }
         CPU_AND(&both, out, &allowed);
         if (!CPU_EQUAL(&both, out)) {
                 pv_cpulist_format(&allowed, list, sizeof(list));
@@ -128,7 +134,8 @@ static int parse_options(int argc, char **argv, struct options *o)
                                                  {"help", no_argument, NULL, 'h'},
                                                  {NULL, 0, NULL, 0}};
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        int c;
+        bool workers_given = false;
+        int c, rc;
         *o = (struct options){.level = PV_LOG_INFO, .workers = cpus > 0 ? (unsigned)cpus : 1};
         while ((c = getopt_long(argc, argv, "fo:h", longopts, NULL)) != -1) {
                 char *end = NULL;
@@ -152,10 +159,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                         if (*end || end == optarg || v < 1 || v > 256)
                                 return usage_error("--workers needs 1..256, not", optarg);
                         o->workers = (unsigned)v;
+                        workers_given = true;
                         break;
                 case 'c':
-                        if (parse_worker_cpus(optarg, &o->worker_cpus) != 0)
-                                return 2;
+                        if ((rc = parse_worker_cpus(optarg, &o->worker_cpus)) != 0)
+                                return rc;
                         o->pin_workers = true;
                         break;
                 case 'p':
@@ -180,6 +188,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
         if (optind < argc)
                 return usage_error("unexpected argument", argv[optind]);
+        /* One worker per CPU of the list, not per CPU of the machine. */
+        if (o->pin_workers && !workers_given) {
+                int n = CPU_COUNT(&o->worker_cpus);
+                o->workers = n > 256 ? 256 : (unsigned)n;
+        }
         return 0;
 }
 

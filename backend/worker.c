@@ -100,10 +100,7 @@ static void *worker_main(void *arg)
 {
         struct worker *w = arg;
         struct epoll_event evs[WORKER_EVENTS];
-        char name[16];
 
-        snprintf(name, sizeof(name), "pvback-w%u", w->index);
-        pthread_setname_np(pthread_self(), name);
         while (!w->stop) {
                 int n = epoll_wait(w->epfd, evs, WORKER_EVENTS, -1);
                 if (n < 0) {
@@ -161,8 +158,12 @@ static void worker_fini(struct worker *w)
         pthread_mutex_destroy(&w->lock);
 }
 
-static int worker_init(struct worker_pool *pool, struct worker *w, unsigned index)
+/* cpu >= 0: the thread starts on that CPU alone, so its stack and data are
+ * first touched there. */
+static int worker_init(struct worker_pool *pool, struct worker *w, unsigned index, int cpu)
 {
+        pthread_attr_t attr;
+        char name[16];
         w->pool = pool;
         w->index = index;
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -174,14 +175,27 @@ static int worker_init(struct worker_pool *pool, struct worker *w, unsigned inde
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
                 return -errno;
-        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        int rc = pthread_attr_init(&attr);
+        if (rc)
+                return -rc;
+        if (cpu >= 0) {
+                cpu_set_t one;
+                CPU_ZERO(&one);
+                CPU_SET(cpu, &one);
+                rc = pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+        }
+        rc = rc ?: pthread_create(&w->thread, &attr, worker_main, w);
+        pthread_attr_destroy(&attr);
         if (rc)
                 return -rc;
         w->started = true;
+        /* Named by the creator: the name is there once the pool exists. */
+        snprintf(name, sizeof(name), "pvback-w%u", index);
+        pthread_setname_np(w->thread, name);
         return 0;
 }
 
-int worker_pool_create(unsigned nr_workers, struct worker_pool **out)
+int worker_pool_create(unsigned nr_workers, const cpu_set_t *cpus, struct worker_pool **out)
 {
         if (nr_workers == 0 || nr_workers > 1024)
                 return -EINVAL;
@@ -196,7 +210,7 @@ int worker_pool_create(unsigned nr_workers, struct worker_pool **out)
         pthread_mutex_init(&p->lock, NULL);
         for (unsigned i = 0; i < nr_workers; i++) {
                 p->workers[i].epfd = p->workers[i].wake_fd = -1;
-                int rc = worker_init(p, &p->workers[i], i);
+                int rc = worker_init(p, &p->workers[i], i, cpus ? pv_cpulist_nth(cpus, i) : -1);
                 p->n = i + 1;
                 if (rc < 0) {
                         worker_pool_destroy(p);
@@ -216,22 +230,6 @@ void worker_pool_destroy(struct worker_pool *pool)
         pthread_mutex_destroy(&pool->lock);
         free(pool->workers);
         free(pool);
-}
-
-int worker_pool_pin(struct worker_pool *pool, const cpu_set_t *cpus)
-{
-        for (unsigned i = 0; i < pool->n; i++) {
-                int cpu = pv_cpulist_nth(cpus, i);
-                cpu_set_t one;
-                if (cpu < 0)
-                        return -EINVAL;
-                CPU_ZERO(&one);
-                CPU_SET(cpu, &one);
-                int rc = pthread_setaffinity_np(pool->workers[i].thread, sizeof(one), &one);
-                if (rc)
-                        return -rc;
-        }
-        return 0;
 }
 
 unsigned worker_pool_size(const struct worker_pool *pool)

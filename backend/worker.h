@@ -17,12 +17,11 @@ typedef void (*worker_fd_cb)(struct worker *w, int fd, uint32_t events, void *ar
  * batched across fds (flushing uplink writes, deferred notifications). */
 typedef void (*worker_pass_cb)(struct worker *w, void *arg);
 
-int worker_pool_create(unsigned nr_workers, struct worker_pool **out);
+/* cpus NULL: the workers float; else worker i runs only on the i-th CPU of
+ * cpus, wrapping around the set (pv_cpulist_nth). */
+int worker_pool_create(unsigned nr_workers, const cpu_set_t *cpus, struct worker_pool **out);
 /* Stops and joins every worker. Queues must already have been removed. */
 void worker_pool_destroy(struct worker_pool *pool);
-/* Worker i runs on the i-th CPU of cpus only, wrapping around the set
- * (pv_cpulist_nth). -errno of the first worker that could not be pinned. */
-int worker_pool_pin(struct worker_pool *pool, const cpu_set_t *cpus);
 unsigned worker_pool_size(const struct worker_pool *pool);
 /* The worker with the fewest queues; `load` is added to its count. */
 struct worker *worker_pool_pick(struct worker_pool *pool, int load);

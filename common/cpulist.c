@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 /* A decimal CPU number below CPU_SETSIZE; *end is the first byte after it. */
 static int parse_cpu(const char *s, const char **end, unsigned *out)
@@ -58,25 +59,36 @@ int pv_cpulist_nth(const cpu_set_t *set, unsigned n)
         return -1;
 }
 
+/* The first CPU of the set at or after c; CPU_SETSIZE if none. */
+static int next_cpu(const cpu_set_t *set, int c)
+{
+        while (c < CPU_SETSIZE && !CPU_ISSET(c, set))
+                c++;
+        return c;
+}
+
 void pv_cpulist_format(const cpu_set_t *set, char *buf, size_t len)
 {
         size_t used = 0;
-        bool first = true;
-        if (len)
-                buf[0] = '\0';
-        for (int c = 0; c < CPU_SETSIZE && used + 1 < len; c++) {
-                if (!CPU_ISSET(c, set))
-                        continue;
-                int hi = c;
+        if (!len)
+                return;
+        buf[0] = '\0';
+        for (int c = next_cpu(set, 0); c < CPU_SETSIZE; c = next_cpu(set, c + 1)) {
+                char item[32];
+                int hi = c, n;
                 while (hi + 1 < CPU_SETSIZE && CPU_ISSET(hi + 1, set))
                         hi++;
-                int n = hi > c
-                            ? snprintf(buf + used, len - used, "%s%d-%d", first ? "" : ",", c, hi)
-                            : snprintf(buf + used, len - used, "%s%d", first ? "" : ",", c);
-                if (n < 0)
-                        break;
-                used += (size_t)n < len - used ? (size_t)n : len - used - 1;
-                first = false;
+                n = hi > c ? snprintf(item, sizeof(item), "%s%d-%d", used ? "," : "", c, hi)
+                           : snprintf(item, sizeof(item), "%s%d", used ? "," : "", c);
+                /* Room for "..." stays unless this is the last item. */
+                bool last = next_cpu(set, hi + 1) == CPU_SETSIZE;
+                if (used + (size_t)n + (last ? 0 : 3) >= len) {
+                        if (used + 3 < len)
+                                memcpy(buf + used, "...", 4);
+                        return;
+                }
+                memcpy(buf + used, item, (size_t)n + 1);
+                used += (size_t)n;
                 c = hi;
         }
 }

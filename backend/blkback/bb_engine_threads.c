@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -171,10 +172,20 @@ int bb_engine_threads_create(unsigned depth, struct bb_engine **out)
         pthread_cond_init(&t->cond, NULL);
         t->base.ops = &threads_ops;
         t->base.depth = t->cap;
+        /* Created on a worker, the threads would inherit a pinned worker's
+         * one CPU (--worker-cpus) and block there beside it: they take the
+         * main thread's CPUs instead, the daemon's own. */
+        pthread_attr_t attr;
+        cpu_set_t cpus;
+        bool spread = pthread_attr_init(&attr) == 0;
+        if (spread && sched_getaffinity(getpid(), sizeof(cpus), &cpus) == 0)
+                pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
         for (unsigned i = 0; i < BB_THREADS_PER_ENGINE; i++) {
-                rc = -pthread_create(&t->threads[i], NULL, te_thread, t);
+                rc = -pthread_create(&t->threads[i], spread ? &attr : NULL, te_thread, t);
                 if (rc < 0) {
                         if (i == 0) {
+                                if (spread)
+                                        pthread_attr_destroy(&attr);
                                 pthread_mutex_destroy(&t->lock);
                                 pthread_cond_destroy(&t->cond);
                                 goto fail;
@@ -183,6 +194,8 @@ int bb_engine_threads_create(unsigned depth, struct bb_engine **out)
                 }
                 t->nr_threads++;
         }
+        if (spread)
+                pthread_attr_destroy(&attr);
         *out = &t->base;
         return 0;
 fail:

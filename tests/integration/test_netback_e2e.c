@@ -90,9 +90,9 @@ START_TEST(ping_and_verified_tcp_through_bridge)
 }
 END_TEST
 
-/* How many of pid's worker threads (pvback-w*) may run only on CPU `cpu`
- * (status Cpus_allowed_list), and how many there are. */
-static void workers_on(pid_t pid, const char *cpu, int *on, int *all)
+/* How many of pid's worker threads there are, and how many may run only on
+ * the CPU worker i was given: cpus[i % ncpus] (status Cpus_allowed_list). */
+static void workers_on(pid_t pid, const int *cpus, int ncpus, int *on, int *all)
 {
         char path[300], line[256], comm[32];
         struct dirent *e;
@@ -102,24 +102,27 @@ static void workers_on(pid_t pid, const char *cpu, int *on, int *all)
         ck_assert_ptr_nonnull(d);
         *on = *all = 0;
         while ((e = readdir(d))) {
+                unsigned idx;
                 FILE *f;
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
                 if (!(f = fopen(path, "r")))
                         continue;
-                bool worker = fgets(comm, sizeof(comm), f) && !strncmp(comm, "pvback-w", 8);
+                bool worker = fgets(comm, sizeof(comm), f) && sscanf(comm, "pvback-w%u", &idx) == 1;
                 fclose(f);
                 snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
                 if (!worker || !(f = fopen(path, "r")))
                         continue;
                 (*all)++;
+                char want[16];
+                snprintf(want, sizeof(want), "%d", cpus[idx % (unsigned)ncpus]);
                 while (fgets(line, sizeof(line), f)) {
                         if (strncmp(line, "Cpus_allowed_list:", 18) != 0)
                                 continue;
                         char *v = line + 18 + strspn(line + 18, " \t");
                         v[strcspn(v, "\n")] = '\0';
-                        *on += !strcmp(v, cpu);
+                        *on += !strcmp(v, want);
                 }
                 fclose(f);
         }
@@ -128,21 +131,32 @@ static void workers_on(pid_t pid, const char *cpu, int *on, int *all)
 
 START_TEST(workers_run_on_the_cpus_asked)
 {
-        char why[4096], cpu[16];
+        char why[4096], list[32] = "";
+        int cpus[2], ncpus = 0;
         cpu_set_t allowed;
         if (skip_reason())
                 return;
-        /* The last CPU this test may use: pvbackd inherits the same set. */
+        /* The last two CPUs this test may use (pvbackd inherits the set):
+         * worker 0 on the first, worker 1 on the second. */
         ck_assert_int_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-        for (int c = 0; c < CPU_SETSIZE; c++)
+        for (int c = CPU_SETSIZE - 1; c >= 0 && ncpus < 2; c--)
                 if (CPU_ISSET(c, &allowed))
-                        snprintf(cpu, sizeof(cpu), "%d", c);
-        const char *const args[] = {"--workers", "2", "--worker-cpus", cpu, NULL};
+                        cpus[ncpus++] = c;
+        if (ncpus == 2) {
+                int t = cpus[0];
+                cpus[0] = cpus[1];
+                cpus[1] = t;
+                snprintf(list, sizeof(list), "%d,%d", cpus[0], cpus[1]);
+        } else {
+                snprintf(list, sizeof(list), "%d", cpus[0]);
+        }
+        const char *const args[] = {"--workers", "2", "--worker-cpus", list, NULL};
         const struct nbw_opts o = {.pvbackd_args = args};
         ck_assert_msg(nbw_up(&world, &o, why, sizeof(why)) == 0, "%s", why);
         int on, all;
-        workers_on(world.pvbackd, cpu, &on, &all);
-        ck_assert_msg(all == 2 && on == 2, "%d of %d worker threads only on CPU %s", on, all, cpu);
+        workers_on(world.pvbackd, cpus, ncpus, &on, &all);
+        ck_assert_msg(all == 2 && on == 2, "%d of %d worker threads only on their CPU of %s", on,
+                      all, list);
         char *log = nbw_slurp(world.pvbackd_log);
         ck_assert_msg(strstr(log, "2 worker threads pinned to CPUs"), "%s", log);
         free(log);

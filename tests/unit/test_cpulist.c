@@ -85,11 +85,27 @@ START_TEST(sets_are_written_back_as_lists)
         char buf[8] = "x";
         pv_cpulist_format(&set, buf, sizeof(buf));
         ck_assert_str_eq(buf, "");
-        /* Truncated, still a string. */
+        /* Cut after the last whole item, and said to be cut. */
         set = parsed("0,2,4,6,8,10,12");
         pv_cpulist_format(&set, buf, sizeof(buf));
-        ck_assert_uint_eq(strlen(buf), sizeof(buf) - 1);
-        ck_assert_str_eq(buf, "0,2,4,6");
+        ck_assert_str_eq(buf, "0,2...");
+        char small[4] = "x";
+        set = parsed("100");
+        pv_cpulist_format(&set, small, sizeof(small));
+        ck_assert_str_eq(small, "100");
+        set = parsed("100,200");
+        pv_cpulist_format(&set, small, sizeof(small));
+        ck_assert_str_eq(small, "...");
+        /* The worst set fits in PV_CPULIST_MAX, whole. */
+        static char big[PV_CPULIST_MAX];
+        CPU_ZERO(&set);
+        for (int c = 0; c < CPU_SETSIZE; c += 2)
+                CPU_SET(c, &set);
+        pv_cpulist_format(&set, big, sizeof(big));
+        ck_assert_ptr_null(strstr(big, "..."));
+        cpu_set_t back;
+        ck_assert_int_eq(pv_cpulist_parse(big, &back), 0);
+        ck_assert(CPU_EQUAL(&back, &set));
 }
 END_TEST
 

@@ -94,7 +94,7 @@ START_TEST(an_fd_watched_for_nothing_leaves_the_set_and_comes_back)
         struct worker_pool *pool;
         struct watched x = {.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
         ck_assert_int_ge(x.fd, 0);
-        ck_assert_int_eq(worker_pool_create(1, &pool), 0);
+        ck_assert_int_eq(worker_pool_create(1, NULL, &pool), 0);
         struct worker *w = worker_pool_get(pool, 0);
 
         ck_assert_int_eq(worker_call(w, add_on_worker, &x), 0);
