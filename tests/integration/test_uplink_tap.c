@@ -4,10 +4,11 @@
  * itself; a single frame takes the writev path; frames the host sends are
  * read whole, in order, each with its own virtio header (read into the
  * frame's headroom or apart), in ring turns rather than a system call
- * each, and an empty TAP reads as nothing at once; closing the queue and the uplink removes the
- * netdev at once (a ring holding the TAP file, as a registered file does, would keep it). Each case
- * runs in a private network namespace, where a packet socket on the netdev
- * sees what the host received and sends what the host sends. */
+ * each, and an empty TAP reads as nothing at once; closing the queue and
+ * the uplink removes the netdev at once (a ring holding the TAP file, as a
+ * registered file does, would keep it). Each case runs in a private network
+ * namespace, where a packet socket on the netdev sees what the host
+ * received and sends what the host sends. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
